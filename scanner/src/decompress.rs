@@ -1,0 +1,157 @@
+//! Layer decompression, chosen by the stream's own magic bytes (media types
+//! lie), and the expansion budget that stops decompression bombs without
+//! ever holding more than a buffer of the output.
+
+use std::io::{self, BufRead, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How a blob is compressed, as its first bytes say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// A plain tar stream.
+    None,
+    /// gzip, one member or several (pigz).
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// Detects the compression from the first bytes of a blob, or names the
+    /// unsupported format it recognises.
+    pub fn sniff(head: &[u8]) -> Result<Self, &'static str> {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Ok(Compression::Gzip)
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Ok(Compression::Zstd)
+        } else if head.starts_with(b"BZh") {
+            Err("bzip2-compressed layers are not supported")
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Err("xz-compressed layers are not supported")
+        } else {
+            Ok(Compression::None)
+        }
+    }
+
+    /// Stable name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// Wraps `input` in the decoder its first bytes call for.
+pub fn decoder<'a, R: BufRead + 'a>(mut input: R) -> io::Result<(Compression, Box<dyn Read + 'a>)> {
+    let head = input.fill_buf()?;
+    let compression = Compression::sniff(head).map_err(io::Error::other)?;
+    let reader: Box<dyn Read + 'a> = match compression {
+        Compression::None => Box::new(input),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
+    };
+    Ok((compression, reader))
+}
+
+/// Error payload raised when a stream expands past its budget.
+#[derive(Debug, thiserror::Error)]
+#[error("expands past the limit of {limit} bytes (a decompression bomb, or raise --max-layer-size / --max-expansion-ratio)")]
+pub struct BudgetExceeded {
+    /// The budget in bytes.
+    pub limit: u64,
+}
+
+/// Passes through at most `limit` bytes; one more byte is an error, and the
+/// shared flag records that the budget, not the stream, ended the read.
+pub struct Budget<R> {
+    inner: R,
+    limit: u64,
+    remaining: u64,
+    exceeded: Arc<AtomicBool>,
+}
+
+impl<R: Read> Budget<R> {
+    /// Wraps `inner` with a budget of `limit` bytes.
+    pub fn new(inner: R, limit: u64) -> (Self, Arc<AtomicBool>) {
+        let exceeded = Arc::new(AtomicBool::new(false));
+        (Budget { inner, limit, remaining: limit, exceeded: exceeded.clone() }, exceeded)
+    }
+}
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.remaining == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => {
+                    self.exceeded.store(true, Ordering::Relaxed);
+                    Err(io::Error::other(BudgetExceeded { limit: self.limit }))
+                }
+            };
+        }
+        let want = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_whole() {
+        let mut both = gzip(b"hello ");
+        both.extend(gzip(b"world"));
+        let (kind, mut reader) = decoder(&both[..]).unwrap();
+        assert_eq!(kind, Compression::Gzip);
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "hello world");
+    }
+
+    #[test]
+    fn zstd_and_plain_are_detected() {
+        let z = zstd::encode_all(&b"abc"[..], 3).unwrap();
+        let (kind, mut reader) = decoder(&z[..]).unwrap();
+        assert_eq!(kind, Compression::Zstd);
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abc");
+        assert_eq!(decoder(&b"plain"[..]).unwrap().0, Compression::None);
+        assert!(decoder(&b"BZh91AY"[..]).is_err());
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let full = gzip(&vec![7u8; 100_000]);
+        let (_, mut reader) = decoder(&full[..full.len() / 2]).unwrap();
+        assert!(io::copy(&mut reader, &mut io::sink()).is_err());
+    }
+
+    #[test]
+    fn budget_allows_exactly_the_limit() {
+        let data = vec![0u8; 100];
+        let (mut ok, flag) = Budget::new(&data[..], 100);
+        assert_eq!(io::copy(&mut ok, &mut io::sink()).unwrap(), 100);
+        assert!(!flag.load(Ordering::Relaxed));
+        let (mut over, flag) = Budget::new(&data[..], 99);
+        assert!(io::copy(&mut over, &mut io::sink()).is_err());
+        assert!(flag.load(Ordering::Relaxed));
+    }
+}

@@ -1,0 +1,389 @@
+//! What one pass over one layer leaves behind: the [`LayerIndex`] (every
+//! entry's metadata, the whiteouts and opaque directories, the bytes of the
+//! files someone asked for) and the [`LayerBuilder`] that fills it from a
+//! stream of entries, whether they come from a tar or from a directory walk.
+
+use crate::capture::CaptureSpec;
+use crate::entry_name::{join, normalize, split_parent};
+use crate::limits::Limits;
+use imgscan_sbom::{FileKind, FileMeta, display_path};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+/// How many leading bytes of every regular file the pass keeps.
+pub const HEAD_BYTES: usize = 64;
+
+/// Something in the target that was not read, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unknown {
+    /// Absolute, escaped path inside the image.
+    pub path: String,
+    /// The layer it is in.
+    pub layer: usize,
+    /// Why it was not read.
+    pub reason: String,
+}
+
+/// Counts of entries that were skipped, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Entries whose name or hard-link target escapes the tree.
+    pub escaping: u64,
+    /// FIFOs, sockets and device nodes (indexed, never opened).
+    pub special: u64,
+    /// Files that could not be read (rootfs directories).
+    pub unreadable: u64,
+    /// Files over the size limit, indexed but not read.
+    pub over_size_limit: u64,
+    /// Layers cut short by the expansion limit.
+    pub over_expansion_limit: u64,
+    /// Entries past the per-layer entry limit.
+    pub over_entry_limit: u64,
+    /// Entries of a type the tree does not hold (sparse files, volume labels).
+    pub unsupported: u64,
+}
+
+impl Skipped {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Skipped) {
+        self.escaping += other.escaping;
+        self.special += other.special;
+        self.unreadable += other.unreadable;
+        self.over_size_limit += other.over_size_limit;
+        self.over_expansion_limit += other.over_expansion_limit;
+        self.over_entry_limit += other.over_entry_limit;
+        self.unsupported += other.unsupported;
+    }
+}
+
+/// One entry as a layer stores it.
+#[derive(Debug, Clone)]
+pub struct IndexedEntry {
+    /// Root-relative path.
+    pub path: Box<[u8]>,
+    /// Its metadata.
+    pub meta: FileMeta,
+}
+
+/// Everything one layer pass learned about one layer.
+#[derive(Debug, Default)]
+pub struct LayerIndex {
+    /// Entries in stream order; a name repeated in the layer keeps its last copy.
+    pub entries: Vec<IndexedEntry>,
+    /// Paths this layer deletes from the layers below (`.wh.NAME`).
+    pub whiteouts: Vec<Box<[u8]>>,
+    /// Directories whose lower contents this layer hides (`.wh..wh..opq`).
+    pub opaque_dirs: Vec<Box<[u8]>>,
+    /// Bytes of the files the capture spec asked for, by path.
+    pub captured: HashMap<Box<[u8]>, Arc<[u8]>>,
+    /// What was not read, with why.
+    pub unknowns: Vec<Unknown>,
+    /// Skip counts.
+    pub skipped: Skipped,
+    /// Entries the stream held, whiteouts and skipped ones included.
+    pub entry_count: u64,
+}
+
+impl LayerIndex {
+    /// Sets the layer number of every unknown, for a layer indexed before
+    /// its place in the image was known.
+    pub fn renumber(&mut self, layer: usize) {
+        for unknown in &mut self.unknowns {
+            unknown.layer = layer;
+        }
+    }
+}
+
+/// What the pass does besides indexing: which bytes to keep, within which limits.
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    /// The bounds of the pass.
+    pub limits: Limits,
+    /// The files whose bytes are kept.
+    pub capture: CaptureSpec,
+}
+
+/// An entry as a source reports it, before normalisation.
+pub struct RawEntry<'a> {
+    /// The name as stored (tar name, or path relative to the rootfs).
+    pub name: &'a [u8],
+    /// Entry type.
+    pub kind: FileKind,
+    /// Declared content size.
+    pub size: u64,
+    /// Mode bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u64,
+    /// Group.
+    pub gid: u64,
+    /// Link target for symlinks and hard links.
+    pub link: Option<&'a [u8]>,
+}
+
+/// Fills a [`LayerIndex`] from entries, applying names, whiteouts, limits
+/// and the capture spec.
+pub struct LayerBuilder<'a> {
+    layer: usize,
+    options: &'a PassOptions,
+    index: LayerIndex,
+    positions: HashMap<Box<[u8]>, usize>,
+    indexed: u64,
+}
+
+impl<'a> LayerBuilder<'a> {
+    /// Starts the index of layer `layer`.
+    pub fn new(layer: usize, options: &'a PassOptions) -> Self {
+        LayerBuilder { layer, options, index: LayerIndex::default(), positions: HashMap::new(), indexed: 0 }
+    }
+
+    /// The layer being built.
+    pub fn layer(&self) -> usize {
+        self.layer
+    }
+
+    /// Records an unknown for `path` (root-relative).
+    pub fn unknown(&mut self, path: &[u8], reason: impl Into<String>) {
+        self.index.unknowns.push(Unknown { path: display_path(path), layer: self.layer, reason: reason.into() });
+    }
+
+    /// Counts and records a file that could not be read.
+    pub fn unreadable(&mut self, path: &[u8], reason: impl Into<String>) {
+        self.index.skipped.unreadable += 1;
+        self.unknown(path, reason);
+    }
+
+    /// Records that the layer's stream was cut short by the expansion limit.
+    pub fn expansion_exceeded(&mut self, reason: String) {
+        self.index.skipped.over_expansion_limit += 1;
+        self.unknown(b"", reason);
+    }
+
+    /// Counts an entry of a type the tree does not hold.
+    pub fn unsupported(&mut self, name: &[u8], what: &str) {
+        self.index.entry_count += 1;
+        self.index.skipped.unsupported += 1;
+        self.unknown(name, format!("{what}; skipped"));
+    }
+
+    /// Adds one entry. `content` is read for regular files only; an error
+    /// from it is returned and leaves the index without the entry.
+    pub fn add(&mut self, raw: RawEntry<'_>, content: Option<&mut dyn Read>) -> io::Result<()> {
+        self.index.entry_count += 1;
+        let limits = self.options.limits;
+        let path = match normalize(raw.name, limits.max_name_bytes) {
+            Ok(path) => path,
+            Err(bad) => {
+                self.index.skipped.escaping += 1;
+                let shown: &[u8] = &raw.name[..raw.name.len().min(256)];
+                self.unknown(shown.strip_prefix(b"/").unwrap_or(shown), bad.reason());
+                return Ok(());
+            }
+        };
+        if path.is_empty() {
+            return Ok(());
+        }
+        let (parent, base) = split_parent(&path);
+        if let Some(hidden) = base.strip_prefix(b".wh.") {
+            if hidden == b".wh..opq" {
+                self.index.opaque_dirs.push(parent.into());
+            } else if !hidden.starts_with(b".wh.") {
+                self.index.whiteouts.push(join(parent, hidden).into());
+            }
+            return Ok(());
+        }
+        if self.indexed >= limits.max_entries {
+            self.index.skipped.over_entry_limit += 1;
+            if self.index.skipped.over_entry_limit == 1 {
+                self.unknown(&path, format!("layer holds more than {} entries; the rest are not indexed", limits.max_entries));
+            }
+            return Ok(());
+        }
+        let mut meta = FileMeta {
+            kind: raw.kind,
+            size: if raw.kind == FileKind::File { raw.size } else { 0 },
+            mode: raw.mode & 0o7777,
+            uid: raw.uid,
+            gid: raw.gid,
+            link: raw.link.map(Box::from),
+            head: Box::default(),
+        };
+        match raw.kind {
+            FileKind::File => {
+                if let Some(reader) = content {
+                    self.read_content(&path, &mut meta, reader)?;
+                }
+            }
+            FileKind::HardLink => {
+                if !self.resolve_hard_link(&path, &mut meta) {
+                    return Ok(());
+                }
+            }
+            FileKind::Fifo | FileKind::Socket | FileKind::CharDevice | FileKind::BlockDevice => {
+                self.index.skipped.special += 1;
+            }
+            FileKind::Dir | FileKind::Symlink => {}
+        }
+        self.push(path, meta);
+        Ok(())
+    }
+
+    fn push(&mut self, path: Vec<u8>, meta: FileMeta) {
+        let path: Box<[u8]> = path.into();
+        if let Some(&at) = self.positions.get(&path) {
+            self.index.entries[at].meta = meta;
+        } else {
+            self.positions.insert(path.clone(), self.index.entries.len());
+            self.index.entries.push(IndexedEntry { path, meta });
+            self.indexed += 1;
+        }
+    }
+
+    /// Reads the head and, when wanted and small enough, the whole content.
+    /// The content is read to its declared end so a short stream is caught.
+    fn read_content(&mut self, path: &[u8], meta: &mut FileMeta, reader: &mut dyn Read) -> io::Result<()> {
+        let limits = self.options.limits;
+        let wanted = self.options.capture.wants(path);
+        let keep_all = wanted && meta.size <= limits.max_file_bytes;
+        let keep = if keep_all { meta.size as usize } else { HEAD_BYTES.min(meta.size as usize) };
+        let mut kept = Vec::with_capacity(keep.min(1 << 20));
+        let mut limited = reader.take(meta.size);
+        (&mut limited).take(keep as u64).read_to_end(&mut kept)?;
+        let rest = io::copy(&mut limited, &mut io::sink())?;
+        let total = kept.len() as u64 + rest;
+        if total != meta.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("`{}`: content ends after {total} of {} bytes", display_path(path), meta.size),
+            ));
+        }
+        meta.head = kept[..kept.len().min(HEAD_BYTES)].into();
+        if keep_all {
+            self.index.captured.insert(path.into(), kept.into());
+        } else if wanted {
+            self.index.skipped.over_size_limit += 1;
+            self.unknown(path, format!("{} bytes, over the file size limit of {}; not read", meta.size, limits.max_file_bytes));
+        }
+        Ok(())
+    }
+
+    /// A hard link names an earlier entry; inside one layer it becomes a
+    /// copy of that entry. A target that escapes is refused; one in a lower
+    /// layer stays a link that the merged tree resolves.
+    fn resolve_hard_link(&mut self, path: &[u8], meta: &mut FileMeta) -> bool {
+        let target = meta.link.as_deref().unwrap_or_default();
+        let target = match normalize(target, self.options.limits.max_name_bytes) {
+            Ok(target) if !target.is_empty() => target,
+            _ => {
+                self.index.skipped.escaping += 1;
+                self.unknown(path, "hard link to a path outside the image tree; skipped");
+                return false;
+            }
+        };
+        if let Some(&at) = self.positions.get(target.as_slice()) {
+            let source = self.index.entries[at].meta.clone();
+            if source.kind == FileKind::File {
+                if let Some(bytes) = self.index.captured.get(target.as_slice()).cloned() {
+                    self.index.captured.insert(path.into(), bytes);
+                }
+                *meta = source;
+                return true;
+            }
+        }
+        meta.link = Some(target.into());
+        true
+    }
+
+    /// The finished index.
+    pub fn finish(self) -> LayerIndex {
+        self.index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(capture: &[&str]) -> PassOptions {
+        PassOptions { limits: Limits::default(), capture: CaptureSpec::new(capture).unwrap() }
+    }
+
+    fn file<'a>(name: &'a [u8], size: u64) -> RawEntry<'a> {
+        RawEntry { name, kind: FileKind::File, size, mode: 0o644, uid: 0, gid: 0, link: None }
+    }
+
+    #[test]
+    fn whiteouts_and_opaque_dirs_are_not_entries() {
+        let opts = options(&[]);
+        let mut b = LayerBuilder::new(1, &opts);
+        b.add(file(b"etc/.wh.passwd", 0), Some(&mut &b""[..])).unwrap();
+        b.add(file(b"var/.wh..wh..opq", 0), Some(&mut &b""[..])).unwrap();
+        b.add(file(b"x/.wh..wh.plnk", 0), Some(&mut &b""[..])).unwrap();
+        let index = b.finish();
+        assert!(index.entries.is_empty());
+        assert_eq!(index.whiteouts, vec![Box::from(&b"etc/passwd"[..])]);
+        assert_eq!(index.opaque_dirs, vec![Box::from(&b"var"[..])]);
+        assert_eq!(index.entry_count, 3);
+    }
+
+    #[test]
+    fn capture_keeps_wanted_bytes_and_heads_of_all() {
+        let opts = options(&["etc/os-release"]);
+        let mut b = LayerBuilder::new(0, &opts);
+        b.add(file(b"./etc/os-release", 8), Some(&mut &b"ID=test\n"[..])).unwrap();
+        let big = vec![b'x'; 1000];
+        b.add(file(b"bin/x", 1000), Some(&mut &big[..])).unwrap();
+        let index = b.finish();
+        assert_eq!(&*index.captured[&b"etc/os-release"[..]], b"ID=test\n");
+        assert_eq!(index.entries[1].meta.head.len(), HEAD_BYTES);
+        assert!(!index.captured.contains_key(&b"bin/x"[..]));
+    }
+
+    #[test]
+    fn short_content_is_an_error() {
+        let opts = options(&[]);
+        let mut b = LayerBuilder::new(0, &opts);
+        assert!(b.add(file(b"a", 10), Some(&mut &b"abc"[..])).is_err());
+        assert!(b.finish().entries.is_empty());
+    }
+
+    #[test]
+    fn escaping_names_and_links_are_skipped() {
+        let opts = options(&[]);
+        let mut b = LayerBuilder::new(0, &opts);
+        b.add(file(b"../../etc/shadow", 0), Some(&mut &b""[..])).unwrap();
+        let link = RawEntry { name: b"h", kind: FileKind::HardLink, size: 0, mode: 0, uid: 0, gid: 0, link: Some(b"../outside") };
+        b.add(link, None).unwrap();
+        let index = b.finish();
+        assert!(index.entries.is_empty());
+        assert_eq!(index.skipped.escaping, 2);
+        assert_eq!(index.unknowns.len(), 2);
+    }
+
+    #[test]
+    fn hard_link_in_layer_copies_its_target() {
+        let opts = options(&["a", "b"]);
+        let mut b = LayerBuilder::new(0, &opts);
+        b.add(file(b"a", 3), Some(&mut &b"abc"[..])).unwrap();
+        let link = RawEntry { name: b"b", kind: FileKind::HardLink, size: 0, mode: 0, uid: 0, gid: 0, link: Some(b"./a") };
+        b.add(link, None).unwrap();
+        let index = b.finish();
+        assert_eq!(index.entries[1].meta.kind, FileKind::File);
+        assert_eq!(&*index.captured[&b"b"[..]], b"abc");
+    }
+
+    #[test]
+    fn entry_limit_stops_indexing() {
+        let mut opts = options(&[]);
+        opts.limits.max_entries = 2;
+        let mut b = LayerBuilder::new(0, &opts);
+        for name in [&b"a"[..], b"b", b"c", b"d"] {
+            b.add(file(name, 0), Some(&mut &b""[..])).unwrap();
+        }
+        let index = b.finish();
+        assert_eq!(index.entries.len(), 2);
+        assert_eq!(index.skipped.over_entry_limit, 2);
+    }
+}

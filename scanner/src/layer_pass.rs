@@ -1,0 +1,90 @@
+//! The one streaming pass over one layer blob: hash the stored bytes,
+//! decompress by magic, bound the expansion, hash the tar, and index every
+//! entry, all in a single read. Nothing is written to disk and no layer is
+//! held whole in memory.
+
+use crate::decompress::{Budget, BudgetExceeded, Compression, decoder};
+use crate::digest::{HashTap, Tapped};
+use crate::error::ScanError;
+use crate::layer::{LayerBuilder, LayerIndex, PassOptions};
+use crate::source::plan::PlannedLayer;
+use crate::tar_stream::index_tar;
+use std::io::{self, BufReader, Read};
+use std::sync::atomic::Ordering;
+
+/// Buffer between the stored blob and the decompressor.
+const READ_BUFFER: usize = 256 << 10;
+
+/// What one layer pass produced.
+#[derive(Debug)]
+pub struct LayerOutcome {
+    /// The index of the layer's entries.
+    pub index: LayerIndex,
+    /// How the blob was compressed.
+    pub compression: Compression,
+    /// Digest and size of the stored blob (absent when cut short).
+    pub stored: Option<Tapped>,
+    /// Digest and size of the uncompressed tar (absent when cut short).
+    pub uncompressed: Option<Tapped>,
+    /// Uncompressed bytes read, even when cut short.
+    pub bytes_read: u64,
+}
+
+/// Reads one layer blob of `stored_size` bytes. An `Err` is the reason the
+/// stream is broken; the expansion limit is not an error but an unknown.
+pub fn read_layer<R: Read>(layer: usize, blob: R, stored_size: u64, options: &PassOptions) -> Result<LayerOutcome, String> {
+    let (stored_tap, stored) = HashTap::new(blob);
+    let (compression, decoded) = decoder(BufReader::with_capacity(READ_BUFFER, stored_tap)).map_err(|e| e.to_string())?;
+    let limit = options.limits.layer_budget(stored_size);
+    let (budget, exceeded) = Budget::new(decoded, limit);
+    let (mut tar_tap, uncompressed) = HashTap::new(budget);
+    let mut builder = LayerBuilder::new(layer, options);
+    let result = index_tar(&mut tar_tap, &mut builder, options.limits.max_name_bytes)
+        .and_then(|()| io::copy(&mut tar_tap, &mut io::sink()).map(drop));
+    let bytes_read = tar_tap.bytes_read();
+    match result {
+        Ok(()) => {}
+        Err(_) if exceeded.load(Ordering::Relaxed) => {
+            builder.expansion_exceeded(format!("layer {}; the rest of the layer is not indexed", BudgetExceeded { limit }));
+            let index = builder.finish();
+            return Ok(LayerOutcome { index, compression, stored: None, uncompressed: None, bytes_read });
+        }
+        Err(err) => return Err(describe(&err, compression)),
+    }
+    let (Some(stored), Some(uncompressed)) = (stored.get().cloned(), uncompressed.get().cloned()) else {
+        return Err("stream did not reach its end".to_string());
+    };
+    Ok(LayerOutcome { index: builder.finish(), compression, stored: Some(stored), uncompressed: Some(uncompressed), bytes_read })
+}
+
+fn describe(err: &io::Error, compression: Compression) -> String {
+    let what = match compression {
+        Compression::None => "tar stream",
+        Compression::Gzip => "gzip stream",
+        Compression::Zstd => "zstd stream",
+    };
+    if err.kind() == io::ErrorKind::UnexpectedEof {
+        format!("truncated {what}: {err}")
+    } else {
+        format!("broken {what}: {err}")
+    }
+}
+
+/// Checks a finished layer against the digests its metadata promised.
+pub fn verify_layer(layer: usize, planned: &PlannedLayer, outcome: &LayerOutcome) -> Result<(), ScanError> {
+    let label = || format!("layer {layer} (`{}`)", planned.blob);
+    if let (Some(expected), Some(stored)) = (&planned.digest, &outcome.stored) {
+        if &stored.digest != expected {
+            return Err(ScanError::DigestMismatch { blob: label(), expected: expected.to_string(), actual: stored.digest.to_string() });
+        }
+        if let Some(size) = planned.size.filter(|&s| s != stored.bytes) {
+            return Err(ScanError::Layer { layer, blob: planned.blob.clone(), reason: format!("{} bytes stored, the manifest says {size}", stored.bytes) });
+        }
+    }
+    if let (Some(expected), Some(uncompressed)) = (&planned.diff_id, &outcome.uncompressed) {
+        if &uncompressed.digest != expected {
+            return Err(ScanError::DigestMismatch { blob: format!("{} uncompressed", label()), expected: expected.to_string(), actual: uncompressed.digest.to_string() });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Configurable bounds that keep a hostile image from taking unbounded time,
+//! memory or disk: how far a layer may expand, how large a file may be read
+//! into memory, how many entries a layer may hold, how long a name may be.
+
+/// Bounds applied while reading a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most uncompressed bytes one layer may expand to.
+    pub max_layer_bytes: u64,
+    /// Most uncompressed bytes per compressed byte, once a layer has
+    /// expanded past [`Limits::ratio_floor_bytes`].
+    pub max_expansion_ratio: u64,
+    /// Expansion below this many bytes is never judged by ratio.
+    pub ratio_floor_bytes: u64,
+    /// Largest file whose content is read into memory for a cataloger or a
+    /// rule; larger files are indexed but not read.
+    pub max_file_bytes: u64,
+    /// Most entries one layer may hold.
+    pub max_entries: u64,
+    /// Longest entry or link name, in bytes.
+    pub max_name_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_layer_bytes: 32 << 30,
+            max_expansion_ratio: 200,
+            ratio_floor_bytes: 256 << 20,
+            max_file_bytes: 512 << 20,
+            max_entries: 4_000_000,
+            max_name_bytes: 64 << 10,
+        }
+    }
+}
+
+impl Limits {
+    /// Most uncompressed bytes a layer of `compressed` bytes may expand to.
+    pub fn layer_budget(&self, compressed: u64) -> u64 {
+        let by_ratio = compressed.saturating_mul(self.max_expansion_ratio).max(self.ratio_floor_bytes);
+        by_ratio.min(self.max_layer_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_is_ratio_bounded_above_the_floor() {
+        let limits = Limits { max_layer_bytes: 1 << 40, max_expansion_ratio: 10, ratio_floor_bytes: 100, ..Limits::default() };
+        assert_eq!(limits.layer_budget(1), 100);
+        assert_eq!(limits.layer_budget(1000), 10_000);
+        assert_eq!(limits.layer_budget(u64::MAX), 1 << 40);
+    }
+}

@@ -1,0 +1,200 @@
+//! The report: one in-memory model of a scan's results, versioned as
+//! `imgscan.report/v1`, from which every output format is rendered. The
+//! JSON form is the contract other tools build on; `schema/report-v1.json`
+//! at the repository root describes it.
+
+pub mod table;
+
+use crate::layer::{Skipped, Unknown};
+use crate::scan::Scanned;
+use imgscan_sbom::{FileKind, OsRelease, display_path};
+use serde::Serialize;
+use std::time::Duration;
+
+/// The report schema identifier.
+pub const SCHEMA: &str = "imgscan.report/v1";
+
+/// What was asked for but not checked by this build.
+pub const NOT_CHECKED: &[&str] = &["packages", "vulnerabilities", "malware", "findings"];
+
+/// What the target is.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    /// The TARGET string as given.
+    pub input: String,
+    /// `dir`, `oci-dir`, `oci-archive` or `docker-archive`.
+    pub kind: String,
+    /// Manifest digest (OCI) or config digest (docker-archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// `os/arch[/variant]` from the image config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Creation time from the image config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The OS found in the final tree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsRelease>,
+}
+
+/// One layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    /// 0-based index, bottom first.
+    pub index: usize,
+    /// Digest of the stored blob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Digest of the uncompressed tar.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_id: Option<String>,
+    /// Media type the manifest claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Compression found in the blob's bytes (`none`, `gzip`, `zstd`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// Stored size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compressed_size: Option<u64>,
+    /// Uncompressed size in bytes.
+    pub size: u64,
+    /// Number of entries in the layer (whiteouts included).
+    pub entries: u64,
+    /// The history line that made the layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// One path of the tree, for `inspect --files`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    /// Absolute, escaped path.
+    pub path: String,
+    /// The layer that put it there.
+    pub layer: usize,
+    /// `file`, `dir`, `symlink`, ...
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Size in bytes.
+    pub size: u64,
+    /// Symlink target, escaped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The layer that deleted or replaced it, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_in: Option<usize>,
+}
+
+/// Totals over the image.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Totals {
+    /// Number of layers.
+    pub layers: usize,
+    /// Paths in the final tree.
+    pub paths: usize,
+    /// Regular files in the final tree.
+    pub files: usize,
+    /// Bytes of regular files in the final tree.
+    pub file_bytes: u64,
+    /// Uncompressed bytes over all layers.
+    pub layer_bytes: u64,
+    /// Paths that a later layer deleted or replaced.
+    pub deleted: usize,
+}
+
+/// The summary block.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Totals over the image.
+    pub totals: Totals,
+    /// Findings suppressed by the ignore file.
+    pub suppressed: u64,
+    /// Entries skipped, by reason.
+    pub skipped: Skipped,
+    /// Checks this report does not cover.
+    pub not_checked: Vec<&'static str>,
+    /// Warnings about the scan itself.
+    pub warnings: Vec<String>,
+    /// Wall time of the scan.
+    pub duration_ms: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// What was scanned.
+    pub target: TargetInfo,
+    /// Its layers.
+    pub layers: Vec<LayerInfo>,
+    /// What could not be read, with why.
+    pub unknowns: Vec<Unknown>,
+    /// The final tree and deleted files (`inspect --files` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileEntry>>,
+    /// The summary.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Builds the report of a scan; `with_files` adds the file listing.
+    pub fn new(scanned: &Scanned, with_files: bool, duration: Duration) -> Report {
+        let tree = &scanned.tree;
+        let regular = || tree.iter().filter(|(_, n)| n.meta.kind == FileKind::File);
+        let totals = Totals {
+            layers: scanned.layers.len(),
+            paths: tree.len(),
+            files: regular().count(),
+            file_bytes: regular().map(|(_, n)| n.meta.size).sum(),
+            layer_bytes: scanned.layers.iter().map(|l| l.size).sum(),
+            deleted: tree.deleted().len(),
+        };
+        let files = with_files.then(|| {
+            let live = tree.iter().map(|(path, node)| file_entry(path, &node.meta, node.layer, None));
+            let gone = tree.deleted().iter().map(|d| file_entry(&d.path, &d.node.meta, d.node.layer, Some(d.deleted_in)));
+            let mut files: Vec<FileEntry> = live.chain(gone).collect();
+            files.sort_by(|a, b| (&a.path, a.layer).cmp(&(&b.path, b.layer)));
+            files
+        });
+        let mut warnings = Vec::new();
+        if scanned.skipped.over_expansion_limit > 0 {
+            warnings.push("a layer was cut short by the expansion limit; its remaining content was not indexed".to_string());
+        }
+        Report {
+            schema: SCHEMA,
+            target: scanned.target.clone(),
+            layers: scanned.layers.clone(),
+            unknowns: scanned.unknowns.clone(),
+            files,
+            summary: Summary {
+                totals,
+                suppressed: 0,
+                skipped: scanned.skipped,
+                not_checked: NOT_CHECKED.to_vec(),
+                warnings,
+                duration_ms: duration.as_millis() as u64,
+            },
+        }
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("the report model always serialises");
+        text.push('\n');
+        text
+    }
+}
+
+fn file_entry(path: &[u8], meta: &imgscan_sbom::FileMeta, layer: usize, deleted_in: Option<usize>) -> FileEntry {
+    FileEntry {
+        path: display_path(path),
+        layer,
+        kind: meta.kind.as_str(),
+        size: meta.size,
+        link: meta.link.as_deref().filter(|_| meta.kind == FileKind::Symlink).map(imgscan_sbom::escape_bytes),
+        deleted_in,
+    }
+}

@@ -1,0 +1,122 @@
+//! The human-readable rendering of a report: what the target is, a table of
+//! layers, totals, what was skipped and not checked, and the file listing
+//! when asked. Colour only when the caller says the output is a terminal
+//! that wants it.
+
+use super::Report;
+use std::fmt::Write;
+
+/// Renders `report` as text; `color` adds ANSI emphasis to headings.
+pub fn render(report: &Report, color: bool) -> String {
+    let bold = |s: &str| if color { format!("\x1b[1m{s}\x1b[0m") } else { s.to_string() };
+    let mut out = String::new();
+    let t = &report.target;
+    let _ = writeln!(out, "{} {} ({})", bold("Target  "), t.input, t.kind);
+    if let Some(digest) = &t.digest {
+        let _ = writeln!(out, "{} {digest}", bold("Digest  "));
+    }
+    if let Some(platform) = &t.platform {
+        let _ = writeln!(out, "{} {platform}", bold("Platform"));
+    }
+    if let Some(created) = &t.created {
+        let _ = writeln!(out, "{} {created}", bold("Created "));
+    }
+    let os = match &t.os {
+        Some(os) => os.name.clone().unwrap_or_else(|| format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))),
+        None => "unknown (no os-release found)".to_string(),
+    };
+    let _ = writeln!(out, "{} {os}", bold("OS      "));
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", bold(&format!("{:<5} {:<19} {:>10} {:>10} {:>8}  {}", "LAYER", "DIGEST", "STORED", "SIZE", "ENTRIES", "CREATED BY")));
+    for layer in &report.layers {
+        let digest = layer.digest.as_deref().map(short_digest).unwrap_or_else(|| "-".into());
+        let stored = layer.compressed_size.map(human_bytes).unwrap_or_else(|| "-".into());
+        let created = layer.created_by.as_deref().map(|c| one_line(c, 60)).unwrap_or_default();
+        let _ = writeln!(out, "{:<5} {:<19} {:>10} {:>10} {:>8}  {}", layer.index, digest, stored, human_bytes(layer.size), layer.entries, created);
+    }
+    let s = &report.summary;
+    let totals = &s.totals;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{} {} layers, {} paths, {} files ({}), {} deleted or replaced by later layers",
+        bold("Totals  "),
+        totals.layers,
+        totals.paths,
+        totals.files,
+        human_bytes(totals.file_bytes),
+        totals.deleted
+    );
+    let k = &s.skipped;
+    let skipped = [
+        ("escaping the tree", k.escaping),
+        ("special files", k.special),
+        ("unreadable", k.unreadable),
+        ("over the size limit", k.over_size_limit),
+        ("layers over the expansion limit", k.over_expansion_limit),
+        ("over the entry limit", k.over_entry_limit),
+        ("unsupported entry types", k.unsupported),
+    ];
+    let skipped: Vec<String> = skipped.iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "{} {}", bold("Skipped "), skipped.join(", "));
+    }
+    if !report.unknowns.is_empty() {
+        let _ = writeln!(out, "\n{}", bold(&format!("Unknowns ({})", report.unknowns.len())));
+        for unknown in &report.unknowns {
+            let _ = writeln!(out, "  layer {} {}: {}", unknown.layer, unknown.path, unknown.reason);
+        }
+    }
+    for warning in &s.warnings {
+        let _ = writeln!(out, "{} {warning}", bold("Warning "));
+    }
+    let _ = writeln!(out, "{} {} (not built yet)", bold("Not checked"), s.not_checked.join(", "));
+    if let Some(files) = &report.files {
+        let _ = writeln!(out, "\n{}", bold(&format!("{:<5} {:<12} {:>10}  {}", "LAYER", "TYPE", "SIZE", "PATH")));
+        for f in files {
+            let mut line = format!("{:<5} {:<12} {:>10}  {}", f.layer, f.kind, human_bytes(f.size), f.path);
+            if let Some(link) = &f.link {
+                let _ = write!(line, " -> {link}");
+            }
+            if let Some(layer) = f.deleted_in {
+                let _ = write!(line, "  (deleted in layer {layer})");
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
+}
+
+fn short_digest(digest: &str) -> String {
+    digest.chars().take("sha256:".len() + 12).collect()
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max { flat } else { format!("{}…", flat.chars().take(max - 1).collect::<String>()) }
+}
+
+/// Formats a byte count with a binary unit.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_lines() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(one_line("a\n  b", 10), "a b");
+        assert_eq!(one_line("abcdefghijkl", 5), "abcd…");
+    }
+}

@@ -1,0 +1,11 @@
+//! Image sources: resolving a TARGET, reading its metadata into a plan, and
+//! the stores its blobs are read from.
+
+pub mod blobs;
+pub mod plan;
+pub mod platform;
+pub mod stream;
+pub mod target;
+
+pub use platform::Platform;
+pub use target::{Target, TargetKind, resolve_target};

@@ -1,0 +1,270 @@
+//! The merged view of an image: layer indexes applied in order, with
+//! whiteouts and opaque directories, into one [`FileTree`] where each path
+//! knows the layer that put it there, and which files later layers deleted.
+//! Symlinks resolve inside the tree only, as a chroot at the image root would.
+
+use crate::entry_name::split_parent;
+use crate::layer::LayerIndex;
+use imgscan_sbom::{FileKind, FileMeta, FileTreeView, LayerIndex as LayerNo};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Most symlinks followed while resolving one path (Linux's own limit).
+pub const MAX_LINK_HOPS: usize = 40;
+
+/// One path in the final tree.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its metadata.
+    pub meta: FileMeta,
+    /// The layer that put it there.
+    pub layer: LayerNo,
+}
+
+/// A path that a layer put in the tree and a later layer removed.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    /// Root-relative path.
+    pub path: Box<[u8]>,
+    /// What it was.
+    pub node: Node,
+    /// The layer that removed it.
+    pub deleted_in: LayerNo,
+}
+
+/// The final file tree of an image.
+#[derive(Debug, Default)]
+pub struct FileTree {
+    nodes: BTreeMap<Box<[u8]>, Node>,
+    deleted: Vec<Deleted>,
+    captured: Vec<HashMap<Box<[u8]>, Arc<[u8]>>>,
+}
+
+impl FileTree {
+    /// Applies the layers in order. Each layer's opaque directories and
+    /// whiteouts hide what the layers below put there; then its entries
+    /// replace what they name, and an entry that is not a directory also
+    /// hides what lay below it.
+    pub fn merge(layers: &mut [LayerIndex]) -> FileTree {
+        let mut tree = FileTree::default();
+        for (layer, index) in layers.iter_mut().enumerate() {
+            for dir in &index.opaque_dirs {
+                tree.remove_below(dir, layer);
+            }
+            for path in &index.whiteouts {
+                tree.remove(path, layer);
+                tree.remove_below(path, layer);
+            }
+            for entry in index.entries.drain(..) {
+                if entry.meta.kind != FileKind::Dir {
+                    tree.remove_below(&entry.path, layer);
+                }
+                tree.add_parents(&entry.path, layer);
+                if let Some(old) = tree.nodes.insert(entry.path.clone(), Node { meta: entry.meta, layer }) {
+                    if old.layer != layer && old.meta.kind != FileKind::Dir {
+                        tree.deleted.push(Deleted { path: entry.path, node: old, deleted_in: layer });
+                    }
+                }
+            }
+            tree.captured.push(std::mem::take(&mut index.captured));
+        }
+        tree
+    }
+
+    fn remove(&mut self, path: &[u8], layer: LayerNo) {
+        if let Some(node) = self.nodes.remove(path) {
+            self.deleted.push(Deleted { path: path.into(), node, deleted_in: layer });
+        }
+    }
+
+    /// Removes everything strictly below `dir` (the whole tree for the root).
+    fn remove_below(&mut self, dir: &[u8], layer: LayerNo) {
+        let doomed: Vec<Box<[u8]>> = if dir.is_empty() {
+            self.nodes.keys().cloned().collect()
+        } else {
+            let mut start = dir.to_vec();
+            start.push(b'/');
+            let mut end = dir.to_vec();
+            end.push(b'/' + 1);
+            self.nodes.range::<[u8], _>((std::ops::Bound::Included(&start[..]), std::ops::Bound::Excluded(&end[..]))).map(|(k, _)| k.clone()).collect()
+        };
+        for path in doomed {
+            self.remove(&path, layer);
+        }
+    }
+
+    /// Makes sure every parent directory of `path` exists; a tar may name
+    /// `a/b/c` without ever naming `a/` or `a/b/`.
+    fn add_parents(&mut self, path: &[u8], layer: LayerNo) {
+        let mut parent = split_parent(path).0;
+        while !parent.is_empty() && !self.nodes.contains_key(parent) {
+            let meta = FileMeta { kind: FileKind::Dir, size: 0, mode: 0o755, uid: 0, gid: 0, link: None, head: Box::default() };
+            self.nodes.insert(parent.into(), Node { meta, layer });
+            parent = split_parent(parent).0;
+        }
+    }
+
+    /// Every path of the final tree, sorted by bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Node)> {
+        self.nodes.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// Paths that later layers removed, in the order they were removed.
+    pub fn deleted(&self) -> &[Deleted] {
+        &self.deleted
+    }
+
+    /// Number of paths in the final tree.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the final tree is empty.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+impl FileTreeView for FileTree {
+    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerNo)> {
+        self.nodes.get(path).map(|node| (&node.meta, node.layer))
+    }
+
+    fn resolve(&self, path: &[u8]) -> Option<Vec<u8>> {
+        let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+        let mut current: Vec<Vec<u8>> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            if part == b".." {
+                current.pop();
+                continue;
+            }
+            current.push(part);
+            let here = current.join(&b'/');
+            let node = self.nodes.get(here.as_slice())?;
+            match node.meta.kind {
+                FileKind::Symlink => {
+                    hops += 1;
+                    if hops > MAX_LINK_HOPS {
+                        return None;
+                    }
+                    current.pop();
+                    let target = node.meta.link.as_deref().unwrap_or_default();
+                    if target.first() == Some(&b'/') {
+                        current.clear();
+                    }
+                    pending.extend(components(target).rev().map(<[u8]>::to_vec));
+                }
+                FileKind::Dir => {}
+                _ if !pending.is_empty() => return None,
+                _ => {}
+            }
+        }
+        Some(current.join(&b'/'))
+    }
+
+    fn content(&self, path: &[u8]) -> Option<&[u8]> {
+        let resolved = self.resolve(path)?;
+        let node = self.nodes.get(resolved.as_slice())?;
+        match node.meta.kind {
+            FileKind::File => self.captured.get(node.layer)?.get(resolved.as_slice()).map(|b| &**b),
+            FileKind::HardLink => {
+                let target = node.meta.link.as_deref()?;
+                let target_node = self.nodes.get(target)?;
+                if target_node.meta.kind != FileKind::File {
+                    return None;
+                }
+                self.captured.get(target_node.layer)?.get(target).map(|b| &**b)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|part| !part.is_empty() && *part != b".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::IndexedEntry;
+
+    fn meta(kind: FileKind, link: Option<&str>) -> FileMeta {
+        FileMeta { kind, size: 0, mode: 0o644, uid: 0, gid: 0, link: link.map(|l| l.as_bytes().into()), head: Box::default() }
+    }
+
+    fn layer(entries: &[(&str, FileKind, Option<&str>)], whiteouts: &[&str], opaque: &[&str]) -> LayerIndex {
+        LayerIndex {
+            entries: entries.iter().map(|(p, k, l)| IndexedEntry { path: p.as_bytes().into(), meta: meta(*k, *l) }).collect(),
+            whiteouts: whiteouts.iter().map(|p| p.as_bytes().into()).collect(),
+            opaque_dirs: opaque.iter().map(|p| p.as_bytes().into()).collect(),
+            ..LayerIndex::default()
+        }
+    }
+
+    fn paths(tree: &FileTree) -> Vec<String> {
+        tree.iter().map(|(p, n)| format!("{}@{}", String::from_utf8_lossy(p), n.layer)).collect()
+    }
+
+    #[test]
+    fn whiteouts_opaque_dirs_and_replacement() {
+        use FileKind::*;
+        let mut layers = vec![
+            layer(&[("etc", Dir, None), ("etc/a", File, None), ("etc/b", File, None), ("var/x/y", File, None), ("opt/d/f", File, None)], &[], &[]),
+            layer(&[("etc/c", File, None), ("var/x/new", File, None), ("opt/d", File, None)], &["etc/a"], &["var/x"]),
+        ];
+        let tree = FileTree::merge(&mut layers);
+        assert_eq!(paths(&tree), ["etc@0", "etc/b@0", "etc/c@1", "opt@0", "opt/d@1", "var@0", "var/x@0", "var/x/new@1"]);
+        let deleted: Vec<_> = tree.deleted().iter().map(|d| (String::from_utf8_lossy(&d.path).into_owned(), d.deleted_in)).collect();
+        assert_eq!(deleted, [("var/x/y".to_string(), 1), ("etc/a".to_string(), 1), ("opt/d/f".to_string(), 1)]);
+    }
+
+    #[test]
+    fn whiteout_of_a_directory_removes_its_contents() {
+        use FileKind::*;
+        let mut layers = vec![layer(&[("a/b/c", File, None), ("a/d", File, None)], &[], &[]), layer(&[], &["a"], &[])];
+        let tree = FileTree::merge(&mut layers);
+        assert!(tree.is_empty());
+        assert_eq!(tree.deleted().len(), 4);
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_tree_like_a_chroot() {
+        use FileKind::*;
+        let mut layers = vec![layer(
+            &[
+                ("usr/bin/bash", File, None),
+                ("bin", Symlink, Some("usr/bin")),
+                ("etc/escape", Symlink, Some("../../../../usr/bin/bash")),
+                ("etc/abs", Symlink, Some("/bin/bash")),
+                ("loop1", Symlink, Some("loop2")),
+                ("loop2", Symlink, Some("/loop1")),
+                ("out", Symlink, Some("/etc/shadow")),
+            ],
+            &[],
+            &[],
+        )];
+        let tree = FileTree::merge(&mut layers);
+        assert_eq!(tree.resolve(b"bin/bash").unwrap(), b"usr/bin/bash");
+        assert_eq!(tree.resolve(b"etc/escape").unwrap(), b"usr/bin/bash");
+        assert_eq!(tree.resolve(b"etc/abs").unwrap(), b"usr/bin/bash");
+        assert_eq!(tree.resolve(b"loop1"), None);
+        assert_eq!(tree.resolve(b"out"), None);
+        assert_eq!(tree.resolve(b"usr/bin/bash/x"), None);
+    }
+
+    #[test]
+    fn long_symlink_chains_stop_at_the_hop_limit() {
+        use FileKind::*;
+        let names: Vec<String> = (0..=MAX_LINK_HOPS + 1).map(|i| format!("l{i}")).collect();
+        let mut entries: Vec<(&str, FileKind, Option<&str>)> = Vec::new();
+        for i in 0..names.len() - 1 {
+            entries.push((&names[i], Symlink, Some(&names[i + 1])));
+        }
+        entries.push((names.last().unwrap(), File, None));
+        let tree = FileTree::merge(&mut [layer(&entries, &[], &[])]);
+        assert_eq!(tree.resolve(b"l0"), None);
+        assert!(tree.resolve(b"l2").is_some());
+    }
+}
