@@ -1,1 +1,68 @@
-fn main(){}
+//! `imgscan`: the command-line front of the scanner. Parses arguments,
+//! shows progress on a terminal, renders the report, and maps the outcome
+//! to the exit status (0 passed, 1 findings at or above the gate, 2 the
+//! scan could not be done). Only this crate prints.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod progress;
+mod size;
+mod terminal;
+
+use clap::Parser;
+use cli::{Cli, Command, Format, TargetArgs};
+use imgscan_scanner::{Report, ScanOptions, scan};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(cli::with_default_command(std::env::args_os()));
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let mut message = format!("{err}");
+            for cause in err.chain().skip(1) {
+                message.push_str(&format!(": {cause}"));
+            }
+            eprintln!("imgscan: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => report(&args, false),
+        Command::Inspect(args) => report(&args.target, args.files),
+    }
+}
+
+/// Scans the target and writes its report. Until packages, advisories,
+/// rules and checks are built there is nothing to gate on, so a readable
+/// target passes.
+fn report(args: &TargetArgs, with_files: bool) -> anyhow::Result<ExitCode> {
+    let options = ScanOptions { limits: args.limits()?, platform: args.platform()?, capture: Vec::new() };
+    let started = Instant::now();
+    let progress = progress::LayerProgress::new(args.quiet);
+    let scanned = scan(&args.target, &options, &progress);
+    progress.finish();
+    let scanned = scanned?;
+    let report = Report::new(&scanned, with_files, started.elapsed());
+    let text = match args.format {
+        Format::Json => report.to_json(),
+        Format::Table => imgscan_scanner::report::table::render(&report, args.output.is_none() && terminal::stdout_wants_color()),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    anyhow::bail!("cannot write the report: {e}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

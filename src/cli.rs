@@ -1,0 +1,153 @@
+//! The command line: subcommands, their flags, and `imgscan TARGET` as a
+//! shorthand for `imgscan scan TARGET`.
+
+use crate::size::parse_size;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use imgscan_scanner::Limits;
+use imgscan_scanner::source::Platform;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  the scan passed the gate
+  1  findings at or above the gate (--fail-on; any miner by default)
+  2  the scan could not be done (bad input, unreadable image)
+
+TARGET forms (detected from content, or forced with a scheme prefix):
+  ./rootfs                   a root filesystem directory (dir:)
+  layout-dir[:TAG]           an OCI image layout (oci-dir:)
+  image.tar[:TAG]            an oci-archive (oci-archive:) or docker save tar (docker-archive:), .tar.gz too
+  registry.local/app:1.4     a registry reference (registry:) — not supported yet
+  disk.qcow2                 a VM disk image (disk:) — not supported yet";
+
+/// Container and system image supply-chain scanner.
+#[derive(Parser, Debug)]
+#[command(name = "imgscan", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan an image (the default: `imgscan TARGET` is `imgscan scan TARGET`).
+    Scan(TargetArgs),
+    /// Describe an image: kind, digest, config, layers, OS, and with
+    /// --files every path with the layer that put it there.
+    Inspect(InspectArgs),
+}
+
+/// Flags of `inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// List the final tree, and the files later layers deleted.
+    #[arg(long)]
+    pub files: bool,
+}
+
+/// Output formats.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Format {
+    /// Human-readable text.
+    Table,
+    /// The imgscan.report/v1 JSON contract.
+    Json,
+}
+
+/// The target and the flags every reading command shares.
+#[derive(Args, Debug)]
+pub struct TargetArgs {
+    /// What to scan: a rootfs directory, OCI layout, image archive, or
+    /// registry reference.
+    pub target: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Image platform to pick from a multi-platform index (os/arch[/variant]);
+    /// default: the host's, else the only one.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Most bytes one layer may expand to (e.g. 32GiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_layer_size: Option<String>,
+    /// Most uncompressed bytes per stored byte, past the first 256 MiB of a layer.
+    #[arg(long, value_name = "N")]
+    pub max_expansion_ratio: Option<u64>,
+    /// Largest file read into memory for inspection (e.g. 512MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<String>,
+    /// Most entries one layer may hold.
+    #[arg(long, value_name = "N")]
+    pub max_entries: Option<u64>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl TargetArgs {
+    /// The limits the flags ask for, over the defaults.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let mut limits = Limits::default();
+        if let Some(size) = &self.max_layer_size {
+            limits.max_layer_bytes = parse_size(size)?;
+            limits.ratio_floor_bytes = limits.ratio_floor_bytes.min(limits.max_layer_bytes);
+        }
+        if let Some(ratio) = self.max_expansion_ratio {
+            anyhow::ensure!(ratio > 0, "--max-expansion-ratio must be at least 1");
+            limits.max_expansion_ratio = ratio;
+        }
+        if let Some(size) = &self.max_file_size {
+            limits.max_file_bytes = parse_size(size)?;
+        }
+        if let Some(entries) = self.max_entries {
+            limits.max_entries = entries;
+        }
+        Ok(limits)
+    }
+
+    /// The platform asked for, if any.
+    pub fn platform(&self) -> anyhow::Result<Option<Platform>> {
+        self.platform.as_deref().map(|p| Platform::parse(p).map_err(anyhow::Error::msg)).transpose()
+    }
+}
+
+const SUBCOMMANDS: &[&str] = &["scan", "inspect", "help"];
+
+/// Inserts `scan` when the first argument is not a subcommand or a
+/// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.
+pub fn with_default_command(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+        let top_level = matches!(first, "-h" | "--help" | "-V" | "--version");
+        if !top_level && !SUBCOMMANDS.contains(&first) {
+            args.insert(1, OsString::from("scan"));
+        }
+    } else if args.get(1).is_some() {
+        args.insert(1, OsString::from("scan"));
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(args: &[&str]) -> Vec<String> {
+        with_default_command(args.iter().map(OsString::from)).into_iter().map(|a| a.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn target_alone_means_scan() {
+        assert_eq!(expand(&["imgscan", "./rootfs"]), ["imgscan", "scan", "./rootfs"]);
+        assert_eq!(expand(&["imgscan", "-f", "json", "x"]), ["imgscan", "scan", "-f", "json", "x"]);
+        assert_eq!(expand(&["imgscan", "inspect", "x"]), ["imgscan", "inspect", "x"]);
+        assert_eq!(expand(&["imgscan", "--help"]), ["imgscan", "--help"]);
+    }
+}
