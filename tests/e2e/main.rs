@@ -1,0 +1,9 @@
+//! End-to-end tests of the `imgscan` binary: every target form, the
+//! hostile-input corpus, interoperability with archives written by real
+//! tools, and the command line's contract (exit codes, output, streams).
+
+mod cli;
+mod forms;
+mod hostile;
+mod interop;
+mod support;

@@ -1,0 +1,125 @@
+//! Helpers shared by the end-to-end tests: running the binary, validating
+//! JSON against the committed schema, and packing images into temp dirs.
+
+use imgscan_fixtures::{Image, LayerCompression, Variant, load_fixture, write_oci_layout};
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The outcome of one run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `imgscan` with `args`, with the advisory DB and cache in temp dirs.
+pub fn run<S: AsRef<OsStr>>(args: &[S]) -> Run {
+    run_with(args, |_| {})
+}
+
+/// Runs `imgscan`, letting `adjust` change the command first.
+pub fn run_with<S: AsRef<OsStr>>(args: &[S], adjust: impl FnOnce(&mut Command)) -> Run {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgscan"));
+    cmd.args(args).env("IMGSCAN_DB", scratch.path().join("db.sqlite")).env("IMGSCAN_CACHE_DIR", scratch.path()).env_remove("NO_COLOR");
+    adjust(&mut cmd);
+    let out = cmd.output().expect("imgscan runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `imgscan inspect --files -f json TARGET [extra]`, which must succeed and
+/// validate against the schema.
+pub fn inspect(target: impl AsRef<OsStr>, extra: &[&str]) -> Value {
+    let mut args: Vec<&OsStr> = vec![OsStr::new("inspect"), OsStr::new("--files"), OsStr::new("-f"), OsStr::new("json"), target.as_ref()];
+    args.extend(extra.iter().map(OsStr::new));
+    let run = run(&args);
+    assert_eq!(run.code, 0, "inspect failed: {}", run.stderr);
+    let value: Value = serde_json::from_str(&run.stdout).expect("stdout is JSON");
+    validate(&value);
+    value
+}
+
+/// Runs a target that must fail with exit 2, returning stderr.
+pub fn fails(args: &[&OsStr]) -> String {
+    let run = run(args);
+    assert_eq!(run.code, 2, "expected exit 2, got {}: {}{}", run.code, run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "nothing on stdout on failure: {}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "one line on stderr: {}", run.stderr);
+    run.stderr
+}
+
+/// Validates a report against `schema/report-v1.json`.
+pub fn validate(report: &Value) {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema: Value = serde_json::from_str(include_str!("../../schema/report-v1.json")).unwrap();
+        jsonschema::validator_for(&schema).expect("the schema compiles")
+    });
+    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "report does not match the schema: {errors:#?}");
+}
+
+/// The committed demo fixture.
+pub fn demo() -> Image {
+    load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/demo")).unwrap()
+}
+
+/// A directory that lives as long as the test process.
+pub fn scratch() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// A fresh path under the process-wide scratch directory.
+pub fn fresh(name: &str) -> PathBuf {
+    let dir = tempfile::tempdir_in(scratch()).unwrap().keep();
+    dir.join(name)
+}
+
+/// Packs `image` as a single-image OCI layout.
+pub fn oci_dir(image: &Image, how: LayerCompression) -> PathBuf {
+    let dir = fresh("layout");
+    write_oci_layout(&dir, &[Variant { image, platform_in_index: true, ref_name: Some("latest".into()) }], how).unwrap();
+    dir
+}
+
+/// `(path, layer, type, size, deleted_in)` of every `files[]` entry.
+pub fn file_rows(report: &Value) -> Vec<(String, u64, String, u64, Option<u64>)> {
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["layer"].as_u64().unwrap(),
+                f["type"].as_str().unwrap().to_string(),
+                f["size"].as_u64().unwrap(),
+                f["deleted_in"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// The `files[]` entry for `path` still in the final tree.
+pub fn live<'a>(report: &'a Value, path: &str) -> Option<&'a Value> {
+    report["files"].as_array().unwrap().iter().find(|f| f["path"] == path && f.get("deleted_in").is_none())
+}
+
+/// Whether a test that needs an external tool should run: it must when CI
+/// is set; elsewhere it is skipped with a message when the tool is absent.
+pub fn have_tool(tool: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false);
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "`{tool}` is required in CI (.ci/run installs it)");
+        eprintln!("skipping: `{tool}` is not installed");
+    }
+    found
+}
