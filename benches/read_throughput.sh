@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Layer read throughput: imgscan's single pass (gzip decode, two sha256
+# digests, tar index, all layers in parallel) against `gzip -dc` of the same
+# layer blobs one after another, measured in the same run. Prints the ratio
+# of wall times (imgscan / gzip); below 1 means imgscan reads the image
+# faster than gzip alone can decompress it.
+#
+#   bash benches/read_throughput.sh [MIB=600] [LAYERS=4] [RUNS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mib=${1:-600}
+layers=${2:-4}
+runs=${3:-3}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/imgscan-target}
+work=${BENCH_DIR:-/var/tmp/imgscan-bench}
+mkdir -p "$work"
+
+cargo build --release -q -p imgscan -p imgscan-fixtures
+bin="$CARGO_TARGET_DIR/release/imgscan"
+image="$work/bench-$mib-$layers.oci"
+if [ ! -f "$image/index.json" ]; then
+  echo "generating $image (~$mib MiB uncompressed, $layers layers)" >&2
+  "$CARGO_TARGET_DIR/release/imgscan-fixtures" --bench-image "$image" "$mib" "$layers"
+fi
+blobs=$(python3 - "$image" <<'PY'
+import json, sys
+root = sys.argv[1]
+index = json.load(open(f"{root}/index.json"))
+manifest = json.load(open(f"{root}/blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+print(" ".join(f"{root}/blobs/sha256/" + l["digest"][7:] for l in manifest["layers"]))
+PY
+)
+# Warm the page cache so both sides read from memory.
+cat $blobs > /dev/null
+
+best() { # best wall time in seconds of "$@" over $runs runs
+  local best=
+  for _ in $(seq "$runs"); do
+    local start end t
+    start=$(date +%s.%N); "$@" > /dev/null; end=$(date +%s.%N)
+    t=$(echo "$end - $start" | bc -l)
+    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
+  done
+  echo "$best"
+}
+
+gzip_dc() { for b in $blobs; do gzip -dc "$b"; done; }
+bytes=$("$bin" inspect -q -f json "$image" | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["totals"]["layer_bytes"])')
+t_gzip=$(best gzip_dc)
+t_scan=$(best "$bin" inspect -q -f json "$image")
+printf 'image      %s (%s layers, %.0f MiB uncompressed, %s cores)\n' "$image" "$layers" "$(echo "$bytes / 1048576" | bc -l)" "$(nproc)"
+printf 'gzip -dc   %.2f s  (%.0f MiB/s)\n' "$t_gzip" "$(echo "$bytes / 1048576 / $t_gzip" | bc -l)"
+printf 'imgscan    %.2f s  (%.0f MiB/s)\n' "$t_scan" "$(echo "$bytes / 1048576 / $t_scan" | bc -l)"
+printf 'ratio      %.2f  (imgscan / gzip -dc, best of %s)\n' "$(echo "$t_scan / $t_gzip" | bc -l)" "$runs"
