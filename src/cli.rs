@@ -114,7 +114,10 @@ impl TargetArgs {
 
     /// The platform asked for, if any.
     pub fn platform(&self) -> anyhow::Result<Option<Platform>> {
-        self.platform.as_deref().map(|p| Platform::parse(p).map_err(anyhow::Error::msg)).transpose()
+        self.platform
+            .as_deref()
+            .map(|p| Platform::parse(p).map_err(anyhow::Error::msg))
+            .transpose()
     }
 }
 
@@ -140,14 +143,26 @@ mod tests {
     use super::*;
 
     fn expand(args: &[&str]) -> Vec<String> {
-        with_default_command(args.iter().map(OsString::from)).into_iter().map(|a| a.into_string().unwrap()).collect()
+        with_default_command(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
     }
 
     #[test]
     fn target_alone_means_scan() {
-        assert_eq!(expand(&["imgscan", "./rootfs"]), ["imgscan", "scan", "./rootfs"]);
-        assert_eq!(expand(&["imgscan", "-f", "json", "x"]), ["imgscan", "scan", "-f", "json", "x"]);
-        assert_eq!(expand(&["imgscan", "inspect", "x"]), ["imgscan", "inspect", "x"]);
+        assert_eq!(
+            expand(&["imgscan", "./rootfs"]),
+            ["imgscan", "scan", "./rootfs"]
+        );
+        assert_eq!(
+            expand(&["imgscan", "-f", "json", "x"]),
+            ["imgscan", "scan", "-f", "json", "x"]
+        );
+        assert_eq!(
+            expand(&["imgscan", "inspect", "x"]),
+            ["imgscan", "inspect", "x"]
+        );
         assert_eq!(expand(&["imgscan", "--help"]), ["imgscan", "--help"]);
     }
 }

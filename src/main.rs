@@ -42,7 +42,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// rules and checks are built there is nothing to gate on, so a readable
 /// target passes.
 fn report(args: &TargetArgs, with_files: bool) -> anyhow::Result<ExitCode> {
-    let options = ScanOptions { limits: args.limits()?, platform: args.platform()?, capture: Vec::new() };
+    let options = ScanOptions {
+        limits: args.limits()?,
+        platform: args.platform()?,
+        capture: Vec::new(),
+    };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
     let scanned = scan(&args.target, &options, &progress);
@@ -51,16 +55,24 @@ fn report(args: &TargetArgs, with_files: bool) -> anyhow::Result<ExitCode> {
     let report = Report::new(&scanned, with_files, started.elapsed());
     let text = match args.format {
         Format::Json => report.to_json(),
-        Format::Table => imgscan_scanner::report::table::render(&report, args.output.is_none() && terminal::stdout_wants_color()),
+        Format::Table => imgscan_scanner::report::table::render(
+            &report,
+            args.output.is_none() && terminal::stdout_wants_color(),
+        ),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    anyhow::bail!("cannot write the report: {e}");
-                }
+            let written = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+            // A closed pipe (`imgscan … | head`) is the reader's choice, not a failure.
+            if let Err(e) = written
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                anyhow::bail!("cannot write the report: {e}");
             }
         }
     }

@@ -15,12 +15,20 @@ pub struct LayerProgress {
 impl LayerProgress {
     /// A bar on stderr, or a hidden one when quiet or not on a terminal.
     pub fn new(quiet: bool) -> Self {
-        let bar = if quiet || !stderr_is_terminal() { ProgressBar::hidden() } else { ProgressBar::new(0) };
-        let style = ProgressStyle::with_template("{spinner} reading layers {pos}/{len} ({msg}) {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = if quiet || !stderr_is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
+        let style =
+            ProgressStyle::with_template("{spinner} reading layers {pos}/{len} ({msg}) {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        LayerProgress { bar, bytes: AtomicU64::new(0) }
+        LayerProgress {
+            bar,
+            bytes: AtomicU64::new(0),
+        }
     }
 
     /// Clears the bar.
@@ -38,6 +46,7 @@ impl Progress for LayerProgress {
     fn layer_done(&self, bytes: u64) {
         let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.bar.inc(1);
-        self.bar.set_message(imgscan_scanner::report::table::human_bytes(total));
+        self.bar
+            .set_message(imgscan_scanner::report::table::human_bytes(total));
     }
 }

@@ -4,7 +4,9 @@
 /// without `iB`/`B`; all powers of 1024).
 pub fn parse_size(text: &str) -> anyhow::Result<u64> {
     let trimmed = text.trim();
-    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
@@ -14,9 +16,14 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
         "t" | "tb" | "tib" => 40,
         _ => anyhow::bail!("`{text}` is not a size (try 512MiB or 4G)"),
     };
-    let value: f64 = number.parse().map_err(|_| anyhow::anyhow!("`{text}` is not a size (try 512MiB or 4G)"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`{text}` is not a size (try 512MiB or 4G)"))?;
     let bytes = value * (1u64 << shift) as f64;
-    anyhow::ensure!(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64, "`{text}` is out of range");
+    anyhow::ensure!(
+        bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64,
+        "`{text}` is out of range"
+    );
     Ok(bytes as u64)
 }
 

@@ -63,7 +63,9 @@ pub fn parse_os_release(text: &str) -> Option<OsRelease> {
         if line.starts_with('#') {
             continue;
         }
-        let Some((key, raw)) = line.split_once('=') else { continue };
+        let Some((key, raw)) = line.split_once('=') else {
+            continue;
+        };
         let value = unquote(raw.trim());
         if value.is_empty() {
             continue;
@@ -76,7 +78,11 @@ pub fn parse_os_release(text: &str) -> Option<OsRelease> {
             _ => {}
         }
     }
-    Some(OsRelease { id: id?, version_id, name: pretty.or(name) })
+    Some(OsRelease {
+        id: id?,
+        version_id,
+        name: pretty.or(name),
+    })
 }
 
 fn unquote(raw: &str) -> String {
@@ -118,17 +124,30 @@ fn parse_redhat_release(text: &str) -> Option<OsRelease> {
     } else if lower.starts_with("fedora") {
         "fedora"
     } else {
-        return Some(OsRelease { id: lower.replace(' ', "-"), version_id: version, name: Some(line.into()) });
+        return Some(OsRelease {
+            id: lower.replace(' ', "-"),
+            version_id: version,
+            name: Some(line.into()),
+        });
     };
-    Some(OsRelease { id: id.into(), version_id: version, name: Some(line.into()) })
+    Some(OsRelease {
+        id: id.into(),
+        version_id: version,
+        name: Some(line.into()),
+    })
 }
 
 /// Parses `etc/debian_version`: `12.5` means Debian 12; a codename such as
 /// `bookworm/sid` gives no version.
 fn parse_debian_version(text: &str) -> OsRelease {
     let major = text.trim().split('.').next().unwrap_or("");
-    let version_id = (!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit())).then(|| major.to_string());
-    OsRelease { id: "debian".into(), version_id, name: Some("Debian GNU/Linux".into()) }
+    let version_id =
+        (!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit())).then(|| major.to_string());
+    OsRelease {
+        id: "debian".into(),
+        version_id,
+        name: Some("Debian GNU/Linux".into()),
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +166,9 @@ mod tests {
             Some(path.to_vec())
         }
         fn content(&self, path: &[u8]) -> Option<&[u8]> {
-            self.0.get(std::str::from_utf8(path).ok()?).map(|s| s.as_bytes())
+            self.0
+                .get(std::str::from_utf8(path).ok()?)
+                .map(|s| s.as_bytes())
         }
     }
 
@@ -168,10 +189,19 @@ mod tests {
     #[test]
     fn fallback_files_in_order() {
         let tree = Files(HashMap::from([("etc/alpine-release", "3.19.1\n")]));
-        assert_eq!(detect_os(&tree).unwrap().version_id.as_deref(), Some("3.19.1"));
-        let tree = Files(HashMap::from([("etc/redhat-release", "Rocky Linux release 8.9 (Green Obsidian)\n")]));
+        assert_eq!(
+            detect_os(&tree).unwrap().version_id.as_deref(),
+            Some("3.19.1")
+        );
+        let tree = Files(HashMap::from([(
+            "etc/redhat-release",
+            "Rocky Linux release 8.9 (Green Obsidian)\n",
+        )]));
         let os = detect_os(&tree).unwrap();
-        assert_eq!((os.id.as_str(), os.version_id.as_deref()), ("rocky", Some("8.9")));
+        assert_eq!(
+            (os.id.as_str(), os.version_id.as_deref()),
+            ("rocky", Some("8.9"))
+        );
         let tree = Files(HashMap::from([("etc/debian_version", "12.5\n")]));
         assert_eq!(detect_os(&tree).unwrap().version_id.as_deref(), Some("12"));
         let tree = Files(HashMap::from([("etc/debian_version", "bookworm/sid\n")]));

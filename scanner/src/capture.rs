@@ -19,10 +19,15 @@ impl CaptureSpec {
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, globset::Error> {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
-            let glob: Glob = GlobBuilder::new(pattern.as_ref()).literal_separator(true).backslash_escape(true).build()?;
+            let glob: Glob = GlobBuilder::new(pattern.as_ref())
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()?;
             builder.add(glob);
         }
-        Ok(CaptureSpec { set: builder.build()? })
+        Ok(CaptureSpec {
+            set: builder.build()?,
+        })
     }
 
     /// Whether the file at root-relative `path` is wanted.
@@ -37,7 +42,12 @@ mod tests {
 
     #[test]
     fn globs_match_root_relative_paths() {
-        let spec = CaptureSpec::new(&["etc/os-release", "**/package-lock.json", "var/lib/dpkg/status.d/*"]).unwrap();
+        let spec = CaptureSpec::new(&[
+            "etc/os-release",
+            "**/package-lock.json",
+            "var/lib/dpkg/status.d/*",
+        ])
+        .unwrap();
         assert!(spec.wants(b"etc/os-release"));
         assert!(!spec.wants(b"x/etc/os-release"));
         assert!(spec.wants(b"package-lock.json"));

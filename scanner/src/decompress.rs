@@ -58,7 +58,9 @@ pub fn decoder<'a, R: BufRead + 'a>(mut input: R) -> io::Result<(Compression, Bo
 
 /// Error payload raised when a stream expands past its budget.
 #[derive(Debug, thiserror::Error)]
-#[error("expands past the limit of {limit} bytes (a decompression bomb, or raise --max-layer-size / --max-expansion-ratio)")]
+#[error(
+    "expands past the limit of {limit} bytes (a decompression bomb, or raise --max-layer-size / --max-expansion-ratio)"
+)]
 pub struct BudgetExceeded {
     /// The budget in bytes.
     pub limit: u64,
@@ -77,7 +79,15 @@ impl<R: Read> Budget<R> {
     /// Wraps `inner` with a budget of `limit` bytes.
     pub fn new(inner: R, limit: u64) -> (Self, Arc<AtomicBool>) {
         let exceeded = Arc::new(AtomicBool::new(false));
-        (Budget { inner, limit, remaining: limit, exceeded: exceeded.clone() }, exceeded)
+        (
+            Budget {
+                inner,
+                limit,
+                remaining: limit,
+                exceeded: exceeded.clone(),
+            },
+            exceeded,
+        )
     }
 }
 
@@ -96,7 +106,9 @@ impl<R: Read> Read for Budget<R> {
                 }
             };
         }
-        let want = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.remaining -= n as u64;
         Ok(n)
@@ -146,7 +158,7 @@ mod tests {
 
     #[test]
     fn budget_allows_exactly_the_limit() {
-        let data = vec![0u8; 100];
+        let data = [0u8; 100];
         let (mut ok, flag) = Budget::new(&data[..], 100);
         assert_eq!(io::copy(&mut ok, &mut io::sink()).unwrap(), 100);
         assert!(!flag.load(Ordering::Relaxed));

@@ -16,9 +16,15 @@ impl Digest {
     /// Parses `sha256:<64 lower-case hex>`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let Some(hex) = text.strip_prefix("sha256:") else {
-            return Err(format!("unsupported digest `{text}` (only sha256 is supported)"));
+            return Err(format!(
+                "unsupported digest `{text}` (only sha256 is supported)"
+            ));
         };
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(format!("malformed digest `{text}`"));
         }
         Ok(Digest(text.to_string()))
@@ -77,7 +83,15 @@ impl<R: Read> HashTap<R> {
     /// Wraps `inner`; the result appears in the returned slot at EOF.
     pub fn new(inner: R) -> (Self, TapResult) {
         let result = TapResult::default();
-        (HashTap { inner, hasher: Sha256::new(), bytes: 0, result: result.clone() }, result)
+        (
+            HashTap {
+                inner,
+                hasher: Sha256::new(),
+                bytes: 0,
+                result: result.clone(),
+            },
+            result,
+        )
     }
 
     /// Bytes read so far.
@@ -91,8 +105,14 @@ impl<R: Read> Read for HashTap<R> {
         let n = self.inner.read(buf)?;
         if n == 0 {
             if !buf.is_empty() && self.result.get().is_none() {
-                let digest = Digest(format!("sha256:{}", hex::encode(self.hasher.clone().finalize())));
-                let _ = self.result.set(Tapped { digest, bytes: self.bytes });
+                let digest = Digest(format!(
+                    "sha256:{}",
+                    hex::encode(self.hasher.clone().finalize())
+                ));
+                let _ = self.result.set(Tapped {
+                    digest,
+                    bytes: self.bytes,
+                });
             }
         } else {
             self.hasher.update(&buf[..n]);

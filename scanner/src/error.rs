@@ -64,7 +64,9 @@ pub enum ScanError {
         reason: String,
     },
     /// Several images and no way to choose one.
-    #[error("`{target}` holds several images; choose one with --platform or `TARGET:TAG`: {choices}")]
+    #[error(
+        "`{target}` holds several images; choose one with --platform or `TARGET:TAG`: {choices}"
+    )]
     Ambiguous {
         /// The target as given.
         target: String,
@@ -88,10 +90,16 @@ pub enum ScanError {
 
 impl ScanError {
     pub(crate) fn malformed(file: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        ScanError::Malformed { file: file.into(), reason: reason.to_string() }
+        ScanError::Malformed {
+            file: file.into(),
+            reason: reason.to_string(),
+        }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ScanError::Io { path: path.into(), source }
+        ScanError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

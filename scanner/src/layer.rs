@@ -136,7 +136,13 @@ pub struct LayerBuilder<'a> {
 impl<'a> LayerBuilder<'a> {
     /// Starts the index of layer `layer`.
     pub fn new(layer: usize, options: &'a PassOptions) -> Self {
-        LayerBuilder { layer, options, index: LayerIndex::default(), positions: HashMap::new(), indexed: 0 }
+        LayerBuilder {
+            layer,
+            options,
+            index: LayerIndex::default(),
+            positions: HashMap::new(),
+            indexed: 0,
+        }
     }
 
     /// The layer being built.
@@ -146,7 +152,11 @@ impl<'a> LayerBuilder<'a> {
 
     /// Records an unknown for `path` (root-relative).
     pub fn unknown(&mut self, path: &[u8], reason: impl Into<String>) {
-        self.index.unknowns.push(Unknown { path: display_path(path), layer: self.layer, reason: reason.into() });
+        self.index.unknowns.push(Unknown {
+            path: display_path(path),
+            layer: self.layer,
+            reason: reason.into(),
+        });
     }
 
     /// Counts and records a file that could not be read.
@@ -197,13 +207,23 @@ impl<'a> LayerBuilder<'a> {
         if self.indexed >= limits.max_entries {
             self.index.skipped.over_entry_limit += 1;
             if self.index.skipped.over_entry_limit == 1 {
-                self.unknown(&path, format!("layer holds more than {} entries; the rest are not indexed", limits.max_entries));
+                self.unknown(
+                    &path,
+                    format!(
+                        "layer holds more than {} entries; the rest are not indexed",
+                        limits.max_entries
+                    ),
+                );
             }
             return Ok(());
         }
         let mut meta = FileMeta {
             kind: raw.kind,
-            size: if raw.kind == FileKind::File { raw.size } else { 0 },
+            size: if raw.kind == FileKind::File {
+                raw.size
+            } else {
+                0
+            },
             mode: raw.mode & 0o7777,
             uid: raw.uid,
             gid: raw.gid,
@@ -235,7 +255,8 @@ impl<'a> LayerBuilder<'a> {
         if let Some(&at) = self.positions.get(&path) {
             self.index.entries[at].meta = meta;
         } else {
-            self.positions.insert(path.clone(), self.index.entries.len());
+            self.positions
+                .insert(path.clone(), self.index.entries.len());
             self.index.entries.push(IndexedEntry { path, meta });
             self.indexed += 1;
         }
@@ -243,11 +264,20 @@ impl<'a> LayerBuilder<'a> {
 
     /// Reads the head and, when wanted and small enough, the whole content.
     /// The content is read to its declared end so a short stream is caught.
-    fn read_content(&mut self, path: &[u8], meta: &mut FileMeta, reader: &mut dyn Read) -> io::Result<()> {
+    fn read_content(
+        &mut self,
+        path: &[u8],
+        meta: &mut FileMeta,
+        reader: &mut dyn Read,
+    ) -> io::Result<()> {
         let limits = self.options.limits;
         let wanted = self.options.capture.wants(path);
         let keep_all = wanted && meta.size <= limits.max_file_bytes;
-        let keep = if keep_all { meta.size as usize } else { HEAD_BYTES.min(meta.size as usize) };
+        let keep = if keep_all {
+            meta.size as usize
+        } else {
+            HEAD_BYTES.min(meta.size as usize)
+        };
         let mut kept = Vec::with_capacity(keep.min(1 << 20));
         let mut limited = reader.take(meta.size);
         (&mut limited).take(keep as u64).read_to_end(&mut kept)?;
@@ -256,7 +286,11 @@ impl<'a> LayerBuilder<'a> {
         if total != meta.size {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("`{}`: content ends after {total} of {} bytes", display_path(path), meta.size),
+                format!(
+                    "`{}`: content ends after {total} of {} bytes",
+                    display_path(path),
+                    meta.size
+                ),
             ));
         }
         meta.head = kept[..kept.len().min(HEAD_BYTES)].into();
@@ -264,7 +298,13 @@ impl<'a> LayerBuilder<'a> {
             self.index.captured.insert(path.into(), kept.into());
         } else if wanted {
             self.index.skipped.over_size_limit += 1;
-            self.unknown(path, format!("{} bytes, over the file size limit of {}; not read", meta.size, limits.max_file_bytes));
+            self.unknown(
+                path,
+                format!(
+                    "{} bytes, over the file size limit of {}; not read",
+                    meta.size, limits.max_file_bytes
+                ),
+            );
         }
         Ok(())
     }
@@ -307,20 +347,34 @@ mod tests {
     use super::*;
 
     fn options(capture: &[&str]) -> PassOptions {
-        PassOptions { limits: Limits::default(), capture: CaptureSpec::new(capture).unwrap() }
+        PassOptions {
+            limits: Limits::default(),
+            capture: CaptureSpec::new(capture).unwrap(),
+        }
     }
 
     fn file<'a>(name: &'a [u8], size: u64) -> RawEntry<'a> {
-        RawEntry { name, kind: FileKind::File, size, mode: 0o644, uid: 0, gid: 0, link: None }
+        RawEntry {
+            name,
+            kind: FileKind::File,
+            size,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            link: None,
+        }
     }
 
     #[test]
     fn whiteouts_and_opaque_dirs_are_not_entries() {
         let opts = options(&[]);
         let mut b = LayerBuilder::new(1, &opts);
-        b.add(file(b"etc/.wh.passwd", 0), Some(&mut &b""[..])).unwrap();
-        b.add(file(b"var/.wh..wh..opq", 0), Some(&mut &b""[..])).unwrap();
-        b.add(file(b"x/.wh..wh.plnk", 0), Some(&mut &b""[..])).unwrap();
+        b.add(file(b"etc/.wh.passwd", 0), Some(&mut &b""[..]))
+            .unwrap();
+        b.add(file(b"var/.wh..wh..opq", 0), Some(&mut &b""[..]))
+            .unwrap();
+        b.add(file(b"x/.wh..wh.plnk", 0), Some(&mut &b""[..]))
+            .unwrap();
         let index = b.finish();
         assert!(index.entries.is_empty());
         assert_eq!(index.whiteouts, vec![Box::from(&b"etc/passwd"[..])]);
@@ -332,7 +386,8 @@ mod tests {
     fn capture_keeps_wanted_bytes_and_heads_of_all() {
         let opts = options(&["etc/os-release"]);
         let mut b = LayerBuilder::new(0, &opts);
-        b.add(file(b"./etc/os-release", 8), Some(&mut &b"ID=test\n"[..])).unwrap();
+        b.add(file(b"./etc/os-release", 8), Some(&mut &b"ID=test\n"[..]))
+            .unwrap();
         let big = vec![b'x'; 1000];
         b.add(file(b"bin/x", 1000), Some(&mut &big[..])).unwrap();
         let index = b.finish();
@@ -353,8 +408,17 @@ mod tests {
     fn escaping_names_and_links_are_skipped() {
         let opts = options(&[]);
         let mut b = LayerBuilder::new(0, &opts);
-        b.add(file(b"../../etc/shadow", 0), Some(&mut &b""[..])).unwrap();
-        let link = RawEntry { name: b"h", kind: FileKind::HardLink, size: 0, mode: 0, uid: 0, gid: 0, link: Some(b"../outside") };
+        b.add(file(b"../../etc/shadow", 0), Some(&mut &b""[..]))
+            .unwrap();
+        let link = RawEntry {
+            name: b"h",
+            kind: FileKind::HardLink,
+            size: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            link: Some(b"../outside"),
+        };
         b.add(link, None).unwrap();
         let index = b.finish();
         assert!(index.entries.is_empty());
@@ -367,7 +431,15 @@ mod tests {
         let opts = options(&["a", "b"]);
         let mut b = LayerBuilder::new(0, &opts);
         b.add(file(b"a", 3), Some(&mut &b"abc"[..])).unwrap();
-        let link = RawEntry { name: b"b", kind: FileKind::HardLink, size: 0, mode: 0, uid: 0, gid: 0, link: Some(b"./a") };
+        let link = RawEntry {
+            name: b"b",
+            kind: FileKind::HardLink,
+            size: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            link: Some(b"./a"),
+        };
         b.add(link, None).unwrap();
         let index = b.finish();
         assert_eq!(index.entries[1].meta.kind, FileKind::File);

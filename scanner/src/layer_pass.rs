@@ -32,9 +32,15 @@ pub struct LayerOutcome {
 
 /// Reads one layer blob of `stored_size` bytes. An `Err` is the reason the
 /// stream is broken; the expansion limit is not an error but an unknown.
-pub fn read_layer<R: Read>(layer: usize, blob: R, stored_size: u64, options: &PassOptions) -> Result<LayerOutcome, String> {
+pub fn read_layer<R: Read>(
+    layer: usize,
+    blob: R,
+    stored_size: u64,
+    options: &PassOptions,
+) -> Result<LayerOutcome, String> {
     let (stored_tap, stored) = HashTap::new(blob);
-    let (compression, decoded) = decoder(BufReader::with_capacity(READ_BUFFER, stored_tap)).map_err(|e| e.to_string())?;
+    let (compression, decoded) =
+        decoder(BufReader::with_capacity(READ_BUFFER, stored_tap)).map_err(|e| e.to_string())?;
     let limit = options.limits.layer_budget(stored_size);
     let (budget, exceeded) = Budget::new(decoded, limit);
     let (mut tar_tap, uncompressed) = HashTap::new(budget);
@@ -45,16 +51,32 @@ pub fn read_layer<R: Read>(layer: usize, blob: R, stored_size: u64, options: &Pa
     match result {
         Ok(()) => {}
         Err(_) if exceeded.load(Ordering::Relaxed) => {
-            builder.expansion_exceeded(format!("layer {}; the rest of the layer is not indexed", BudgetExceeded { limit }));
+            builder.expansion_exceeded(format!(
+                "layer {}; the rest of the layer is not indexed",
+                BudgetExceeded { limit }
+            ));
             let index = builder.finish();
-            return Ok(LayerOutcome { index, compression, stored: None, uncompressed: None, bytes_read });
+            return Ok(LayerOutcome {
+                index,
+                compression,
+                stored: None,
+                uncompressed: None,
+                bytes_read,
+            });
         }
         Err(err) => return Err(describe(&err, compression)),
     }
-    let (Some(stored), Some(uncompressed)) = (stored.get().cloned(), uncompressed.get().cloned()) else {
+    let (Some(stored), Some(uncompressed)) = (stored.get().cloned(), uncompressed.get().cloned())
+    else {
         return Err("stream did not reach its end".to_string());
     };
-    Ok(LayerOutcome { index: builder.finish(), compression, stored: Some(stored), uncompressed: Some(uncompressed), bytes_read })
+    Ok(LayerOutcome {
+        index: builder.finish(),
+        compression,
+        stored: Some(stored),
+        uncompressed: Some(uncompressed),
+        bytes_read,
+    })
 }
 
 fn describe(err: &io::Error, compression: Compression) -> String {
@@ -71,20 +93,36 @@ fn describe(err: &io::Error, compression: Compression) -> String {
 }
 
 /// Checks a finished layer against the digests its metadata promised.
-pub fn verify_layer(layer: usize, planned: &PlannedLayer, outcome: &LayerOutcome) -> Result<(), ScanError> {
+pub fn verify_layer(
+    layer: usize,
+    planned: &PlannedLayer,
+    outcome: &LayerOutcome,
+) -> Result<(), ScanError> {
     let label = || format!("layer {layer} (`{}`)", planned.blob);
     if let (Some(expected), Some(stored)) = (&planned.digest, &outcome.stored) {
         if &stored.digest != expected {
-            return Err(ScanError::DigestMismatch { blob: label(), expected: expected.to_string(), actual: stored.digest.to_string() });
+            return Err(ScanError::DigestMismatch {
+                blob: label(),
+                expected: expected.to_string(),
+                actual: stored.digest.to_string(),
+            });
         }
         if let Some(size) = planned.size.filter(|&s| s != stored.bytes) {
-            return Err(ScanError::Layer { layer, blob: planned.blob.clone(), reason: format!("{} bytes stored, the manifest says {size}", stored.bytes) });
+            return Err(ScanError::Layer {
+                layer,
+                blob: planned.blob.clone(),
+                reason: format!("{} bytes stored, the manifest says {size}", stored.bytes),
+            });
         }
     }
-    if let (Some(expected), Some(uncompressed)) = (&planned.diff_id, &outcome.uncompressed) {
-        if &uncompressed.digest != expected {
-            return Err(ScanError::DigestMismatch { blob: format!("{} uncompressed", label()), expected: expected.to_string(), actual: uncompressed.digest.to_string() });
-        }
+    if let (Some(expected), Some(uncompressed)) = (&planned.diff_id, &outcome.uncompressed)
+        && &uncompressed.digest != expected
+    {
+        return Err(ScanError::DigestMismatch {
+            blob: format!("{} uncompressed", label()),
+            expected: expected.to_string(),
+            actual: uncompressed.digest.to_string(),
+        });
     }
     Ok(())
 }

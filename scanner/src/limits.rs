@@ -37,7 +37,9 @@ impl Default for Limits {
 impl Limits {
     /// Most uncompressed bytes a layer of `compressed` bytes may expand to.
     pub fn layer_budget(&self, compressed: u64) -> u64 {
-        let by_ratio = compressed.saturating_mul(self.max_expansion_ratio).max(self.ratio_floor_bytes);
+        let by_ratio = compressed
+            .saturating_mul(self.max_expansion_ratio)
+            .max(self.ratio_floor_bytes);
         by_ratio.min(self.max_layer_bytes)
     }
 }
@@ -48,7 +50,12 @@ mod tests {
 
     #[test]
     fn budget_is_ratio_bounded_above_the_floor() {
-        let limits = Limits { max_layer_bytes: 1 << 40, max_expansion_ratio: 10, ratio_floor_bytes: 100, ..Limits::default() };
+        let limits = Limits {
+            max_layer_bytes: 1 << 40,
+            max_expansion_ratio: 10,
+            ratio_floor_bytes: 100,
+            ..Limits::default()
+        };
         assert_eq!(limits.layer_budget(1), 100);
         assert_eq!(limits.layer_budget(1000), 10_000);
         assert_eq!(limits.layer_budget(u64::MAX), 1 << 40);

@@ -53,7 +53,9 @@ pub fn index_rootfs(root: &Path, builder: &mut LayerBuilder<'_>) -> io::Result<(
 }
 
 fn read_children(dir: &Path) -> io::Result<Vec<Vec<u8>>> {
-    fs::read_dir(dir)?.map(|entry| entry.map(|e| e.file_name().as_bytes().to_vec())).collect()
+    fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.file_name().as_bytes().to_vec()))
+        .collect()
 }
 
 /// Adds one path to the index; returns whether it is a directory to descend.
@@ -109,13 +111,18 @@ fn visit(host: &Path, rel: &[u8], meta: &Metadata, builder: &mut LayerBuilder<'_
 /// Opens a regular file without following a link or blocking on a FIFO,
 /// and checks it is still the file that was listed.
 fn open_regular(host: &Path, listed: &Metadata) -> io::Result<File> {
-    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY).open(host)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(host)?;
     let opened = file.metadata()?;
     if !opened.is_file() || opened.ino() != listed.ino() || opened.dev() != listed.dev() {
         return Err(io::Error::other("file changed while it was being scanned"));
     }
     if opened.len() != listed.len() {
-        return Err(io::Error::other("file size changed while it was being scanned"));
+        return Err(io::Error::other(
+            "file size changed while it was being scanned",
+        ));
     }
     Ok(file)
 }
@@ -137,16 +144,35 @@ mod tests {
         symlink("/etc/shadow", root.join("etc/escape")).unwrap();
         symlink("/", root.join("hostroot")).unwrap();
         let fifo = root.join("pipe");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        let opts = PassOptions { limits: Limits::default(), capture: CaptureSpec::new(&["etc/*"]).unwrap() };
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let opts = PassOptions {
+            limits: Limits::default(),
+            capture: CaptureSpec::new(&["etc/*"]).unwrap(),
+        };
         let mut builder = LayerBuilder::new(0, &opts);
         index_rootfs(root, &mut builder).unwrap();
         let index = builder.finish();
-        let mut paths: Vec<_> = index.entries.iter().map(|e| String::from_utf8_lossy(&e.path).into_owned()).collect();
+        let mut paths: Vec<_> = index
+            .entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .collect();
         paths.sort();
-        assert_eq!(paths, ["etc", "etc/escape", "etc/os-release", "hostroot", "pipe"]);
+        assert_eq!(
+            paths,
+            ["etc", "etc/escape", "etc/os-release", "hostroot", "pipe"]
+        );
         let find = |p: &[u8]| index.entries.iter().find(|e| &*e.path == p).unwrap();
-        assert_eq!(find(b"etc/escape").meta.link.as_deref(), Some(&b"/etc/shadow"[..]));
+        assert_eq!(
+            find(b"etc/escape").meta.link.as_deref(),
+            Some(&b"/etc/shadow"[..])
+        );
         assert_eq!(find(b"pipe").meta.kind, FileKind::Fifo);
         assert_eq!(index.skipped.special, 1);
         assert!(!index.captured.contains_key(&b"etc/escape"[..]));

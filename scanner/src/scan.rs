@@ -59,26 +59,59 @@ pub struct Scanned {
 }
 
 /// Scans the target `input`.
-pub fn scan(input: &str, options: &ScanOptions, progress: &dyn Progress) -> Result<Scanned, ScanError> {
+pub fn scan(
+    input: &str,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<Scanned, ScanError> {
     let target = resolve_target(input)?;
     let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
     patterns.extend(options.capture.iter().cloned());
     let capture = CaptureSpec::new(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
-    let pass = PassOptions { limits: options.limits, capture };
+    let pass = PassOptions {
+        limits: options.limits,
+        capture,
+    };
     let (kind, plan, mut read) = match target.kind {
-        TargetKind::Registry => return Err(ScanError::Unsupported { kind: "registry", target: input.into() }),
-        TargetKind::Disk => return Err(ScanError::Unsupported { kind: "disk", target: input.into() }),
-        TargetKind::Rootfs => (TargetKind::Rootfs, None, vec![read_rootfs(&target, &pass, progress)?]),
+        TargetKind::Registry => {
+            return Err(ScanError::Unsupported {
+                kind: "registry",
+                target: input.into(),
+            });
+        }
+        TargetKind::Disk => {
+            return Err(ScanError::Unsupported {
+                kind: "disk",
+                target: input.into(),
+            });
+        }
+        TargetKind::Rootfs => (
+            TargetKind::Rootfs,
+            None,
+            vec![read_rootfs(&target, &pass, progress)?],
+        ),
         TargetKind::OciDir => {
             let store = DirStore::new(&target.path);
-            let plan = plan_oci(&store, input, target.selector.as_deref(), options.platform.as_ref())?;
+            let plan = plan_oci(
+                &store,
+                input,
+                target.selector.as_deref(),
+                options.platform.as_ref(),
+            )?;
             let read = read_planned(&store, &plan, &pass, progress)?;
             (TargetKind::OciDir, Some(plan), read)
         }
-        TargetKind::Archive | TargetKind::OciArchive | TargetKind::DockerArchive => read_archive(&target, options, &pass, progress)?,
+        TargetKind::Archive | TargetKind::OciArchive | TargetKind::DockerArchive => {
+            read_archive(&target, options, &pass, progress)?
+        }
     };
-    let digest = plan.as_ref().and_then(|p| p.digest.as_ref().map(|d| d.to_string()));
-    let mut unknowns: Vec<Unknown> = read.iter().flat_map(|(_, index)| index.unknowns.iter().cloned()).collect();
+    let digest = plan
+        .as_ref()
+        .and_then(|p| p.digest.as_ref().map(|d| d.to_string()));
+    let mut unknowns: Vec<Unknown> = read
+        .iter()
+        .flat_map(|(_, index)| index.unknowns.iter().cloned())
+        .collect();
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let mut skipped = Skipped::default();
     for (_, index) in &read {
@@ -91,19 +124,36 @@ pub fn scan(input: &str, options: &ScanOptions, progress: &dyn Progress) -> Resu
         input: input.to_string(),
         kind: kind.as_str().to_string(),
         digest,
-        platform: plan.as_ref().and_then(|p| p.platform.as_ref().map(|p| p.to_string())),
+        platform: plan
+            .as_ref()
+            .and_then(|p| p.platform.as_ref().map(|p| p.to_string())),
         created: plan.and_then(|p| p.created),
         os,
     };
-    Ok(Scanned { target, layers, tree, unknowns, skipped })
+    Ok(Scanned {
+        target,
+        layers,
+        tree,
+        unknowns,
+        skipped,
+    })
 }
 
-fn read_rootfs(target: &Target, pass: &PassOptions, progress: &dyn Progress) -> Result<(LayerInfo, LayerIndex), ScanError> {
+fn read_rootfs(
+    target: &Target,
+    pass: &PassOptions,
+    progress: &dyn Progress,
+) -> Result<(LayerInfo, LayerIndex), ScanError> {
     progress.start(1);
     let mut builder = LayerBuilder::new(0, pass);
     index_rootfs(&target.path, &mut builder).map_err(|e| ScanError::io(&target.path, e))?;
     let index = builder.finish();
-    let size = index.entries.iter().filter(|e| e.meta.kind == FileKind::File).map(|e| e.meta.size).sum();
+    let size = index
+        .entries
+        .iter()
+        .filter(|e| e.meta.kind == FileKind::File)
+        .map(|e| e.meta.size)
+        .sum();
     progress.layer_done(size);
     let info = LayerInfo {
         index: 0,
@@ -121,11 +171,20 @@ fn read_rootfs(target: &Target, pass: &PassOptions, progress: &dyn Progress) -> 
 
 type LayersRead = Vec<(LayerInfo, LayerIndex)>;
 
-fn read_archive(target: &Target, options: &ScanOptions, pass: &PassOptions, progress: &dyn Progress) -> Result<(TargetKind, Option<ImagePlan>, LayersRead), ScanError> {
+fn read_archive(
+    target: &Target,
+    options: &ScanOptions,
+    pass: &PassOptions,
+    progress: &dyn Progress,
+) -> Result<(TargetKind, Option<ImagePlan>, LayersRead), ScanError> {
     let path = &target.path;
     let mut head = [0u8; 4];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| ScanError::io(path, e))?;
-    let compressed = Compression::sniff(&head[..n]).map_err(|reason| ScanError::malformed(path.display().to_string(), reason))? != Compression::None;
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| ScanError::io(path, e))?;
+    let compressed = Compression::sniff(&head[..n])
+        .map_err(|reason| ScanError::malformed(path.display().to_string(), reason))?
+        != Compression::None;
     if compressed {
         let mut streamed = read_compressed_archive(path, pass)?;
         let kind = archive_kind(target, &streamed.metadata)?;
@@ -134,10 +193,24 @@ fn read_archive(target: &Target, options: &ScanOptions, pass: &PassOptions, prog
         let referrer = referrer_of(&plan);
         let mut read = Vec::new();
         for (layer, planned) in plan.layers.iter().enumerate() {
-            let key = String::from_utf8_lossy(&crate::entry_name::normalize(planned.blob.as_bytes(), 4096).unwrap_or_default()).into_owned();
+            let key = String::from_utf8_lossy(
+                &crate::entry_name::normalize(planned.blob.as_bytes(), 4096).unwrap_or_default(),
+            )
+            .into_owned();
             let outcome = match streamed.layers.remove(&key) {
-                None => return Err(ScanError::MissingBlob { blob: planned.blob.clone(), referrer }),
-                Some(Err(reason)) => return Err(ScanError::Layer { layer, blob: planned.blob.clone(), reason }),
+                None => {
+                    return Err(ScanError::MissingBlob {
+                        blob: planned.blob.clone(),
+                        referrer,
+                    });
+                }
+                Some(Err(reason)) => {
+                    return Err(ScanError::Layer {
+                        layer,
+                        blob: planned.blob.clone(),
+                        reason,
+                    });
+                }
                 Some(Ok(mut outcome)) => {
                     outcome.index.renumber(layer);
                     outcome
@@ -169,10 +242,18 @@ fn archive_kind(target: &Target, store: &dyn BlobStore) -> Result<TargetKind, Sc
     if store.open("oci-layout")?.is_some() || store.open("index.json")?.is_some() {
         return Ok(TargetKind::OciArchive);
     }
-    Err(ScanError::malformed(target.path.display().to_string(), "a tar archive with neither `manifest.json` (docker-archive) nor `oci-layout` (oci-archive)"))
+    Err(ScanError::malformed(
+        target.path.display().to_string(),
+        "a tar archive with neither `manifest.json` (docker-archive) nor `oci-layout` (oci-archive)",
+    ))
 }
 
-fn make_plan(kind: TargetKind, store: &dyn BlobStore, target: &Target, options: &ScanOptions) -> Result<ImagePlan, ScanError> {
+fn make_plan(
+    kind: TargetKind,
+    store: &dyn BlobStore,
+    target: &Target,
+    options: &ScanOptions,
+) -> Result<ImagePlan, ScanError> {
     let selector = target.selector.as_deref();
     if kind == TargetKind::DockerArchive {
         plan_docker(store, &target.input, selector, options.platform.as_ref())
@@ -190,7 +271,12 @@ fn referrer_of(plan: &ImagePlan) -> String {
 
 /// Reads the planned layers in parallel, each in one pass, and checks them.
 /// The first failing layer (by index) is the error reported.
-fn read_planned(store: &dyn BlobStore, plan: &ImagePlan, pass: &PassOptions, progress: &dyn Progress) -> Result<LayersRead, ScanError> {
+fn read_planned(
+    store: &dyn BlobStore,
+    plan: &ImagePlan,
+    pass: &PassOptions,
+    progress: &dyn Progress,
+) -> Result<LayersRead, ScanError> {
     progress.start(plan.layers.len());
     let referrer = referrer_of(plan);
     let results: Vec<Result<(LayerInfo, LayerIndex), ScanError>> = plan
@@ -198,8 +284,19 @@ fn read_planned(store: &dyn BlobStore, plan: &ImagePlan, pass: &PassOptions, pro
         .par_iter()
         .enumerate()
         .map(|(layer, planned)| {
-            let (reader, size) = store.open(&planned.blob)?.ok_or_else(|| ScanError::MissingBlob { blob: planned.blob.clone(), referrer: referrer.clone() })?;
-            let outcome = read_layer(layer, reader, size, pass).map_err(|reason| ScanError::Layer { layer, blob: planned.blob.clone(), reason })?;
+            let (reader, size) =
+                store
+                    .open(&planned.blob)?
+                    .ok_or_else(|| ScanError::MissingBlob {
+                        blob: planned.blob.clone(),
+                        referrer: referrer.clone(),
+                    })?;
+            let outcome =
+                read_layer(layer, reader, size, pass).map_err(|reason| ScanError::Layer {
+                    layer,
+                    blob: planned.blob.clone(),
+                    reason,
+                })?;
             verify_layer(layer, planned, &outcome)?;
             progress.layer_done(outcome.bytes_read);
             Ok(layer_info(layer, planned, outcome))
@@ -208,11 +305,23 @@ fn read_planned(store: &dyn BlobStore, plan: &ImagePlan, pass: &PassOptions, pro
     results.into_iter().collect()
 }
 
-fn layer_info(layer: usize, planned: &PlannedLayer, outcome: LayerOutcome) -> (LayerInfo, LayerIndex) {
+fn layer_info(
+    layer: usize,
+    planned: &PlannedLayer,
+    outcome: LayerOutcome,
+) -> (LayerInfo, LayerIndex) {
     let info = LayerInfo {
         index: layer,
-        digest: planned.digest.as_ref().map(|d| d.to_string()).or_else(|| outcome.stored.as_ref().map(|t| t.digest.to_string())),
-        diff_id: planned.diff_id.as_ref().map(|d| d.to_string()).or_else(|| outcome.uncompressed.as_ref().map(|t| t.digest.to_string())),
+        digest: planned
+            .digest
+            .as_ref()
+            .map(|d| d.to_string())
+            .or_else(|| outcome.stored.as_ref().map(|t| t.digest.to_string())),
+        diff_id: planned
+            .diff_id
+            .as_ref()
+            .map(|d| d.to_string())
+            .or_else(|| outcome.uncompressed.as_ref().map(|t| t.digest.to_string())),
         media_type: planned.media_type.clone(),
         compression: Some(outcome.compression.as_str().to_string()),
         compressed_size: outcome.stored.as_ref().map(|t| t.bytes).or(planned.size),

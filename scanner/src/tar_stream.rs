@@ -61,8 +61,12 @@ pub fn walk_entries<R: Read>(
             EntryType::XGlobalHeader => continue,
             _ => {}
         }
-        let mut name = long_name.take().unwrap_or_else(|| header.path_bytes().into_owned());
-        let mut link = long_link.take().or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
+        let mut name = long_name
+            .take()
+            .unwrap_or_else(|| header.path_bytes().into_owned());
+        let mut link = long_link
+            .take()
+            .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
         let size = entry.size();
         let mut uid = header.uid().unwrap_or(0);
         let mut gid = header.gid().unwrap_or(0);
@@ -94,20 +98,36 @@ pub fn walk_entries<R: Read>(
             EntryType::Block => Ok(FileKind::BlockDevice),
             EntryType::Fifo => Ok(FileKind::Fifo),
             EntryType::GNUSparse => Err("sparse file".to_string()),
-            other => Err(format!("tar entry of type `{}`", other.as_byte().escape_ascii())),
+            other => Err(format!(
+                "tar entry of type `{}`",
+                other.as_byte().escape_ascii()
+            )),
         };
         if !matches!(kind, Ok(FileKind::Symlink | FileKind::HardLink)) {
             link = None;
         }
         let data_offset = entry.raw_file_position();
-        let item = TarItem { name, link, kind, size, mode, uid, gid, data_offset };
+        let item = TarItem {
+            name,
+            link,
+            kind,
+            size,
+            mode,
+            uid,
+            gid,
+            data_offset,
+        };
         visit(item, &mut entry)?;
     }
     Ok(())
 }
 
 /// Indexes every entry of the layer tar stream `reader` into `builder`.
-pub fn index_tar<R: Read>(reader: R, builder: &mut LayerBuilder<'_>, max_name: usize) -> io::Result<()> {
+pub fn index_tar<R: Read>(
+    reader: R,
+    builder: &mut LayerBuilder<'_>,
+    max_name: usize,
+) -> io::Result<()> {
     let mut archive = tar::Archive::new(reader);
     walk_entries(archive.entries()?, max_name, |item, content| {
         let kind = match item.kind {
@@ -117,7 +137,15 @@ pub fn index_tar<R: Read>(reader: R, builder: &mut LayerBuilder<'_>, max_name: u
                 return Ok(());
             }
         };
-        let raw = RawEntry { name: &item.name, kind, size: item.size, mode: item.mode, uid: item.uid, gid: item.gid, link: item.link.as_deref() };
+        let raw = RawEntry {
+            name: &item.name,
+            kind,
+            size: item.size,
+            mode: item.mode,
+            uid: item.uid,
+            gid: item.gid,
+            link: item.link.as_deref(),
+        };
         builder.add(raw, (kind == FileKind::File).then_some(content))
     })
 }
@@ -167,7 +195,10 @@ mod tests {
     use crate::limits::Limits;
 
     fn options() -> PassOptions {
-        PassOptions { limits: Limits::default(), capture: CaptureSpec::new(&["**"]).unwrap() }
+        PassOptions {
+            limits: Limits::default(),
+            capture: CaptureSpec::new(&["**"]).unwrap(),
+        }
     }
 
     fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
@@ -223,7 +254,10 @@ mod tests {
     #[test]
     fn pax_records_parse() {
         let recs = pax_records(b"16 path=abc/def\n11 uid=100\n").unwrap();
-        assert_eq!(recs, vec![(&b"path"[..], &b"abc/def"[..]), (&b"uid"[..], &b"100"[..])]);
+        assert_eq!(
+            recs,
+            vec![(&b"path"[..], &b"abc/def"[..]), (&b"uid"[..], &b"100"[..])]
+        );
         assert!(pax_records(b"99 path=x\n").is_err());
     }
 }

@@ -12,6 +12,9 @@ use std::sync::Arc;
 /// Most symlinks followed while resolving one path (Linux's own limit).
 pub const MAX_LINK_HOPS: usize = 40;
 
+/// The file bytes one layer kept, by path.
+pub type Captured = HashMap<Box<[u8]>, Arc<[u8]>>;
+
 /// One path in the final tree.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -37,7 +40,7 @@ pub struct Deleted {
 pub struct FileTree {
     nodes: BTreeMap<Box<[u8]>, Node>,
     deleted: Vec<Deleted>,
-    captured: Vec<HashMap<Box<[u8]>, Arc<[u8]>>>,
+    captured: Vec<Captured>,
 }
 
 impl FileTree {
@@ -60,10 +63,19 @@ impl FileTree {
                     tree.remove_below(&entry.path, layer);
                 }
                 tree.add_parents(&entry.path, layer);
-                if let Some(old) = tree.nodes.insert(entry.path.clone(), Node { meta: entry.meta, layer }) {
-                    if old.layer != layer && old.meta.kind != FileKind::Dir {
-                        tree.deleted.push(Deleted { path: entry.path, node: old, deleted_in: layer });
-                    }
+                let node = Node {
+                    meta: entry.meta,
+                    layer,
+                };
+                if let Some(old) = tree.nodes.insert(entry.path.clone(), node)
+                    && old.layer != layer
+                    && old.meta.kind != FileKind::Dir
+                {
+                    tree.deleted.push(Deleted {
+                        path: entry.path,
+                        node: old,
+                        deleted_in: layer,
+                    });
                 }
             }
             tree.captured.push(std::mem::take(&mut index.captured));
@@ -73,7 +85,11 @@ impl FileTree {
 
     fn remove(&mut self, path: &[u8], layer: LayerNo) {
         if let Some(node) = self.nodes.remove(path) {
-            self.deleted.push(Deleted { path: path.into(), node, deleted_in: layer });
+            self.deleted.push(Deleted {
+                path: path.into(),
+                node,
+                deleted_in: layer,
+            });
         }
     }
 
@@ -86,19 +102,40 @@ impl FileTree {
             start.push(b'/');
             let mut end = dir.to_vec();
             end.push(b'/' + 1);
-            self.nodes.range::<[u8], _>((std::ops::Bound::Included(&start[..]), std::ops::Bound::Excluded(&end[..]))).map(|(k, _)| k.clone()).collect()
+            self.nodes
+                .range::<[u8], _>((
+                    std::ops::Bound::Included(&start[..]),
+                    std::ops::Bound::Excluded(&end[..]),
+                ))
+                .map(|(k, _)| k.clone())
+                .collect()
         };
         for path in doomed {
             self.remove(&path, layer);
         }
     }
 
-    /// Makes sure every parent directory of `path` exists; a tar may name
-    /// `a/b/c` without ever naming `a/` or `a/b/`.
+    /// Makes sure every parent directory of `path` exists: a tar may name
+    /// `a/b/c` without ever naming `a/` or `a/b/`. A parent that a lower
+    /// layer made a symlink or file is replaced by a directory, as overlayfs
+    /// shows a directory of an upper layer over a lower non-directory.
     fn add_parents(&mut self, path: &[u8], layer: LayerNo) {
         let mut parent = split_parent(path).0;
-        while !parent.is_empty() && !self.nodes.contains_key(parent) {
-            let meta = FileMeta { kind: FileKind::Dir, size: 0, mode: 0o755, uid: 0, gid: 0, link: None, head: Box::default() };
+        while !parent.is_empty() {
+            match self.nodes.get(parent) {
+                Some(node) if node.meta.kind == FileKind::Dir || node.layer == layer => break,
+                Some(_) => self.remove(parent, layer),
+                None => {}
+            }
+            let meta = FileMeta {
+                kind: FileKind::Dir,
+                size: 0,
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                link: None,
+                head: Box::default(),
+            };
             self.nodes.insert(parent.into(), Node { meta, layer });
             parent = split_parent(parent).0;
         }
@@ -167,14 +204,21 @@ impl FileTreeView for FileTree {
         let resolved = self.resolve(path)?;
         let node = self.nodes.get(resolved.as_slice())?;
         match node.meta.kind {
-            FileKind::File => self.captured.get(node.layer)?.get(resolved.as_slice()).map(|b| &**b),
+            FileKind::File => self
+                .captured
+                .get(node.layer)?
+                .get(resolved.as_slice())
+                .map(|b| &**b),
             FileKind::HardLink => {
                 let target = node.meta.link.as_deref()?;
                 let target_node = self.nodes.get(target)?;
                 if target_node.meta.kind != FileKind::File {
                     return None;
                 }
-                self.captured.get(target_node.layer)?.get(target).map(|b| &**b)
+                self.captured
+                    .get(target_node.layer)?
+                    .get(target)
+                    .map(|b| &**b)
             }
             _ => None,
         }
@@ -182,7 +226,8 @@ impl FileTreeView for FileTree {
 }
 
 fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    path.split(|&b| b == b'/').filter(|part| !part.is_empty() && *part != b".")
+    path.split(|&b| b == b'/')
+        .filter(|part| !part.is_empty() && *part != b".")
 }
 
 #[cfg(test)]
@@ -191,12 +236,30 @@ mod tests {
     use crate::layer::IndexedEntry;
 
     fn meta(kind: FileKind, link: Option<&str>) -> FileMeta {
-        FileMeta { kind, size: 0, mode: 0o644, uid: 0, gid: 0, link: link.map(|l| l.as_bytes().into()), head: Box::default() }
+        FileMeta {
+            kind,
+            size: 0,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            link: link.map(|l| l.as_bytes().into()),
+            head: Box::default(),
+        }
     }
 
-    fn layer(entries: &[(&str, FileKind, Option<&str>)], whiteouts: &[&str], opaque: &[&str]) -> LayerIndex {
+    fn layer(
+        entries: &[(&str, FileKind, Option<&str>)],
+        whiteouts: &[&str],
+        opaque: &[&str],
+    ) -> LayerIndex {
         LayerIndex {
-            entries: entries.iter().map(|(p, k, l)| IndexedEntry { path: p.as_bytes().into(), meta: meta(*k, *l) }).collect(),
+            entries: entries
+                .iter()
+                .map(|(p, k, l)| IndexedEntry {
+                    path: p.as_bytes().into(),
+                    meta: meta(*k, *l),
+                })
+                .collect(),
             whiteouts: whiteouts.iter().map(|p| p.as_bytes().into()).collect(),
             opaque_dirs: opaque.iter().map(|p| p.as_bytes().into()).collect(),
             ..LayerIndex::default()
@@ -204,29 +267,93 @@ mod tests {
     }
 
     fn paths(tree: &FileTree) -> Vec<String> {
-        tree.iter().map(|(p, n)| format!("{}@{}", String::from_utf8_lossy(p), n.layer)).collect()
+        tree.iter()
+            .map(|(p, n)| format!("{}@{}", String::from_utf8_lossy(p), n.layer))
+            .collect()
     }
 
     #[test]
     fn whiteouts_opaque_dirs_and_replacement() {
         use FileKind::*;
         let mut layers = vec![
-            layer(&[("etc", Dir, None), ("etc/a", File, None), ("etc/b", File, None), ("var/x/y", File, None), ("opt/d/f", File, None)], &[], &[]),
-            layer(&[("etc/c", File, None), ("var/x/new", File, None), ("opt/d", File, None)], &["etc/a"], &["var/x"]),
+            layer(
+                &[
+                    ("etc", Dir, None),
+                    ("etc/a", File, None),
+                    ("etc/b", File, None),
+                    ("var/x/y", File, None),
+                    ("opt/d/f", File, None),
+                ],
+                &[],
+                &[],
+            ),
+            layer(
+                &[
+                    ("etc/c", File, None),
+                    ("var/x/new", File, None),
+                    ("opt/d", File, None),
+                ],
+                &["etc/a"],
+                &["var/x"],
+            ),
         ];
         let tree = FileTree::merge(&mut layers);
-        assert_eq!(paths(&tree), ["etc@0", "etc/b@0", "etc/c@1", "opt@0", "opt/d@1", "var@0", "var/x@0", "var/x/new@1"]);
-        let deleted: Vec<_> = tree.deleted().iter().map(|d| (String::from_utf8_lossy(&d.path).into_owned(), d.deleted_in)).collect();
-        assert_eq!(deleted, [("var/x/y".to_string(), 1), ("etc/a".to_string(), 1), ("opt/d/f".to_string(), 1)]);
+        assert_eq!(
+            paths(&tree),
+            [
+                "etc@0",
+                "etc/b@0",
+                "etc/c@1",
+                "opt@0",
+                "opt/d@1",
+                "var@0",
+                "var/x@0",
+                "var/x/new@1"
+            ]
+        );
+        let deleted: Vec<_> = tree
+            .deleted()
+            .iter()
+            .map(|d| (String::from_utf8_lossy(&d.path).into_owned(), d.deleted_in))
+            .collect();
+        assert_eq!(
+            deleted,
+            [
+                ("var/x/y".to_string(), 1),
+                ("etc/a".to_string(), 1),
+                ("opt/d/f".to_string(), 1)
+            ]
+        );
     }
 
     #[test]
     fn whiteout_of_a_directory_removes_its_contents() {
         use FileKind::*;
-        let mut layers = vec![layer(&[("a/b/c", File, None), ("a/d", File, None)], &[], &[]), layer(&[], &["a"], &[])];
+        let mut layers = vec![
+            layer(&[("a/b/c", File, None), ("a/d", File, None)], &[], &[]),
+            layer(&[], &["a"], &[]),
+        ];
         let tree = FileTree::merge(&mut layers);
         assert!(tree.is_empty());
         assert_eq!(tree.deleted().len(), 4);
+    }
+
+    #[test]
+    fn implicit_parent_directories_shadow_lower_links() {
+        use FileKind::*;
+        let mut layers = vec![
+            layer(
+                &[("usr/bin", Dir, None), ("bin", Symlink, Some("usr/bin"))],
+                &[],
+                &[],
+            ),
+            layer(&[("bin/tool", File, None)], &[], &[]),
+        ];
+        let tree = FileTree::merge(&mut layers);
+        assert_eq!(tree.entry(b"bin").unwrap().0.kind, Dir);
+        assert_eq!(tree.entry(b"bin").unwrap().1, 1);
+        assert_eq!(tree.resolve(b"bin/tool").unwrap(), b"bin/tool");
+        assert_eq!(tree.deleted().len(), 1);
     }
 
     #[test]

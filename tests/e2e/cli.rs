@@ -8,9 +8,15 @@ use std::ffi::OsStr;
 #[test]
 fn registry_and_disk_targets_are_refused_clearly() {
     let err = fails(&[OsStr::new("registry.local:5000/app:1.4")]);
-    assert!(err.contains("registry targets are not supported yet"), "{err}");
+    assert!(
+        err.contains("registry targets are not supported yet"),
+        "{err}"
+    );
     let err = fails(&[OsStr::new("scan"), OsStr::new("registry:alpine:3.19")]);
-    assert!(err.contains("registry targets are not supported yet"), "{err}");
+    assert!(
+        err.contains("registry targets are not supported yet"),
+        "{err}"
+    );
     let disk = fresh("disk.qcow2");
     std::fs::write(&disk, b"QFI\xfb\0\0\0\x03rest-of-header").unwrap();
     let err = fails(&[disk.as_os_str()]);
@@ -34,15 +40,28 @@ fn unreadable_targets_exit_2() {
 fn output_file_and_formats() {
     let dir = oci_dir(&demo(), LayerCompression::Gzip);
     let out = fresh("report.json");
-    let run = run(&[OsStr::new("scan"), dir.as_os_str(), OsStr::new("-f"), OsStr::new("json"), OsStr::new("-o"), out.as_os_str()]);
+    let run = run(&[
+        OsStr::new("scan"),
+        dir.as_os_str(),
+        OsStr::new("-f"),
+        OsStr::new("json"),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "the report goes to the file only");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     validate(&report);
     assert_eq!(report["schema"], "imgscan.report/v1");
-    assert!(report.get("files").is_none(), "files[] only with inspect --files");
+    assert!(
+        report.get("files").is_none(),
+        "files[] only with inspect --files"
+    );
     let not_checked = report["summary"]["not_checked"].as_array().unwrap();
-    assert!(not_checked.contains(&"vulnerabilities".into()), "the report says what it did not check");
+    assert!(
+        not_checked.contains(&"vulnerabilities".into()),
+        "the report says what it did not check"
+    );
 }
 
 #[test]
@@ -60,8 +79,15 @@ fn no_colour_or_progress_off_a_terminal() {
     let dir = oci_dir(&demo(), LayerCompression::Gzip);
     let run = run(&[dir.as_os_str()]);
     assert_eq!(run.code, 0);
-    assert!(!run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'), "no escape codes when piped");
-    assert!(run.stderr.is_empty(), "no diagnostics on a clean scan: {}", run.stderr);
+    assert!(
+        !run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'),
+        "no escape codes when piped"
+    );
+    assert!(
+        run.stderr.is_empty(),
+        "no diagnostics on a clean scan: {}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -81,15 +107,31 @@ fn colour_on_a_terminal_unless_no_color() {
         }
         String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
     };
-    assert!(on_tty(false).contains("\x1b[1m"), "bold headings on a terminal");
-    assert!(!on_tty(true).contains("\x1b[1m"), "NO_COLOR turns colour off");
+    assert!(
+        on_tty(false).contains("\x1b[1m"),
+        "bold headings on a terminal"
+    );
+    assert!(
+        !on_tty(true).contains("\x1b[1m"),
+        "NO_COLOR turns colour off"
+    );
 }
 
 #[test]
 fn help_documents_exit_codes_and_target_forms() {
     let run = run(&["--help"]);
     assert_eq!(run.code, 0);
-    for needle in ["Exit status", "0  the scan passed", "2  the scan could not be done", "docker-archive:", "oci-dir:"] {
-        assert!(run.stdout.contains(needle), "help lacks {needle:?}: {}", run.stdout);
+    for needle in [
+        "Exit status",
+        "0  the scan passed",
+        "2  the scan could not be done",
+        "docker-archive:",
+        "oci-dir:",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "help lacks {needle:?}: {}",
+            run.stdout
+        );
     }
 }

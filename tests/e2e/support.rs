@@ -24,7 +24,10 @@ pub fn run<S: AsRef<OsStr>>(args: &[S]) -> Run {
 pub fn run_with<S: AsRef<OsStr>>(args: &[S], adjust: impl FnOnce(&mut Command)) -> Run {
     let scratch = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgscan"));
-    cmd.args(args).env("IMGSCAN_DB", scratch.path().join("db.sqlite")).env("IMGSCAN_CACHE_DIR", scratch.path()).env_remove("NO_COLOR");
+    cmd.args(args)
+        .env("IMGSCAN_DB", scratch.path().join("db.sqlite"))
+        .env("IMGSCAN_CACHE_DIR", scratch.path())
+        .env_remove("NO_COLOR");
     adjust(&mut cmd);
     let out = cmd.output().expect("imgscan runs");
     Run {
@@ -37,7 +40,13 @@ pub fn run_with<S: AsRef<OsStr>>(args: &[S], adjust: impl FnOnce(&mut Command)) 
 /// `imgscan inspect --files -f json TARGET [extra]`, which must succeed and
 /// validate against the schema.
 pub fn inspect(target: impl AsRef<OsStr>, extra: &[&str]) -> Value {
-    let mut args: Vec<&OsStr> = vec![OsStr::new("inspect"), OsStr::new("--files"), OsStr::new("-f"), OsStr::new("json"), target.as_ref()];
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("inspect"),
+        OsStr::new("--files"),
+        OsStr::new("-f"),
+        OsStr::new("json"),
+        target.as_ref(),
+    ];
     args.extend(extra.iter().map(OsStr::new));
     let run = run(&args);
     assert_eq!(run.code, 0, "inspect failed: {}", run.stderr);
@@ -49,9 +58,22 @@ pub fn inspect(target: impl AsRef<OsStr>, extra: &[&str]) -> Value {
 /// Runs a target that must fail with exit 2, returning stderr.
 pub fn fails(args: &[&OsStr]) -> String {
     let run = run(args);
-    assert_eq!(run.code, 2, "expected exit 2, got {}: {}{}", run.code, run.stdout, run.stderr);
-    assert!(run.stdout.is_empty(), "nothing on stdout on failure: {}", run.stdout);
-    assert_eq!(run.stderr.lines().count(), 1, "one line on stderr: {}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "expected exit 2, got {}: {}{}",
+        run.code, run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout.is_empty(),
+        "nothing on stdout on failure: {}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one line on stderr: {}",
+        run.stderr
+    );
     run.stderr
 }
 
@@ -59,11 +81,18 @@ pub fn fails(args: &[&OsStr]) -> String {
 pub fn validate(report: &Value) {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     let validator = VALIDATOR.get_or_init(|| {
-        let schema: Value = serde_json::from_str(include_str!("../../schema/report-v1.json")).unwrap();
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schema/report-v1.json")).unwrap();
         jsonschema::validator_for(&schema).expect("the schema compiles")
     });
-    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "report does not match the schema: {errors:#?}");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match the schema: {errors:#?}"
+    );
 }
 
 /// The committed demo fixture.
@@ -86,7 +115,16 @@ pub fn fresh(name: &str) -> PathBuf {
 /// Packs `image` as a single-image OCI layout.
 pub fn oci_dir(image: &Image, how: LayerCompression) -> PathBuf {
     let dir = fresh("layout");
-    write_oci_layout(&dir, &[Variant { image, platform_in_index: true, ref_name: Some("latest".into()) }], how).unwrap();
+    write_oci_layout(
+        &dir,
+        &[Variant {
+            image,
+            platform_in_index: true,
+            ref_name: Some("latest".into()),
+        }],
+        how,
+    )
+    .unwrap();
     dir
 }
 
@@ -110,15 +148,27 @@ pub fn file_rows(report: &Value) -> Vec<(String, u64, String, u64, Option<u64>)>
 
 /// The `files[]` entry for `path` still in the final tree.
 pub fn live<'a>(report: &'a Value, path: &str) -> Option<&'a Value> {
-    report["files"].as_array().unwrap().iter().find(|f| f["path"] == path && f.get("deleted_in").is_none())
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path && f.get("deleted_in").is_none())
 }
 
 /// Whether a test that needs an external tool should run: it must when CI
 /// is set; elsewhere it is skipped with a message when the tool is absent.
 pub fn have_tool(tool: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "`{tool}` is required in CI (.ci/run installs it)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{tool}` is required in CI (.ci/run installs it)"
+        );
         eprintln!("skipping: `{tool}` is not installed");
     }
     found

@@ -153,8 +153,13 @@ impl Report {
             deleted: tree.deleted().len(),
         };
         let files = with_files.then(|| {
-            let live = tree.iter().map(|(path, node)| file_entry(path, &node.meta, node.layer, None));
-            let gone = tree.deleted().iter().map(|d| file_entry(&d.path, &d.node.meta, d.node.layer, Some(d.deleted_in)));
+            let live = tree
+                .iter()
+                .map(|(path, node)| file_entry(path, &node.meta, node.layer, None));
+            let gone = tree
+                .deleted()
+                .iter()
+                .map(|d| file_entry(&d.path, &d.node.meta, d.node.layer, Some(d.deleted_in)));
             let mut files: Vec<FileEntry> = live.chain(gone).collect();
             files.sort_by(|a, b| (&a.path, a.layer).cmp(&(&b.path, b.layer)));
             files
@@ -182,19 +187,29 @@ impl Report {
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("the report model always serialises");
+        let mut text =
+            serde_json::to_string_pretty(self).expect("the report model always serialises");
         text.push('\n');
         text
     }
 }
 
-fn file_entry(path: &[u8], meta: &imgscan_sbom::FileMeta, layer: usize, deleted_in: Option<usize>) -> FileEntry {
+fn file_entry(
+    path: &[u8],
+    meta: &imgscan_sbom::FileMeta,
+    layer: usize,
+    deleted_in: Option<usize>,
+) -> FileEntry {
     FileEntry {
         path: display_path(path),
         layer,
         kind: meta.kind.as_str(),
         size: meta.size,
-        link: meta.link.as_deref().filter(|_| meta.kind == FileKind::Symlink).map(imgscan_sbom::escape_bytes),
+        link: meta
+            .link
+            .as_deref()
+            .filter(|_| meta.kind == FileKind::Symlink)
+            .map(imgscan_sbom::escape_bytes),
         deleted_in,
     }
 }

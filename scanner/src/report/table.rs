@@ -8,7 +8,13 @@ use std::fmt::Write;
 
 /// Renders `report` as text; `color` adds ANSI emphasis to headings.
 pub fn render(report: &Report, color: bool) -> String {
-    let bold = |s: &str| if color { format!("\x1b[1m{s}\x1b[0m") } else { s.to_string() };
+    let bold = |s: &str| {
+        if color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
     let mut out = String::new();
     let t = &report.target;
     let _ = writeln!(out, "{} {} ({})", bold("Target  "), t.input, t.kind);
@@ -22,17 +28,47 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "{} {created}", bold("Created "));
     }
     let os = match &t.os {
-        Some(os) => os.name.clone().unwrap_or_else(|| format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))),
+        Some(os) => os
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))),
         None => "unknown (no os-release found)".to_string(),
     };
     let _ = writeln!(out, "{} {os}", bold("OS      "));
     let _ = writeln!(out);
-    let _ = writeln!(out, "{}", bold(&format!("{:<5} {:<19} {:>10} {:>10} {:>8}  {}", "LAYER", "DIGEST", "STORED", "SIZE", "ENTRIES", "CREATED BY")));
+    let _ = writeln!(
+        out,
+        "{}",
+        bold(&format!(
+            "{:<5} {:<19} {:>10} {:>10} {:>8}  {}",
+            "LAYER", "DIGEST", "STORED", "SIZE", "ENTRIES", "CREATED BY"
+        ))
+    );
     for layer in &report.layers {
-        let digest = layer.digest.as_deref().map(short_digest).unwrap_or_else(|| "-".into());
-        let stored = layer.compressed_size.map(human_bytes).unwrap_or_else(|| "-".into());
-        let created = layer.created_by.as_deref().map(|c| one_line(c, 60)).unwrap_or_default();
-        let _ = writeln!(out, "{:<5} {:<19} {:>10} {:>10} {:>8}  {}", layer.index, digest, stored, human_bytes(layer.size), layer.entries, created);
+        let digest = layer
+            .digest
+            .as_deref()
+            .map(short_digest)
+            .unwrap_or_else(|| "-".into());
+        let stored = layer
+            .compressed_size
+            .map(human_bytes)
+            .unwrap_or_else(|| "-".into());
+        let created = layer
+            .created_by
+            .as_deref()
+            .map(|c| one_line(c, 60))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<5} {:<19} {:>10} {:>10} {:>8}  {}",
+            layer.index,
+            digest,
+            stored,
+            human_bytes(layer.size),
+            layer.entries,
+            created
+        );
     }
     let s = &report.summary;
     let totals = &s.totals;
@@ -57,24 +93,54 @@ pub fn render(report: &Report, color: bool) -> String {
         ("over the entry limit", k.over_entry_limit),
         ("unsupported entry types", k.unsupported),
     ];
-    let skipped: Vec<String> = skipped.iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
+    let skipped: Vec<String> = skipped
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect();
     if !skipped.is_empty() {
         let _ = writeln!(out, "{} {}", bold("Skipped "), skipped.join(", "));
     }
     if !report.unknowns.is_empty() {
-        let _ = writeln!(out, "\n{}", bold(&format!("Unknowns ({})", report.unknowns.len())));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            bold(&format!("Unknowns ({})", report.unknowns.len()))
+        );
         for unknown in &report.unknowns {
-            let _ = writeln!(out, "  layer {} {}: {}", unknown.layer, unknown.path, unknown.reason);
+            let _ = writeln!(
+                out,
+                "  layer {} {}: {}",
+                unknown.layer, unknown.path, unknown.reason
+            );
         }
     }
     for warning in &s.warnings {
         let _ = writeln!(out, "{} {warning}", bold("Warning "));
     }
-    let _ = writeln!(out, "{} {} (not built yet)", bold("Not checked"), s.not_checked.join(", "));
+    let _ = writeln!(
+        out,
+        "{} {} (not built yet)",
+        bold("Not checked"),
+        s.not_checked.join(", ")
+    );
     if let Some(files) = &report.files {
-        let _ = writeln!(out, "\n{}", bold(&format!("{:<5} {:<12} {:>10}  {}", "LAYER", "TYPE", "SIZE", "PATH")));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            bold(&format!(
+                "{:<5} {:<12} {:>10}  {}",
+                "LAYER", "TYPE", "SIZE", "PATH"
+            ))
+        );
         for f in files {
-            let mut line = format!("{:<5} {:<12} {:>10}  {}", f.layer, f.kind, human_bytes(f.size), f.path);
+            let mut line = format!(
+                "{:<5} {:<12} {:>10}  {}",
+                f.layer,
+                f.kind,
+                human_bytes(f.size),
+                f.path
+            );
             if let Some(link) = &f.link {
                 let _ = write!(line, " -> {link}");
             }
@@ -93,7 +159,11 @@ fn short_digest(digest: &str) -> String {
 
 fn one_line(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max { flat } else { format!("{}…", flat.chars().take(max - 1).collect::<String>()) }
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        format!("{}…", flat.chars().take(max - 1).collect::<String>())
+    }
 }
 
 /// Formats a byte count with a binary unit.
@@ -105,7 +175,11 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]

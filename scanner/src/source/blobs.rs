@@ -33,12 +33,22 @@ pub trait BlobStore: Sync {
 
     /// Reads a small blob (manifest, index, config) whole.
     fn read_small(&self, name: &str) -> Result<Option<Vec<u8>>, ScanError> {
-        let Some((reader, size)) = self.open(name)? else { return Ok(None) };
+        let Some((reader, size)) = self.open(name)? else {
+            return Ok(None);
+        };
         if size > MAX_METADATA_BYTES {
-            return Err(ScanError::malformed(name, format!("{size} bytes, larger than the {MAX_METADATA_BYTES}-byte limit for metadata")));
+            return Err(ScanError::malformed(
+                name,
+                format!(
+                    "{size} bytes, larger than the {MAX_METADATA_BYTES}-byte limit for metadata"
+                ),
+            ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
-        reader.take(MAX_METADATA_BYTES).read_to_end(&mut bytes).map_err(|e| ScanError::malformed(name, e))?;
+        reader
+            .take(MAX_METADATA_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ScanError::malformed(name, e))?;
         Ok(Some(bytes))
     }
 }
@@ -51,20 +61,26 @@ pub struct DirStore {
 impl DirStore {
     /// A store over the layout directory `root`.
     pub fn new(root: &Path) -> Self {
-        DirStore { root: root.to_path_buf() }
+        DirStore {
+            root: root.to_path_buf(),
+        }
     }
 }
 
 impl BlobStore for DirStore {
     fn open(&self, name: &str) -> Result<Option<OpenBlob<'_>>, ScanError> {
-        let rel = normalize(name.as_bytes(), 4096).map_err(|bad| ScanError::malformed(name, bad.reason()))?;
+        let rel = normalize(name.as_bytes(), 4096)
+            .map_err(|bad| ScanError::malformed(name, bad.reason()))?;
         let mut host = self.root.clone();
         let parts: Vec<&[u8]> = rel.split(|&b| b == b'/').collect();
         for (i, part) in parts.iter().enumerate() {
             host.push(std::ffi::OsStr::from_bytes(part));
             match std::fs::symlink_metadata(&host) {
                 Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(ScanError::malformed(name, "is a symlink; blobs must be stored in the layout"));
+                    return Err(ScanError::malformed(
+                        name,
+                        "is a symlink; blobs must be stored in the layout",
+                    ));
                 }
                 Ok(meta) if i + 1 < parts.len() && !meta.is_dir() => return Ok(None),
                 Ok(_) => {}
@@ -102,21 +118,39 @@ impl TarStore {
         let file = File::open(path).map_err(|e| ScanError::io(path, e))?;
         let mut archive = tar::Archive::new(file);
         let mut members = HashMap::new();
-        let entries = archive.entries_with_seek().map_err(|e| ScanError::io(path, e))?;
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| ScanError::io(path, e))?;
         walk_entries(entries, max_name, |item, _| {
-            if item.kind == Ok(FileKind::File) {
-                if let Ok(name) = normalize(&item.name, max_name) {
-                    members.insert(name, (item.data_offset, item.size));
-                }
+            if item.kind == Ok(FileKind::File)
+                && let Ok(name) = normalize(&item.name, max_name)
+            {
+                members.insert(name, (item.data_offset, item.size));
             }
             Ok(())
         })
-        .map_err(|e| ScanError::malformed(path.display().to_string(), format!("not a readable tar archive: {e}")))?;
-        let len = std::fs::metadata(path).map_err(|e| ScanError::io(path, e))?.len();
-        if members.values().any(|&(offset, size)| offset.saturating_add(size) > len) {
-            return Err(ScanError::malformed(path.display().to_string(), "truncated: a member ends past the end of the file"));
+        .map_err(|e| {
+            ScanError::malformed(
+                path.display().to_string(),
+                format!("not a readable tar archive: {e}"),
+            )
+        })?;
+        let len = std::fs::metadata(path)
+            .map_err(|e| ScanError::io(path, e))?
+            .len();
+        if members
+            .values()
+            .any(|&(offset, size)| offset.saturating_add(size) > len)
+        {
+            return Err(ScanError::malformed(
+                path.display().to_string(),
+                "truncated: a member ends past the end of the file",
+            ));
         }
-        Ok(TarStore { path: path.to_path_buf(), members })
+        Ok(TarStore {
+            path: path.to_path_buf(),
+            members,
+        })
     }
 
     /// Whether the archive holds a member called `name`.
@@ -127,10 +161,15 @@ impl TarStore {
 
 impl BlobStore for TarStore {
     fn open(&self, name: &str) -> Result<Option<OpenBlob<'_>>, ScanError> {
-        let Ok(key) = normalize(name.as_bytes(), 4096) else { return Ok(None) };
-        let Some(&(offset, size)) = self.members.get(&key) else { return Ok(None) };
+        let Ok(key) = normalize(name.as_bytes(), 4096) else {
+            return Ok(None);
+        };
+        let Some(&(offset, size)) = self.members.get(&key) else {
+            return Ok(None);
+        };
         let mut file = File::open(&self.path).map_err(|e| ScanError::io(&self.path, e))?;
-        file.seek(SeekFrom::Start(offset)).map_err(|e| ScanError::io(&self.path, e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| ScanError::io(&self.path, e))?;
         Ok(Some((Box::new(file.take(size)), size)))
     }
 
@@ -149,15 +188,25 @@ pub struct MemoryStore {
 impl MemoryStore {
     /// A store over `files`, read from the archive at `path`.
     pub fn new(path: &Path, files: HashMap<String, Vec<u8>>) -> Self {
-        MemoryStore { path: path.to_path_buf(), files }
+        MemoryStore {
+            path: path.to_path_buf(),
+            files,
+        }
     }
 }
 
 impl BlobStore for MemoryStore {
     fn open(&self, name: &str) -> Result<Option<OpenBlob<'_>>, ScanError> {
-        let Ok(key) = normalize(name.as_bytes(), 4096) else { return Ok(None) };
+        let Ok(key) = normalize(name.as_bytes(), 4096) else {
+            return Ok(None);
+        };
         let key = String::from_utf8_lossy(&key);
-        Ok(self.files.get(key.as_ref()).map(|bytes| (Box::new(&bytes[..]) as Box<dyn Read + Send>, bytes.len() as u64)))
+        Ok(self.files.get(key.as_ref()).map(|bytes| {
+            (
+                Box::new(&bytes[..]) as Box<dyn Read + Send>,
+                bytes.len() as u64,
+            )
+        }))
     }
 
     fn origin(&self) -> &Path {

@@ -135,7 +135,8 @@ struct DockerEntry {
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(name: &str, bytes: &[u8]) -> Result<T, ScanError> {
-    serde_json::from_slice(bytes).map_err(|e| ScanError::malformed(name, format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ScanError::malformed(name, format!("malformed JSON: {e}")))
 }
 
 fn parse_digest(name: &str, text: &str) -> Result<Digest, ScanError> {
@@ -143,16 +144,26 @@ fn parse_digest(name: &str, text: &str) -> Result<Digest, ScanError> {
 }
 
 /// Reads a blob named by a descriptor and checks its digest and size.
-fn read_verified(store: &dyn BlobStore, referrer: &str, desc: &Descriptor) -> Result<(Digest, Vec<u8>), ScanError> {
+fn read_verified(
+    store: &dyn BlobStore,
+    referrer: &str,
+    desc: &Descriptor,
+) -> Result<(Digest, Vec<u8>), ScanError> {
     let digest = parse_digest(referrer, &desc.digest)?;
     let bytes = store
         .read_small(&digest.blob_path())?
-        .ok_or_else(|| ScanError::MissingBlob { blob: digest.to_string(), referrer: referrer.to_string() })?;
+        .ok_or_else(|| ScanError::MissingBlob {
+            blob: digest.to_string(),
+            referrer: referrer.to_string(),
+        })?;
     check_digest(&digest.to_string(), &digest, &bytes)?;
-    if let Some(size) = desc.size {
-        if size != bytes.len() as i64 {
-            return Err(ScanError::malformed(digest.to_string(), format!("size is {} bytes, `{referrer}` says {size}", bytes.len())));
-        }
+    if let Some(size) = desc.size
+        && size != bytes.len() as i64
+    {
+        return Err(ScanError::malformed(
+            digest.to_string(),
+            format!("size is {} bytes, `{referrer}` says {size}", bytes.len()),
+        ));
     }
     Ok((digest, bytes))
 }
@@ -160,7 +171,11 @@ fn read_verified(store: &dyn BlobStore, referrer: &str, desc: &Descriptor) -> Re
 fn check_digest(blob: &str, expected: &Digest, bytes: &[u8]) -> Result<(), ScanError> {
     let actual = Digest::of(bytes);
     if &actual != expected {
-        return Err(ScanError::DigestMismatch { blob: blob.to_string(), expected: expected.to_string(), actual: actual.to_string() });
+        return Err(ScanError::DigestMismatch {
+            blob: blob.to_string(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
     }
     Ok(())
 }
@@ -175,26 +190,56 @@ struct Candidate {
 
 /// Plans the reading of an OCI image layout: `index.json`, nested indexes,
 /// the chosen manifest and its config.
-pub fn plan_oci(store: &dyn BlobStore, target: &str, selector: Option<&str>, platform: Option<&Platform>) -> Result<ImagePlan, ScanError> {
-    let bytes = store
-        .read_small("index.json")?
-        .ok_or_else(|| ScanError::malformed(store.origin().display().to_string(), "OCI layout without `index.json`"))?;
+pub fn plan_oci(
+    store: &dyn BlobStore,
+    target: &str,
+    selector: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<ImagePlan, ScanError> {
+    let bytes = store.read_small("index.json")?.ok_or_else(|| {
+        ScanError::malformed(
+            store.origin().display().to_string(),
+            "OCI layout without `index.json`",
+        )
+    })?;
     let index: Index = parse_json("index.json", &bytes)?;
     let mut candidates = Vec::new();
-    collect_manifests(store, index.manifests, "index.json", None, 0, &mut candidates)?;
+    collect_manifests(
+        store,
+        index.manifests,
+        "index.json",
+        None,
+        0,
+        &mut candidates,
+    )?;
     if let Some(selector) = selector {
-        let names: Vec<String> = candidates.iter().filter_map(|c| c.ref_name.clone()).collect();
+        let names: Vec<String> = candidates
+            .iter()
+            .filter_map(|c| c.ref_name.clone())
+            .collect();
         candidates.retain(|c| c.ref_name.as_deref() == Some(selector));
         if candidates.is_empty() {
-            return Err(ScanError::NoMatch { target: target.into(), wanted: format!("tag `{selector}`"), choices: choice_list(names) });
+            return Err(ScanError::NoMatch {
+                target: target.into(),
+                wanted: format!("tag `{selector}`"),
+                choices: choice_list(names),
+            });
         }
     }
     let mut loaded = Vec::new();
     for candidate in candidates {
         let (digest, bytes) = read_verified(store, &candidate.referrer, &candidate.descriptor)?;
         let manifest: Manifest = parse_json(digest.as_str(), &bytes)?;
-        if manifest.manifests.is_some() || matches!(manifest.media_type.as_deref(), Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST)) {
-            return Err(ScanError::malformed(digest.to_string(), "an index where an image manifest was expected"));
+        if manifest.manifests.is_some()
+            || matches!(
+                manifest.media_type.as_deref(),
+                Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST)
+            )
+        {
+            return Err(ScanError::malformed(
+                digest.to_string(),
+                "an index where an image manifest was expected",
+            ));
         }
         let (_, config_bytes) = read_verified(store, digest.as_str(), &manifest.config)?;
         let config: Config = parse_json(&manifest.config.digest, &config_bytes)?;
@@ -218,9 +263,22 @@ pub fn plan_oci(store: &dyn BlobStore, target: &str, selector: Option<&str>, pla
         });
     }
     if !diff_ids.is_empty() && diff_ids.len() != layers.len() {
-        return Err(ScanError::malformed(digest.to_string(), format!("{} layers but the config lists {} diff_ids", layers.len(), diff_ids.len())));
+        return Err(ScanError::malformed(
+            digest.to_string(),
+            format!(
+                "{} layers but the config lists {} diff_ids",
+                layers.len(),
+                diff_ids.len()
+            ),
+        ));
     }
-    Ok(ImagePlan { format: ImageFormat::Oci, digest: Some(digest), platform, created: config.created, layers })
+    Ok(ImagePlan {
+        format: ImageFormat::Oci,
+        digest: Some(digest),
+        platform,
+        created: config.created,
+        layers,
+    })
 }
 
 fn collect_manifests(
@@ -235,89 +293,188 @@ fn collect_manifests(
         return Err(ScanError::malformed(referrer, "indexes nested too deep"));
     }
     for desc in descriptors {
-        if desc.annotations.get("vnd.docker.reference.type").map(String::as_str) == Some("attestation-manifest") {
+        if desc
+            .annotations
+            .get("vnd.docker.reference.type")
+            .map(String::as_str)
+            == Some("attestation-manifest")
+        {
             continue;
         }
-        let ref_name = desc.annotations.get(REF_NAME).cloned().or_else(|| inherited_name.map(str::to_string));
-        if matches!(desc.media_type.as_deref(), Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST)) {
+        let ref_name = desc
+            .annotations
+            .get(REF_NAME)
+            .cloned()
+            .or_else(|| inherited_name.map(str::to_string));
+        if matches!(
+            desc.media_type.as_deref(),
+            Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST)
+        ) {
             let (digest, bytes) = read_verified(store, referrer, &desc)?;
             let nested: Index = parse_json(digest.as_str(), &bytes)?;
-            collect_manifests(store, nested.manifests, digest.as_str(), ref_name.as_deref(), depth + 1, out)?;
+            collect_manifests(
+                store,
+                nested.manifests,
+                digest.as_str(),
+                ref_name.as_deref(),
+                depth + 1,
+                out,
+            )?;
             continue;
         }
-        let platform = desc.platform.as_ref().map(|p| Platform { os: p.os.clone(), architecture: p.architecture.clone(), variant: p.variant.clone() });
-        out.push(Candidate { descriptor: desc, ref_name, platform, referrer: referrer.to_string() });
+        let platform = desc.platform.as_ref().map(|p| Platform {
+            os: p.os.clone(),
+            architecture: p.architecture.clone(),
+            variant: p.variant.clone(),
+        });
+        out.push(Candidate {
+            descriptor: desc,
+            ref_name,
+            platform,
+            referrer: referrer.to_string(),
+        });
     }
     Ok(())
 }
 
 fn config_platform(config: &Config) -> Option<Platform> {
-    Some(Platform { os: config.os.clone()?, architecture: config.architecture.clone()?, variant: config.variant.clone() })
+    Some(Platform {
+        os: config.os.clone()?,
+        architecture: config.architecture.clone()?,
+        variant: config.variant.clone(),
+    })
 }
 
 fn diff_ids(config: &Config, referrer: &str) -> Result<Vec<Digest>, ScanError> {
-    config.rootfs.as_ref().map(|r| r.diff_ids.iter().map(|d| parse_digest(referrer, d)).collect()).unwrap_or(Ok(Vec::new()))
+    config
+        .rootfs
+        .as_ref()
+        .map(|r| {
+            r.diff_ids
+                .iter()
+                .map(|d| parse_digest(referrer, d))
+                .collect()
+        })
+        .unwrap_or(Ok(Vec::new()))
 }
 
 /// The `created_by` of each layer: history entries marked `empty_layer`
 /// made no layer and are skipped.
 fn layer_history(config: &Config) -> Vec<Option<String>> {
-    config.history.iter().filter(|h| !h.empty_layer).map(|h| h.created_by.clone()).collect()
+    config
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer)
+        .map(|h| h.created_by.clone())
+        .collect()
 }
 
 fn choice_list(items: impl IntoIterator<Item = String>) -> String {
     let list: Vec<String> = items.into_iter().collect();
-    if list.is_empty() { "none".to_string() } else { list.join(", ") }
+    if list.is_empty() {
+        "none".to_string()
+    } else {
+        list.join(", ")
+    }
 }
 
 /// Picks one image: the only one, else the one matching the wanted
 /// platform (default: the host's); anything else is an error listing the
 /// choices.
-fn choose<T>(mut items: Vec<T>, platform_of: impl Fn(&T) -> Option<Platform>, target: &str, wanted: Option<&Platform>) -> Result<T, ScanError> {
+fn choose<T>(
+    mut items: Vec<T>,
+    platform_of: impl Fn(&T) -> Option<Platform>,
+    target: &str,
+    wanted: Option<&Platform>,
+) -> Result<T, ScanError> {
     let choices = || choice_list(items_platforms(&items, &platform_of));
     if items.is_empty() {
         return Err(ScanError::malformed(target, "holds no image"));
     }
     if let Some(wanted) = wanted {
-        let found = items.iter().position(|i| platform_of(i).is_some_and(|p| wanted.matches(&p)));
+        let found = items
+            .iter()
+            .position(|i| platform_of(i).is_some_and(|p| wanted.matches(&p)));
         return match found {
             Some(at) => Ok(items.swap_remove(at)),
-            None => Err(ScanError::NoMatch { target: target.into(), wanted: format!("platform `{wanted}`"), choices: choices() }),
+            None => Err(ScanError::NoMatch {
+                target: target.into(),
+                wanted: format!("platform `{wanted}`"),
+                choices: choices(),
+            }),
         };
     }
     if items.len() == 1 {
         return Ok(items.remove(0));
     }
     let host = Platform::host();
-    let matching: Vec<usize> = items.iter().enumerate().filter(|(_, i)| platform_of(i).is_some_and(|p| host.matches(&p))).map(|(n, _)| n).collect();
+    let matching: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| platform_of(i).is_some_and(|p| host.matches(&p)))
+        .map(|(n, _)| n)
+        .collect();
     if matching.len() == 1 {
         return Ok(items.swap_remove(matching[0]));
     }
-    Err(ScanError::Ambiguous { target: target.into(), choices: choices() })
+    Err(ScanError::Ambiguous {
+        target: target.into(),
+        choices: choices(),
+    })
 }
 
 fn items_platforms<T>(items: &[T], platform_of: &impl Fn(&T) -> Option<Platform>) -> Vec<String> {
-    items.iter().map(|i| platform_of(i).map(|p| p.to_string()).unwrap_or_else(|| "unknown platform".into())).collect()
+    items
+        .iter()
+        .map(|i| {
+            platform_of(i)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "unknown platform".into())
+        })
+        .collect()
 }
 
 /// Plans the reading of a `docker save` archive from its `manifest.json`.
-pub fn plan_docker(store: &dyn BlobStore, target: &str, selector: Option<&str>, platform: Option<&Platform>) -> Result<ImagePlan, ScanError> {
-    let bytes = store
-        .read_small("manifest.json")?
-        .ok_or_else(|| ScanError::malformed(store.origin().display().to_string(), "docker archive without `manifest.json`"))?;
+pub fn plan_docker(
+    store: &dyn BlobStore,
+    target: &str,
+    selector: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<ImagePlan, ScanError> {
+    let bytes = store.read_small("manifest.json")?.ok_or_else(|| {
+        ScanError::malformed(
+            store.origin().display().to_string(),
+            "docker archive without `manifest.json`",
+        )
+    })?;
     let mut entries: Vec<DockerEntry> = parse_json("manifest.json", &bytes)?;
     if let Some(selector) = selector {
-        let tags: Vec<String> = entries.iter().flat_map(|e| e.repo_tags.clone().unwrap_or_default()).collect();
-        entries.retain(|e| e.repo_tags.as_ref().is_some_and(|t| t.iter().any(|t| t == selector)));
+        let tags: Vec<String> = entries
+            .iter()
+            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
+            .collect();
+        entries.retain(|e| {
+            e.repo_tags
+                .as_ref()
+                .is_some_and(|t| t.iter().any(|t| t == selector))
+        });
         if entries.is_empty() {
-            return Err(ScanError::NoMatch { target: target.into(), wanted: format!("tag `{selector}`"), choices: choice_list(tags) });
+            return Err(ScanError::NoMatch {
+                target: target.into(),
+                wanted: format!("tag `{selector}`"),
+                choices: choice_list(tags),
+            });
         }
     }
     let mut loaded = Vec::new();
     for entry in entries {
-        let config_bytes = store
-            .read_small(&entry.config)?
-            .ok_or_else(|| ScanError::MissingBlob { blob: entry.config.clone(), referrer: "manifest.json".into() })?;
+        let config_bytes =
+            store
+                .read_small(&entry.config)?
+                .ok_or_else(|| ScanError::MissingBlob {
+                    blob: entry.config.clone(),
+                    referrer: "manifest.json".into(),
+                })?;
         let config_digest = Digest::of(&config_bytes);
         if let Some(expected) = digest_in_name(&entry.config) {
             check_digest(&entry.config, &expected, &config_bytes)?;
@@ -326,10 +483,18 @@ pub fn plan_docker(store: &dyn BlobStore, target: &str, selector: Option<&str>, 
         let platform = config_platform(&config);
         loaded.push((entry, config, config_digest, platform));
     }
-    let (entry, config, config_digest, platform) = choose(loaded, |(_, _, _, p)| p.clone(), target, platform)?;
+    let (entry, config, config_digest, platform) =
+        choose(loaded, |(_, _, _, p)| p.clone(), target, platform)?;
     let diff_ids = diff_ids(&config, &entry.config)?;
     if diff_ids.len() != entry.layers.len() {
-        return Err(ScanError::malformed(&entry.config, format!("lists {} diff_ids for {} layers in `manifest.json`", diff_ids.len(), entry.layers.len())));
+        return Err(ScanError::malformed(
+            &entry.config,
+            format!(
+                "lists {} diff_ids for {} layers in `manifest.json`",
+                diff_ids.len(),
+                entry.layers.len()
+            ),
+        ));
     }
     let history = layer_history(&config);
     let layers = entry
@@ -345,7 +510,13 @@ pub fn plan_docker(store: &dyn BlobStore, target: &str, selector: Option<&str>, 
             created_by: history.get(i).cloned().flatten(),
         })
         .collect();
-    Ok(ImagePlan { format: ImageFormat::Docker, digest: Some(config_digest), platform, created: config.created, layers })
+    Ok(ImagePlan {
+        format: ImageFormat::Docker,
+        digest: Some(config_digest),
+        platform,
+        created: config.created,
+        layers,
+    })
 }
 
 /// The digest a docker-archive member name carries: `blobs/sha256/<hex>`
@@ -354,7 +525,11 @@ fn digest_in_name(name: &str) -> Option<Digest> {
     let base = name.rsplit('/').next()?;
     let hex = base.strip_suffix(".json").unwrap_or(base);
     let in_blobs = name.trim_start_matches("./").starts_with("blobs/sha256/");
-    if in_blobs || base.ends_with(".json") { Digest::parse(&format!("sha256:{hex}")).ok() } else { None }
+    if in_blobs || base.ends_with(".json") {
+        Digest::parse(&format!("sha256:{hex}")).ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -371,13 +546,27 @@ mod tests {
 
     #[test]
     fn choose_by_platform_or_fail_listing_choices() {
-        let items = vec![Platform::parse("linux/amd64").unwrap(), Platform::parse("linux/arm64").unwrap()];
+        let items = vec![
+            Platform::parse("linux/amd64").unwrap(),
+            Platform::parse("linux/arm64").unwrap(),
+        ];
         let arm = Platform::parse("linux/arm64").unwrap();
-        assert_eq!(choose(items.clone(), |p| Some(p.clone()), "t", Some(&arm)).unwrap(), arm);
+        assert_eq!(
+            choose(items.clone(), |p| Some(p.clone()), "t", Some(&arm)).unwrap(),
+            arm
+        );
         let s390 = Platform::parse("linux/s390x").unwrap();
-        let err = choose(items.clone(), |p| Some(p.clone()), "t", Some(&s390)).unwrap_err().to_string();
+        let err = choose(items.clone(), |p| Some(p.clone()), "t", Some(&s390))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("linux/amd64, linux/arm64"), "{err}");
-        let others = vec![Platform::parse("linux/ppc64le").unwrap(), Platform::parse("linux/riscv64").unwrap()];
-        assert!(matches!(choose(others, |p| Some(p.clone()), "t", None), Err(ScanError::Ambiguous { .. })));
+        let others = vec![
+            Platform::parse("linux/ppc64le").unwrap(),
+            Platform::parse("linux/riscv64").unwrap(),
+        ];
+        assert!(matches!(
+            choose(others, |p| Some(p.clone()), "t", None),
+            Err(ScanError::Ambiguous { .. })
+        ));
     }
 }

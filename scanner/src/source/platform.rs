@@ -19,13 +19,21 @@ impl Platform {
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => {
-                Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: None })
-            }
+            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: None,
+            }),
             [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => {
-                Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: Some(variant.to_string()) })
+                Ok(Platform {
+                    os: os.to_string(),
+                    architecture: arch.to_string(),
+                    variant: Some(variant.to_string()),
+                })
             }
-            _ => Err(format!("platform `{text}` is not of the form os/arch[/variant]")),
+            _ => Err(format!(
+                "platform `{text}` is not of the form os/arch[/variant]"
+            )),
         }
     }
 
@@ -41,7 +49,11 @@ impl Platform {
             "riscv64" => "riscv64",
             other => other,
         };
-        Platform { os: std::env::consts::OS.to_string(), architecture: architecture.to_string(), variant: None }
+        Platform {
+            os: std::env::consts::OS.to_string(),
+            architecture: architecture.to_string(),
+            variant: None,
+        }
     }
 
     /// Whether an image of platform `have` satisfies this wanted platform;
@@ -72,7 +84,10 @@ mod tests {
         let want = Platform::parse("linux/arm64").unwrap();
         assert!(want.matches(&Platform::parse("linux/arm64/v8").unwrap()));
         assert!(!Platform::parse("linux/arm64/v8").unwrap().matches(&want));
-        assert_eq!(Platform::parse("linux/arm/v7").unwrap().to_string(), "linux/arm/v7");
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap().to_string(),
+            "linux/arm/v7"
+        );
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("linux//v7").is_err());
     }

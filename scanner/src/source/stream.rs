@@ -31,11 +31,15 @@ pub struct StreamedArchive {
 }
 
 /// Reads the compressed archive at `path` in one pass.
-pub fn read_compressed_archive(path: &Path, options: &PassOptions) -> Result<StreamedArchive, ScanError> {
+pub fn read_compressed_archive(
+    path: &Path,
+    options: &PassOptions,
+) -> Result<StreamedArchive, ScanError> {
     let label = path.display().to_string();
     let file = File::open(path).map_err(|e| ScanError::io(path, e))?;
     let size = file.metadata().map_err(|e| ScanError::io(path, e))?.len();
-    let (_, decoded) = decoder(BufReader::with_capacity(256 << 10, file)).map_err(|e| ScanError::io(path, e))?;
+    let (_, decoded) =
+        decoder(BufReader::with_capacity(256 << 10, file)).map_err(|e| ScanError::io(path, e))?;
     let limit = options.limits.layer_budget(size);
     let (budget, exceeded) = Budget::new(decoded, limit);
     let mut archive = tar::Archive::new(budget);
@@ -44,7 +48,9 @@ pub fn read_compressed_archive(path: &Path, options: &PassOptions) -> Result<Str
     let max_name = options.limits.max_name_bytes;
     let entries = archive.entries().map_err(|e| ScanError::io(path, e))?;
     walk_entries(entries, max_name, |item, content| {
-        let Ok(name) = normalize(&item.name, max_name) else { return Ok(()) };
+        let Ok(name) = normalize(&item.name, max_name) else {
+            return Ok(());
+        };
         if item.kind != Ok(FileKind::File) || name.is_empty() {
             return Ok(());
         }
@@ -52,18 +58,32 @@ pub fn read_compressed_archive(path: &Path, options: &PassOptions) -> Result<Str
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         content.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
         let first = head.iter().find(|b| !b.is_ascii_whitespace());
-        if matches!(first, Some(b'{' | b'[')) && item.size <= MAX_METADATA_BYTES || name == "oci-layout" {
+        if matches!(first, Some(b'{' | b'[')) && item.size <= MAX_METADATA_BYTES
+            || name == "oci-layout"
+        {
             content.read_to_end(&mut head)?;
             metadata.insert(name, head);
         } else {
-            let outcome = read_layer(0, head.as_slice().chain(content.take(item.size)), item.size, options);
+            let outcome = read_layer(
+                0,
+                head.as_slice().chain(content.take(item.size)),
+                item.size,
+                options,
+            );
             layers.insert(name, outcome);
         }
         Ok(())
     })
     .map_err(|e| {
-        let reason = if exceeded.load(Ordering::Relaxed) { format!("archive expands past the limit of {limit} bytes") } else { format!("broken archive stream: {e}") };
+        let reason = if exceeded.load(Ordering::Relaxed) {
+            format!("archive expands past the limit of {limit} bytes")
+        } else {
+            format!("broken archive stream: {e}")
+        };
         ScanError::malformed(label.clone(), reason)
     })?;
-    Ok(StreamedArchive { metadata: MemoryStore::new(path, metadata), layers })
+    Ok(StreamedArchive {
+        metadata: MemoryStore::new(path, metadata),
+        layers,
+    })
 }

@@ -73,7 +73,9 @@ pub fn resolve_target(input: &str) -> Result<Target, ScanError> {
         selector: selector.map(str::to_string),
     };
     for &(scheme, kind) in SCHEMES {
-        let Some(rest) = input.strip_prefix(scheme) else { continue };
+        let Some(rest) = input.strip_prefix(scheme) else {
+            continue;
+        };
         if kind == TargetKind::Registry {
             return Ok(target(kind, "", None).with_selector(rest));
         }
@@ -106,10 +108,15 @@ impl Target {
 
 /// The longest prefix before a `:` that exists and passes `accept`, and the rest.
 fn split_existing(input: &str, accept: impl Fn(&Path) -> bool) -> Option<(&str, &str)> {
-    input.char_indices().rev().filter(|&(_, c)| c == ':').find_map(|(at, _)| {
-        let (path, tag) = (&input[..at], &input[at + 1..]);
-        (!path.is_empty() && Path::new(path).exists() && accept(Path::new(path))).then_some((path, tag))
-    })
+    input
+        .char_indices()
+        .rev()
+        .filter(|&(_, c)| c == ':')
+        .find_map(|(at, _)| {
+            let (path, tag) = (&input[..at], &input[at + 1..]);
+            (!path.is_empty() && Path::new(path).exists() && accept(Path::new(path)))
+                .then_some((path, tag))
+        })
 }
 
 fn is_layout_or_archive(path: &Path) -> bool {
@@ -120,38 +127,66 @@ fn is_layout_or_archive(path: &Path) -> bool {
 }
 
 fn looks_like_path(input: &str) -> bool {
-    input.starts_with('/') || input.starts_with('.') || input.starts_with('~') || !input.contains(['/', ':'])
+    input.starts_with('/')
+        || input.starts_with('.')
+        || input.starts_with('~')
+        || !input.contains(['/', ':'])
 }
 
 /// Decides the kind of an existing path from its bytes.
 pub fn sniff(path: &Path) -> Result<TargetKind, ScanError> {
     let meta = std::fs::metadata(path).map_err(|e| ScanError::io(path, e))?;
     if meta.is_dir() {
-        return Ok(if path.join("oci-layout").is_file() { TargetKind::OciDir } else { TargetKind::Rootfs });
+        return Ok(if path.join("oci-layout").is_file() {
+            TargetKind::OciDir
+        } else {
+            TargetKind::Rootfs
+        });
     }
     if !meta.is_file() {
-        return Err(ScanError::malformed(path.display().to_string(), "neither a directory nor a regular file"));
+        return Err(ScanError::malformed(
+            path.display().to_string(),
+            "neither a directory nor a regular file",
+        ));
     }
     let mut head = vec![0u8; 4096];
     let mut file = File::open(path).map_err(|e| ScanError::io(path, e))?;
     let mut filled = 0;
     while filled < head.len() {
-        match file.read(&mut head[filled..]).map_err(|e| ScanError::io(path, e))? {
+        match file
+            .read(&mut head[filled..])
+            .map_err(|e| ScanError::io(path, e))?
+        {
             0 => break,
             n => filled += n,
         }
     }
     head.truncate(filled);
-    Ok(kind_of_bytes(&head).ok_or_else(|| ScanError::malformed(path.display().to_string(), "not a recognised image (tar archive, OCI layout, rootfs directory or disk image)"))?)
+    kind_of_bytes(&head).ok_or_else(|| {
+        ScanError::malformed(
+            path.display().to_string(),
+            "not a recognised image (tar archive, OCI layout, rootfs directory or disk image)",
+        )
+    })
 }
 
 /// Recognises a file from its first bytes.
 fn kind_of_bytes(head: &[u8]) -> Option<TargetKind> {
     let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
-    if at(257, b"ustar") || head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+    if at(257, b"ustar")
+        || head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    {
         return Some(TargetKind::Archive);
     }
-    let disk = at(0, b"QFI\xfb") || at(0, b"KDMV") || at(0, b"# Disk DescriptorFile") || at(0, b"vhdxfile") || at(0, b"conectix") || at(512, b"EFI PART") || at(510, &[0x55, 0xaa]) || at(1080, &[0x53, 0xef]);
+    let disk = at(0, b"QFI\xfb")
+        || at(0, b"KDMV")
+        || at(0, b"# Disk DescriptorFile")
+        || at(0, b"vhdxfile")
+        || at(0, b"conectix")
+        || at(512, b"EFI PART")
+        || at(510, &[0x55, 0xaa])
+        || at(1080, &[0x53, 0xef]);
     disk.then_some(TargetKind::Disk)
 }
 
@@ -166,27 +201,54 @@ mod tests {
         let t = resolve_target(&format!("oci-dir:{path}")).unwrap();
         assert_eq!((t.kind, t.selector), (TargetKind::OciDir, None));
         let t = resolve_target(&format!("oci-dir:{path}:v1")).unwrap();
-        assert_eq!((t.kind, t.selector.as_deref()), (TargetKind::OciDir, Some("v1")));
-        assert_eq!(resolve_target("registry:example.org/app:1").unwrap().kind, TargetKind::Registry);
+        assert_eq!(
+            (t.kind, t.selector.as_deref()),
+            (TargetKind::OciDir, Some("v1"))
+        );
+        assert_eq!(
+            resolve_target("registry:example.org/app:1").unwrap().kind,
+            TargetKind::Registry
+        );
     }
 
     #[test]
     fn existing_paths_are_sniffed() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(resolve_target(dir.path().to_str().unwrap()).unwrap().kind, TargetKind::Rootfs);
+        assert_eq!(
+            resolve_target(dir.path().to_str().unwrap()).unwrap().kind,
+            TargetKind::Rootfs
+        );
         std::fs::write(dir.path().join("oci-layout"), "{}").unwrap();
         let t = resolve_target(&format!("{}:latest", dir.path().display())).unwrap();
-        assert_eq!((t.kind, t.selector.as_deref()), (TargetKind::OciDir, Some("latest")));
+        assert_eq!(
+            (t.kind, t.selector.as_deref()),
+            (TargetKind::OciDir, Some("latest"))
+        );
         let qcow = dir.path().join("d.qcow2");
         std::fs::write(&qcow, b"QFI\xfb\0\0\0\x03").unwrap();
-        assert_eq!(resolve_target(qcow.to_str().unwrap()).unwrap().kind, TargetKind::Disk);
+        assert_eq!(
+            resolve_target(qcow.to_str().unwrap()).unwrap().kind,
+            TargetKind::Disk
+        );
     }
 
     #[test]
     fn missing_paths_and_references() {
-        assert!(matches!(resolve_target("./nope"), Err(ScanError::TargetNotFound(_))));
-        assert!(matches!(resolve_target("nope"), Err(ScanError::TargetNotFound(_))));
-        assert_eq!(resolve_target("registry.local:5000/app:1.4").unwrap().kind, TargetKind::Registry);
-        assert_eq!(resolve_target("alpine:3.19").unwrap().kind, TargetKind::Registry);
+        assert!(matches!(
+            resolve_target("./nope"),
+            Err(ScanError::TargetNotFound(_))
+        ));
+        assert!(matches!(
+            resolve_target("nope"),
+            Err(ScanError::TargetNotFound(_))
+        ));
+        assert_eq!(
+            resolve_target("registry.local:5000/app:1.4").unwrap().kind,
+            TargetKind::Registry
+        );
+        assert_eq!(
+            resolve_target("alpine:3.19").unwrap().kind,
+            TargetKind::Registry
+        );
     }
 }
