@@ -4,14 +4,23 @@
 //! path of a file inside an image and how it is printed, the metadata of a
 //! file in the merged tree, the [`FileTreeView`] trait through which
 //! catalogers and checks read an image without knowing its source, and OS
-//! detection. Crates higher up (`advisories`, `signatures`, `scanner`) depend
+//! detection, the package and finding models, and one cataloger per
+//! ecosystem. Crates higher up (`advisories`, `signatures`, `scanner`) depend
 //! on this one; it depends on none of them.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
+pub mod finding;
 pub mod os;
+pub mod package;
 pub mod path;
+pub mod purl;
 pub mod tree;
 
+pub use catalog::{CatalogError, CatalogInput, Cataloger};
+pub use finding::{Finding, Severity};
 pub use os::{OS_FILES, OsRelease, detect_os};
+pub use package::{Ecosystem, Package, Scope, SourcePackage};
 pub use path::{display_path, escape_bytes};
+pub use purl::purl;
 pub use tree::{FileKind, FileMeta, FileTreeView, LayerIndex};

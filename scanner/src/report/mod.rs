@@ -7,7 +7,7 @@ pub mod table;
 
 use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
-use imgscan_sbom::{FileKind, OsRelease, display_path};
+use imgscan_sbom::{FileKind, Finding, OsRelease, Package, display_path};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -130,6 +130,12 @@ pub struct Report {
     pub target: TargetInfo,
     /// Its layers.
     pub layers: Vec<LayerInfo>,
+    /// Packages found (absent when packages were not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packages: Option<Vec<Package>>,
+    /// Findings (absent when no check ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<Finding>>,
     /// What could not be read, with why.
     pub unknowns: Vec<Unknown>,
     /// The final tree and deleted files (`inspect --files` only).
@@ -172,6 +178,8 @@ impl Report {
             schema: SCHEMA,
             target: scanned.target.clone(),
             layers: scanned.layers.clone(),
+            packages: None,
+            findings: None,
             unknowns: scanned.unknowns.clone(),
             files,
             summary: Summary {

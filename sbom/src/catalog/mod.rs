@@ -1,0 +1,55 @@
+//! Catalogers: one per ecosystem, each declaring up front the paths it
+//! reads (globs over root-relative paths, captured during the single layer
+//! pass) and turning those files' bytes into [`Package`]s.
+//!
+//! Adding an ecosystem is one new module here and one line in [`all`].
+
+pub mod npm;
+pub mod rpm;
+
+use crate::os::OsRelease;
+use crate::package::Package;
+use crate::tree::FileTreeView;
+
+/// What a cataloger is given for one file.
+pub struct CatalogInput<'a> {
+    /// Root-relative path of the file.
+    pub path: &'a [u8],
+    /// Its bytes.
+    pub content: &'a [u8],
+    /// The image's OS, for purl namespaces and `distro` qualifiers.
+    pub os: Option<&'a OsRelease>,
+    /// The final tree, for auxiliary files a database points at.
+    pub tree: &'a dyn FileTreeView,
+}
+
+/// Why a file could not be cataloged; it becomes an unknown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CatalogError(pub String);
+
+/// Turns package databases or lockfiles of one ecosystem into packages.
+pub trait Cataloger: Send + Sync {
+    /// Stable name (`dpkg`, `apk`, `rpm`, `npm-lock`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Globs of the root-relative paths this cataloger reads; `*` stays in
+    /// one directory, `**` crosses them.
+    fn globs(&self) -> &'static [&'static str];
+
+    /// Auxiliary globs: files captured so that [`Cataloger::catalog`] can
+    /// read them through [`CatalogInput::tree`], but not catalogued on
+    /// their own (dpkg's `info/*.list`).
+    fn aux_globs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Parses one file into packages. The caller sets each package's
+    /// `location` and `layer`; the cataloger sets everything else.
+    fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError>;
+}
+
+/// Every built-in cataloger.
+pub fn all() -> Vec<Box<dyn Cataloger>> {
+    vec![]
+}

@@ -1,0 +1,1 @@
+//! npm lockfiles and installed node_modules.

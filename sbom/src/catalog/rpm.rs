@@ -1,0 +1,1 @@
+//! RPM databases (sqlite, Berkeley DB hash, ndb) and header blobs.

@@ -1,0 +1,111 @@
+//! The package model every cataloger produces and every later stage reads:
+//! name, version, ecosystem (the purl type), source package, licenses, the
+//! database or lockfile it came from and the layer that brought it.
+
+use crate::tree::LayerIndex;
+use serde::Serialize;
+
+/// The package ecosystem, named by its purl type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    /// Debian packages (dpkg).
+    Deb,
+    /// Alpine packages (apk).
+    Apk,
+    /// RPM packages.
+    Rpm,
+    /// npm packages.
+    Npm,
+}
+
+impl Ecosystem {
+    /// The purl type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Deb => "deb",
+            Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
+            Ecosystem::Npm => "npm",
+        }
+    }
+}
+
+/// The source package a binary package was built from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SourcePackage {
+    /// Source package name (dpkg `Source:`, apk origin, rpm SOURCERPM name).
+    pub name: String,
+    /// Its version, when it differs from or is known apart from the binary's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// How an npm package is depended on, as the lockfile marks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Needed only to develop the project.
+    Dev,
+    /// Optional dependency.
+    Optional,
+    /// Optional and dev-only.
+    DevOptional,
+    /// Peer dependency.
+    Peer,
+}
+
+/// One installed or locked package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    /// Package name (npm: with its `@scope/`).
+    pub name: String,
+    /// Version as the package manager writes it (rpm: `[E:]V-R`).
+    pub version: String,
+    /// Ecosystem.
+    pub ecosystem: Ecosystem,
+    /// Package URL.
+    pub purl: String,
+    /// Source package, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourcePackage>,
+    /// The layer that introduced it: the first layer whose own copy of the
+    /// database lists this name and version.
+    pub layer: LayerIndex,
+    /// The database or lockfile it came from (absolute, escaped).
+    pub location: String,
+    /// Declared licenses.
+    pub licenses: Vec<String>,
+    /// Architecture, if the database records one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// npm dependency scope, when not a plain production dependency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// Purls of the packages this one depends on, where the source says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// Files the package manager says the package owns (root-relative).
+    #[serde(skip)]
+    pub files: Vec<Vec<u8>>,
+}
+
+impl Package {
+    /// A package with the given identity; the rest empty, layer 0.
+    pub fn new(name: impl Into<String>, version: impl Into<String>, ecosystem: Ecosystem, purl: String, location: String) -> Self {
+        Package {
+            name: name.into(),
+            version: version.into(),
+            ecosystem,
+            purl,
+            source: None,
+            layer: 0,
+            location,
+            licenses: Vec::new(),
+            arch: None,
+            scope: None,
+            dependencies: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+}
