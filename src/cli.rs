@@ -33,10 +33,23 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Scan an image (the default: `imgscan TARGET` is `imgscan scan TARGET`).
-    Scan(TargetArgs),
+    Scan(ScanArgs),
     /// Describe an image: kind, digest, config, layers, OS, and with
     /// --files every path with the layer that put it there.
     Inspect(InspectArgs),
+    /// List the packages in an image, as a table, the JSON report, or an
+    /// SBOM document.
+    Sbom(SbomArgs),
+}
+
+/// Flags of `scan`.
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
 /// Flags of `inspect`.
@@ -44,14 +57,36 @@ pub enum Command {
 pub struct InspectArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
     /// List the final tree, and the files later layers deleted.
     #[arg(long)]
     pub files: bool,
 }
 
-/// Output formats.
+/// Flags of `sbom`.
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: SbomFormat,
+}
+
+/// Output formats of `scan` and `inspect`.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum Format {
+    /// Human-readable text.
+    Table,
+    /// The imgscan.report/v1 JSON contract.
+    Json,
+}
+
+/// Output formats of `sbom`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SbomFormat {
     /// Human-readable text.
     Table,
     /// The imgscan.report/v1 JSON contract.
@@ -64,9 +99,6 @@ pub struct TargetArgs {
     /// What to scan: a rootfs directory, OCI layout, image archive, or
     /// registry reference.
     pub target: String,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value = "table")]
-    pub format: Format,
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -121,7 +153,7 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "inspect", "help"];
+const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "help"];
 
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.

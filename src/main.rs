@@ -10,7 +10,7 @@ mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{Cli, Command, Format, TargetArgs};
+use cli::{Cli, Command, Format, SbomFormat, TargetArgs};
 use imgscan_scanner::{Report, ScanOptions, scan};
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,32 +33,55 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => report(&args, false),
-        Command::Inspect(args) => report(&args.target, args.files),
+        Command::Scan(args) => report(&args.target, Job { catalog: true, files: false }, Output::from(args.format)),
+        Command::Inspect(args) => report(&args.target, Job { catalog: false, files: args.files }, Output::from(args.format)),
+        Command::Sbom(args) => report(&args.target, Job { catalog: true, files: false }, Output::from(args.format)),
     }
 }
 
-/// Scans the target and writes its report. Until packages, advisories,
-/// rules and checks are built there is nothing to gate on, so a readable
-/// target passes.
-fn report(args: &TargetArgs, with_files: bool) -> anyhow::Result<ExitCode> {
-    let options = ScanOptions {
-        limits: args.limits()?,
-        platform: args.platform()?,
-        capture: Vec::new(),
-    };
+/// What a command asks of the scan.
+struct Job {
+    catalog: bool,
+    files: bool,
+}
+
+/// How the report is written.
+enum Output {
+    Table,
+    Json,
+}
+
+impl From<Format> for Output {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Table => Output::Table,
+            Format::Json => Output::Json,
+        }
+    }
+}
+
+impl From<SbomFormat> for Output {
+    fn from(format: SbomFormat) -> Self {
+        match format {
+            SbomFormat::Table => Output::Table,
+            SbomFormat::Json => Output::Json,
+        }
+    }
+}
+
+/// Scans the target and writes its report. Until advisories, rules and
+/// checks are built there is nothing to gate on, so a readable target passes.
+fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+    let options = ScanOptions { limits: args.limits()?, platform: args.platform()?, capture: Vec::new(), catalog: job.catalog };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
     let scanned = scan(&args.target, &options, &progress);
     progress.finish();
     let scanned = scanned?;
-    let report = Report::new(&scanned, with_files, started.elapsed());
-    let text = match args.format {
-        Format::Json => report.to_json(),
-        Format::Table => imgscan_scanner::report::table::render(
-            &report,
-            args.output.is_none() && terminal::stdout_wants_color(),
-        ),
+    let report = Report::new(&scanned, job.files, started.elapsed());
+    let text = match output {
+        Output::Json => report.to_json(),
+        Output::Table => imgscan_scanner::report::table::render(&report, args.output.is_none() && terminal::stdout_wants_color()),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

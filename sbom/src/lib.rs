@@ -17,6 +17,9 @@ pub mod path;
 pub mod purl;
 pub mod tree;
 
+#[cfg(test)]
+mod test_tree;
+
 pub use catalog::{CatalogError, CatalogInput, Cataloger};
 pub use finding::{Finding, Severity};
 pub use os::{OS_FILES, OsRelease, detect_os};

@@ -153,24 +153,7 @@ fn parse_debian_version(text: &str) -> OsRelease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::{FileMeta, LayerIndex};
-    use std::collections::HashMap;
-
-    struct Files(HashMap<&'static str, &'static str>);
-
-    impl FileTreeView for Files {
-        fn entry(&self, _: &[u8]) -> Option<(&FileMeta, LayerIndex)> {
-            None
-        }
-        fn resolve(&self, path: &[u8]) -> Option<Vec<u8>> {
-            Some(path.to_vec())
-        }
-        fn content(&self, path: &[u8]) -> Option<&[u8]> {
-            self.0
-                .get(std::str::from_utf8(path).ok()?)
-                .map(|s| s.as_bytes())
-        }
-    }
+    use crate::test_tree::MapTree as Files;
 
     #[test]
     fn os_release_with_quotes_and_comments() {
@@ -188,28 +171,28 @@ mod tests {
 
     #[test]
     fn fallback_files_in_order() {
-        let tree = Files(HashMap::from([("etc/alpine-release", "3.19.1\n")]));
+        let tree = Files::new(&[("etc/alpine-release", "3.19.1\n")]);
         assert_eq!(
             detect_os(&tree).unwrap().version_id.as_deref(),
             Some("3.19.1")
         );
-        let tree = Files(HashMap::from([(
+        let tree = Files::new(&[(
             "etc/redhat-release",
             "Rocky Linux release 8.9 (Green Obsidian)\n",
-        )]));
+        )]);
         let os = detect_os(&tree).unwrap();
         assert_eq!(
             (os.id.as_str(), os.version_id.as_deref()),
             ("rocky", Some("8.9"))
         );
-        let tree = Files(HashMap::from([("etc/debian_version", "12.5\n")]));
+        let tree = Files::new(&[("etc/debian_version", "12.5\n")]);
         assert_eq!(detect_os(&tree).unwrap().version_id.as_deref(), Some("12"));
-        let tree = Files(HashMap::from([("etc/debian_version", "bookworm/sid\n")]));
+        let tree = Files::new(&[("etc/debian_version", "bookworm/sid\n")]);
         assert_eq!(detect_os(&tree).unwrap().version_id, None);
-        let tree = Files(HashMap::from([
+        let tree = Files::new(&[
             ("usr/lib/os-release", "ID=ubuntu\nVERSION_ID=22.04\n"),
             ("etc/debian_version", "bookworm/sid\n"),
-        ]));
+        ]);
         assert_eq!(detect_os(&tree).unwrap().id, "ubuntu");
     }
 }

@@ -15,6 +15,7 @@ pub mod capture;
 pub mod decompress;
 pub mod digest;
 pub mod entry_name;
+pub mod inventory;
 pub mod error;
 pub mod layer;
 pub mod layer_pass;

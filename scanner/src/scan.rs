@@ -15,7 +15,8 @@ use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, pla
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use imgscan_sbom::{FileKind, OS_FILES, OsRelease, detect_os};
+use crate::inventory::{capture_globs, take_inventory};
+use imgscan_sbom::{FileKind, OS_FILES, OsRelease, Package, detect_os};
 use rayon::prelude::*;
 use std::io::Read;
 
@@ -28,6 +29,8 @@ pub struct ScanOptions {
     pub platform: Option<Platform>,
     /// Extra globs whose file bytes the layer pass keeps.
     pub capture: Vec<String>,
+    /// Whether to catalog packages.
+    pub catalog: bool,
 }
 
 /// Receives progress as layers finish; implemented by the CLI's progress bar.
@@ -56,6 +59,8 @@ pub struct Scanned {
     pub unknowns: Vec<Unknown>,
     /// Skip counts over all layers.
     pub skipped: Skipped,
+    /// Packages, when cataloging was asked for.
+    pub packages: Option<Vec<Package>>,
 }
 
 /// Scans the target `input`.
@@ -67,6 +72,8 @@ pub fn scan(
     let target = resolve_target(input)?;
     let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
     patterns.extend(options.capture.iter().cloned());
+    let catalogers = if options.catalog { imgscan_sbom::catalog::all() } else { Vec::new() };
+    patterns.extend(capture_globs(&catalogers));
     let capture = CaptureSpec::new(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
     let pass = PassOptions {
         limits: options.limits,
@@ -112,7 +119,6 @@ pub fn scan(
         .iter()
         .flat_map(|(_, index)| index.unknowns.iter().cloned())
         .collect();
-    unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let mut skipped = Skipped::default();
     for (_, index) in &read {
         skipped.add(&index.skipped);
@@ -120,6 +126,12 @@ pub fn scan(
     let (layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
     let tree = FileTree::merge(&mut indexes);
     let os: Option<OsRelease> = detect_os(&tree);
+    let packages = options.catalog.then(|| {
+        let inventory = take_inventory(&tree, os.as_ref(), &catalogers);
+        unknowns.extend(inventory.unknowns);
+        inventory.packages
+    });
+    unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
         kind: kind.as_str().to_string(),
@@ -136,6 +148,7 @@ pub fn scan(
         tree,
         unknowns,
         skipped,
+        packages,
     })
 }
 

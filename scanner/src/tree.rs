@@ -146,6 +146,11 @@ impl FileTree {
         self.nodes.iter().map(|(k, v)| (&**k, v))
     }
 
+    /// The bytes that layer `layer`'s own copy of `path` held, if captured.
+    pub fn captured_in(&self, layer: LayerNo, path: &[u8]) -> Option<&[u8]> {
+        self.captured.get(layer)?.get(path).map(|b| &**b)
+    }
+
     /// Paths that later layers removed, in the order they were removed.
     pub fn deleted(&self) -> &[Deleted] {
         &self.deleted

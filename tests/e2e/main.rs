@@ -6,4 +6,5 @@ mod cli;
 mod forms;
 mod hostile;
 mod interop;
+mod sbom;
 mod support;

@@ -4,6 +4,9 @@
 //!
 //! Adding an ecosystem is one new module here and one line in [`all`].
 
+pub mod apk;
+mod deb822;
+pub mod dpkg;
 pub mod npm;
 pub mod rpm;
 
@@ -51,5 +54,5 @@ pub trait Cataloger: Send + Sync {
 
 /// Every built-in cataloger.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(apk::ApkCataloger)]
 }

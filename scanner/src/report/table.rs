@@ -83,6 +83,16 @@ pub fn render(report: &Report, color: bool) -> String {
         human_bytes(totals.file_bytes),
         totals.deleted
     );
+    if let Some(packages) = &report.packages {
+        let _ = writeln!(out, "\n{}", bold(&format!("Packages ({})", packages.len())));
+        if !packages.is_empty() {
+            let _ = writeln!(out, "{}", bold(&format!("{:<32} {:<28} {:<4} {:>5}  {}", "NAME", "VERSION", "TYPE", "LAYER", "LOCATION")));
+        }
+        for p in packages {
+            let _ = writeln!(out, "{:<32} {:<28} {:<4} {:>5}  {}", p.name, p.version, p.ecosystem.as_str(), p.layer, p.location);
+        }
+        let _ = writeln!(out);
+    }
     let k = &s.skipped;
     let skipped = [
         ("escaping the tree", k.escaping),

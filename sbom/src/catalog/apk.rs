@@ -1,0 +1,151 @@
+//! apk: `lib/apk/db/installed`, Alpine's installed database. Each package is
+//! a block of `X:value` lines (P name, V version, A arch, o origin, L
+//! license, F directory, R file in the last directory); blocks are
+//! separated by blank lines.
+
+use super::{CatalogError, CatalogInput, Cataloger};
+use crate::package::{Ecosystem, Package, SourcePackage};
+use crate::purl::purl;
+
+/// The apk cataloger.
+pub struct ApkCataloger;
+
+impl Cataloger for ApkCataloger {
+    fn name(&self) -> &'static str {
+        "apk"
+    }
+
+    fn globs(&self) -> &'static [&'static str] {
+        &["lib/apk/db/installed"]
+    }
+
+    fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError> {
+        let text = std::str::from_utf8(input.content).map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
+        let mut packages = Vec::new();
+        let mut block = Block::default();
+        for (index, line) in text.lines().enumerate() {
+            if line.is_empty() {
+                if let Some(package) = block.finish(input, index + 1)? {
+                    packages.push(package);
+                }
+                continue;
+            }
+            let Some((key, value)) = line.split_once(':').filter(|(k, _)| k.len() == 1) else {
+                return Err(CatalogError(format!("line {}: expected `X:value`", index + 1)));
+            };
+            block.add(key, value);
+        }
+        if let Some(package) = block.finish(input, text.lines().count())? {
+            packages.push(package);
+        }
+        Ok(packages)
+    }
+}
+
+#[derive(Default)]
+struct Block {
+    name: Option<String>,
+    version: Option<String>,
+    arch: Option<String>,
+    origin: Option<String>,
+    license: Option<String>,
+    dir: String,
+    files: Vec<Vec<u8>>,
+    started: bool,
+}
+
+impl Block {
+    fn add(&mut self, key: &str, value: &str) {
+        self.started = true;
+        let value = value.to_string();
+        match key {
+            "P" => self.name = Some(value),
+            "V" => self.version = Some(value),
+            "A" => self.arch = Some(value),
+            "o" => self.origin = Some(value),
+            "L" => self.license = Some(value),
+            "F" => self.dir = value,
+            "R" => {
+                let mut path = self.dir.clone().into_bytes();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(value.as_bytes());
+                self.files.push(path);
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, input: &CatalogInput<'_>, line: usize) -> Result<Option<Package>, CatalogError> {
+        let block = std::mem::take(self);
+        if !block.started {
+            return Ok(None);
+        }
+        let (Some(name), Some(version)) = (block.name, block.version) else {
+            return Err(CatalogError(format!("package block ending at line {line} lacks `P:` or `V:`")));
+        };
+        let distro = input.os.and_then(|os| os.version_id.as_ref().map(|v| format!("{}-{v}", os.id))).unwrap_or_default();
+        let namespace = input.os.map(|os| os.id.as_str()).unwrap_or("alpine");
+        let upstream = block.origin.as_deref().filter(|o| *o != name).unwrap_or("");
+        let arch = block.arch.as_deref().unwrap_or("");
+        let purl = purl("apk", Some(namespace), &name, &version, &[("arch", arch), ("distro", &distro), ("upstream", upstream)]);
+        let mut package = Package::new(&name, &version, Ecosystem::Apk, purl, String::new());
+        package.arch = block.arch;
+        package.source = Some(SourcePackage { name: block.origin.unwrap_or_else(|| name.clone()), version: Some(version) });
+        package.licenses = block.license.map(|l| vec![l]).unwrap_or_default();
+        package.files = block.files.into_iter().map(|f| input.tree.resolve(&f).unwrap_or(f)).collect();
+        Ok(Some(package))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::os::OsRelease;
+    use crate::test_tree::MapTree;
+
+    const INSTALLED: &str = "\
+C:Q1abc=
+P:musl
+V:1.2.4_git20230717-r4
+A:x86_64
+L:MIT
+o:musl
+F:lib
+R:ld-musl-x86_64.so.1
+R:libc.musl-x86_64.so.1
+
+P:libcrypto3
+V:3.1.4-r5
+A:x86_64
+L:Apache-2.0
+o:openssl
+F:usr/lib
+R:libcrypto.so.3
+";
+
+    fn catalog(content: &str) -> Result<Vec<Package>, CatalogError> {
+        let os = OsRelease { id: "alpine".into(), version_id: Some("3.19.1".into()), name: None };
+        let tree = MapTree::new(&[]);
+        ApkCataloger.catalog(&CatalogInput { path: b"lib/apk/db/installed", content: content.as_bytes(), os: Some(&os), tree: &tree })
+    }
+
+    #[test]
+    fn packages_origins_and_files() {
+        let packages = catalog(INSTALLED).unwrap();
+        assert_eq!(packages.len(), 2);
+        assert_eq!(packages[0].purl, "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.1");
+        assert_eq!(packages[0].files, vec![b"lib/ld-musl-x86_64.so.1".to_vec(), b"lib/libc.musl-x86_64.so.1".to_vec()]);
+        assert_eq!(packages[1].source.as_ref().unwrap().name, "openssl");
+        assert_eq!(packages[1].licenses, ["Apache-2.0"]);
+        assert!(packages[1].purl.ends_with("&upstream=openssl"), "{}", packages[1].purl);
+    }
+
+    #[test]
+    fn malformed_blocks_are_errors() {
+        assert!(catalog("P:x\n\n").is_err(), "no version");
+        assert!(catalog("this is not apk\n").is_err());
+        assert_eq!(catalog("\n\n").unwrap(), vec![]);
+    }
+}
