@@ -33,9 +33,30 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => report(&args.target, Job { catalog: true, files: false }, Output::from(args.format)),
-        Command::Inspect(args) => report(&args.target, Job { catalog: false, files: args.files }, Output::from(args.format)),
-        Command::Sbom(args) => report(&args.target, Job { catalog: true, files: false }, Output::from(args.format)),
+        Command::Scan(args) => report(
+            &args.target,
+            Job {
+                catalog: true,
+                files: false,
+            },
+            Output::from(args.format),
+        ),
+        Command::Inspect(args) => report(
+            &args.target,
+            Job {
+                catalog: false,
+                files: args.files,
+            },
+            Output::from(args.format),
+        ),
+        Command::Sbom(args) => report(
+            &args.target,
+            Job {
+                catalog: true,
+                files: false,
+            },
+            Output::from(args.format),
+        ),
     }
 }
 
@@ -72,7 +93,12 @@ impl From<SbomFormat> for Output {
 /// Scans the target and writes its report. Until advisories, rules and
 /// checks are built there is nothing to gate on, so a readable target passes.
 fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
-    let options = ScanOptions { limits: args.limits()?, platform: args.platform()?, capture: Vec::new(), catalog: job.catalog };
+    let options = ScanOptions {
+        limits: args.limits()?,
+        platform: args.platform()?,
+        capture: Vec::new(),
+        catalog: job.catalog,
+    };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
     let scanned = scan(&args.target, &options, &progress);
@@ -81,7 +107,10 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     let report = Report::new(&scanned, job.files, started.elapsed());
     let text = match output {
         Output::Json => report.to_json(),
-        Output::Table => imgscan_scanner::report::table::render(&report, args.output.is_none() && terminal::stdout_wants_color()),
+        Output::Table => imgscan_scanner::report::table::render(
+            &report,
+            args.output.is_none() && terminal::stdout_wants_color(),
+        ),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

@@ -17,8 +17,8 @@ pub mod path;
 pub mod purl;
 pub mod tree;
 
-#[cfg(test)]
-mod test_tree;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_tree;
 
 pub use catalog::{CatalogError, CatalogInput, Cataloger};
 pub use finding::{Finding, Severity};

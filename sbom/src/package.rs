@@ -92,7 +92,13 @@ pub struct Package {
 
 impl Package {
     /// A package with the given identity; the rest empty, layer 0.
-    pub fn new(name: impl Into<String>, version: impl Into<String>, ecosystem: Ecosystem, purl: String, location: String) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        ecosystem: Ecosystem,
+        purl: String,
+        location: String,
+    ) -> Self {
         Package {
             name: name.into(),
             version: version.into(),

@@ -1,47 +1,100 @@
-//! A file tree in memory for unit tests of catalogers and OS detection:
-//! captured files by path, and directory symlinks resolved by prefix.
+//! A file tree in memory for tests of catalogers and checks: regular files
+//! with content, directories and symlinks, resolved like the real tree.
+//! Public behind the `test-support` feature so other crates' tests share it.
 
-use crate::tree::{FileMeta, FileTreeView, LayerIndex};
-use std::collections::HashMap;
+use crate::tree::{FileKind, FileMeta, FileTreeView, LayerIndex, resolve_path};
+use std::collections::BTreeMap;
 
-/// Files by root-relative path, plus `(link, target)` directory links.
+/// Entries by root-relative path; all in layer 0 unless set otherwise.
+#[derive(Default)]
 pub struct MapTree {
-    files: HashMap<String, String>,
-    links: Vec<(String, String)>,
+    nodes: BTreeMap<Vec<u8>, (FileMeta, Option<Vec<u8>>, LayerIndex)>,
+}
+
+fn meta(kind: FileKind, size: usize, link: Option<&[u8]>, head: &[u8]) -> FileMeta {
+    FileMeta {
+        kind,
+        size: size as u64,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        link: link.map(Box::from),
+        head: head[..head.len().min(64)].into(),
+    }
 }
 
 impl MapTree {
-    /// A tree holding `files`.
+    /// A tree holding the text `files` (parent directories implied).
     pub fn new(files: &[(&str, &str)]) -> Self {
-        MapTree { files: files.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect(), links: Vec::new() }
+        let mut tree = MapTree::default();
+        for (path, content) in files {
+            tree = tree.file(path, content.as_bytes());
+        }
+        tree
     }
 
-    /// Adds a directory symlink `link` -> `target` (both root-relative).
-    pub fn link(mut self, link: &str, target: &str) -> Self {
-        self.links.push((link.to_string(), target.to_string()));
+    /// Adds a regular file with `content`.
+    pub fn file(self, path: &str, content: &[u8]) -> Self {
+        self.file_in(path, content, 0)
+    }
+
+    /// Adds a regular file with `content`, put there by `layer`.
+    pub fn file_in(mut self, path: &str, content: &[u8], layer: LayerIndex) -> Self {
+        self.add_parents(path);
+        self.nodes.insert(
+            path.as_bytes().to_vec(),
+            (
+                meta(FileKind::File, content.len(), None, content),
+                Some(content.to_vec()),
+                layer,
+            ),
+        );
         self
+    }
+
+    /// Adds a symlink `link` -> `target` (target as stored in the link).
+    pub fn link(mut self, link: &str, target: &str) -> Self {
+        self.add_parents(link);
+        self.nodes.insert(
+            link.as_bytes().to_vec(),
+            (
+                meta(FileKind::Symlink, 0, Some(target.as_bytes()), b""),
+                None,
+                0,
+            ),
+        );
+        self
+    }
+
+    fn add_parents(&mut self, path: &str) {
+        let mut parent = path;
+        while let Some((up, _)) = parent.rsplit_once('/') {
+            self.nodes
+                .entry(up.as_bytes().to_vec())
+                .or_insert_with(|| (meta(FileKind::Dir, 0, None, b""), None, 0));
+            parent = up;
+        }
     }
 }
 
 impl FileTreeView for MapTree {
-    fn entry(&self, _: &[u8]) -> Option<(&FileMeta, LayerIndex)> {
-        None
+    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerIndex)> {
+        self.nodes.get(path).map(|(meta, _, layer)| (meta, *layer))
     }
 
     fn resolve(&self, path: &[u8]) -> Option<Vec<u8>> {
-        let path = std::str::from_utf8(path).ok()?;
-        for (link, target) in &self.links {
-            if path == link {
-                return Some(target.as_bytes().to_vec());
-            }
-            if let Some(rest) = path.strip_prefix(link.as_str()).and_then(|r| r.strip_prefix('/')) {
-                return Some(format!("{target}/{rest}").into_bytes());
-            }
-        }
-        Some(path.as_bytes().to_vec())
+        resolve_path(path, |p| self.nodes.get(p).map(|(meta, _, _)| meta))
     }
 
     fn content(&self, path: &[u8]) -> Option<&[u8]> {
-        self.files.get(std::str::from_utf8(path).ok()?).map(|s| s.as_bytes())
+        self.nodes.get(&self.resolve(path)?)?.1.as_deref()
+    }
+
+    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerIndex)> + '_> {
+        Box::new(
+            self.nodes
+                .iter()
+                .map(|(path, (meta, _, layer))| (path.as_slice(), meta, *layer)),
+        )
     }
 }

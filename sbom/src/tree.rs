@@ -80,4 +80,55 @@ pub trait FileTreeView {
     /// The captured content of the regular file at `path` after resolving
     /// links, if the scan was asked to capture that path.
     fn content(&self, path: &[u8]) -> Option<&[u8]>;
+
+    /// Every entry of the tree with its metadata and layer, sorted by path.
+    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerIndex)> + '_>;
+}
+
+/// Most symlinks followed while resolving one path (Linux's own limit).
+pub const MAX_LINK_HOPS: usize = 40;
+
+/// Resolves every symlink in the root-relative `path` as a chroot at the
+/// image root would: absolute targets restart at the root, `..` stops at
+/// the root. `lookup` gives the entry stored at a root-relative path. The
+/// result is `None` when a component is missing, a non-directory has
+/// children, or more than [`MAX_LINK_HOPS`] links are followed.
+pub fn resolve_path<'a>(
+    path: &[u8],
+    lookup: impl Fn(&[u8]) -> Option<&'a FileMeta>,
+) -> Option<Vec<u8>> {
+    let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+    let mut current: Vec<Vec<u8>> = Vec::new();
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        if part == b".." {
+            current.pop();
+            continue;
+        }
+        current.push(part);
+        let meta = lookup(&current.join(&b'/'))?;
+        match meta.kind {
+            FileKind::Symlink => {
+                hops += 1;
+                if hops > MAX_LINK_HOPS {
+                    return None;
+                }
+                current.pop();
+                let target = meta.link.as_deref().unwrap_or_default();
+                if target.first() == Some(&b'/') {
+                    current.clear();
+                }
+                pending.extend(components(target).rev().map(<[u8]>::to_vec));
+            }
+            FileKind::Dir => {}
+            _ if !pending.is_empty() => return None,
+            _ => {}
+        }
+    }
+    Some(current.join(&b'/'))
+}
+
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&b| b == b'/')
+        .filter(|part| !part.is_empty() && *part != b".")
 }

@@ -6,7 +6,9 @@
 use crate::capture::CaptureSpec;
 use crate::layer::Unknown;
 use crate::tree::FileTree;
-use imgscan_sbom::{CatalogInput, Cataloger, FileKind, FileTreeView, OsRelease, Package, display_path};
+use imgscan_sbom::{
+    CatalogInput, Cataloger, FileKind, FileTreeView, OsRelease, Package, display_path,
+};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashSet};
 
@@ -22,11 +24,19 @@ pub struct Inventory {
 
 /// The globs every cataloger needs captured.
 pub fn capture_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<String> {
-    catalogers.iter().flat_map(|c| c.globs().iter().chain(c.aux_globs())).map(|g| g.to_string()).collect()
+    catalogers
+        .iter()
+        .flat_map(|c| c.globs().iter().chain(c.aux_globs()))
+        .map(|g| g.to_string())
+        .collect()
 }
 
 /// Runs `catalogers` over `tree`.
-pub fn take_inventory(tree: &FileTree, os: Option<&OsRelease>, catalogers: &[Box<dyn Cataloger>]) -> Inventory {
+pub fn take_inventory(
+    tree: &FileTree,
+    os: Option<&OsRelease>,
+    catalogers: &[Box<dyn Cataloger>],
+) -> Inventory {
     let specs: Vec<CaptureSpec> = catalogers
         .iter()
         .map(|c| CaptureSpec::new(c.globs()).expect("built-in cataloger globs compile"))
@@ -42,15 +52,22 @@ pub fn take_inventory(tree: &FileTree, os: Option<&OsRelease>, catalogers: &[Box
             }
         }
     }
-    let results: Vec<Result<Vec<Package>, Unknown>> =
-        work.par_iter().map(|&(at, path, layer)| catalog_file(tree, os, catalogers[at].as_ref(), path, layer)).collect();
+    let results: Vec<Result<Vec<Package>, Unknown>> = work
+        .par_iter()
+        .map(|&(at, path, layer)| catalog_file(tree, os, catalogers[at].as_ref(), path, layer))
+        .collect();
     let mut inventory = Inventory::default();
     let mut seen = HashSet::new();
     for result in results {
         match result {
             Ok(packages) => {
                 for package in packages {
-                    let key = (package.ecosystem, package.name.clone(), package.version.clone(), package.location.clone());
+                    let key = (
+                        package.ecosystem,
+                        package.name.clone(),
+                        package.version.clone(),
+                        package.location.clone(),
+                    );
                     if seen.insert(key) {
                         inventory.packages.push(package);
                     }
@@ -59,27 +76,59 @@ pub fn take_inventory(tree: &FileTree, os: Option<&OsRelease>, catalogers: &[Box
             Err(unknown) => inventory.unknowns.push(unknown),
         }
     }
-    inventory.packages.sort_by(|a, b| (a.layer, &a.location, &a.name, &a.version).cmp(&(b.layer, &b.location, &b.name, &b.version)));
+    inventory.packages.sort_by(|a, b| {
+        (a.layer, &a.location, &a.name, &a.version).cmp(&(
+            b.layer,
+            &b.location,
+            &b.name,
+            &b.version,
+        ))
+    });
     inventory
 }
 
-fn catalog_file(tree: &FileTree, os: Option<&OsRelease>, cataloger: &dyn Cataloger, path: &[u8], layer: usize) -> Result<Vec<Package>, Unknown> {
+fn catalog_file(
+    tree: &FileTree,
+    os: Option<&OsRelease>,
+    cataloger: &dyn Cataloger,
+    path: &[u8],
+    layer: usize,
+) -> Result<Vec<Package>, Unknown> {
     let location = display_path(path);
-    let unknown = |reason: String| Unknown { path: location.clone(), layer, reason: format!("{}: {reason}", cataloger.name()) };
+    let unknown = |reason: String| Unknown {
+        path: location.clone(),
+        layer,
+        reason: format!("{}: {reason}", cataloger.name()),
+    };
     let Some(content) = tree.content(path) else {
         return Ok(Vec::new());
     };
-    let parse = |content: &[u8]| cataloger.catalog(&CatalogInput { path, content, os, tree });
+    let parse = |content: &[u8]| {
+        cataloger.catalog(&CatalogInput {
+            path,
+            content,
+            os,
+            tree,
+        })
+    };
     let mut packages = parse(content).map_err(|e| unknown(e.to_string()))?;
     // Earlier layers' own copies of this file, parsed for names and versions.
     let earlier: Vec<(usize, BTreeSet<(String, String)>)> = (0..layer)
         .filter_map(|l| tree.captured_in(l, path).map(|bytes| (l, bytes)))
-        .filter_map(|(l, bytes)| parse(bytes).ok().map(|p| (l, p.into_iter().map(|p| (p.name, p.version)).collect())))
+        .filter_map(|(l, bytes)| {
+            parse(bytes)
+                .ok()
+                .map(|p| (l, p.into_iter().map(|p| (p.name, p.version)).collect()))
+        })
         .collect();
     for package in &mut packages {
         package.location = location.clone();
         let key = (package.name.clone(), package.version.clone());
-        package.layer = earlier.iter().find(|(_, set)| set.contains(&key)).map(|(l, _)| *l).unwrap_or(layer);
+        package.layer = earlier
+            .iter()
+            .find(|(_, set)| set.contains(&key))
+            .map(|(l, _)| *l)
+            .unwrap_or(layer);
     }
     Ok(packages)
 }
@@ -95,18 +144,36 @@ mod tests {
     #[test]
     fn debian_owned_files_resolve_through_merged_usr() {
         let Some(root) = std::env::var_os("IMGSCAN_DEBIAN_ROOTFS") else {
-            assert!(std::env::var_os("CI").is_none(), "CI must provide IMGSCAN_DEBIAN_ROOTFS");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must provide IMGSCAN_DEBIAN_ROOTFS"
+            );
             return;
         };
-        let options = ScanOptions { catalog: true, ..ScanOptions::default() };
+        let options = ScanOptions {
+            catalog: true,
+            ..ScanOptions::default()
+        };
         let scanned = scan(root.to_str().unwrap(), &options, &NoProgress).unwrap();
         let packages = scanned.packages.unwrap();
         let bash = packages.iter().find(|p| p.name == "bash").unwrap();
-        assert!(bash.files.iter().any(|f| f == b"usr/bin/bash"), "`/bin/bash` resolves to `usr/bin/bash`");
+        assert!(
+            bash.files.iter().any(|f| f == b"usr/bin/bash"),
+            "`/bin/bash` resolves to `usr/bin/bash`"
+        );
         let owned: Vec<&Vec<u8>> = packages.iter().flat_map(|p| &p.files).collect();
-        let missing: Vec<String> =
-            owned.iter().filter(|f| scanned.tree.entry(f).is_none()).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        let missing: Vec<String> = owned
+            .iter()
+            .filter(|f| scanned.tree.entry(f).is_none())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
         assert!(owned.len() > 5000, "{} owned paths", owned.len());
-        assert!(missing.len() * 1000 < owned.len(), "{} of {} owned paths missing: {:?}", missing.len(), owned.len(), &missing[..missing.len().min(20)]);
+        assert!(
+            missing.len() * 1000 < owned.len(),
+            "{} of {} owned paths missing: {:?}",
+            missing.len(),
+            owned.len(),
+            &missing[..missing.len().min(20)]
+        );
     }
 }

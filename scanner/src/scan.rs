@@ -5,6 +5,7 @@
 use crate::capture::CaptureSpec;
 use crate::decompress::Compression;
 use crate::error::ScanError;
+use crate::inventory::{capture_globs, take_inventory};
 use crate::layer::{LayerBuilder, LayerIndex, PassOptions, Skipped, Unknown};
 use crate::layer_pass::{LayerOutcome, read_layer, verify_layer};
 use crate::limits::Limits;
@@ -15,7 +16,6 @@ use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, pla
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use crate::inventory::{capture_globs, take_inventory};
 use imgscan_sbom::{FileKind, OS_FILES, OsRelease, Package, detect_os};
 use rayon::prelude::*;
 use std::io::Read;
@@ -72,7 +72,11 @@ pub fn scan(
     let target = resolve_target(input)?;
     let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
     patterns.extend(options.capture.iter().cloned());
-    let catalogers = if options.catalog { imgscan_sbom::catalog::all() } else { Vec::new() };
+    let catalogers = if options.catalog {
+        imgscan_sbom::catalog::all()
+    } else {
+        Vec::new()
+    };
     patterns.extend(capture_globs(&catalogers));
     let capture = CaptureSpec::new(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
     let pass = PassOptions {

@@ -5,12 +5,10 @@
 
 use crate::entry_name::split_parent;
 use crate::layer::LayerIndex;
+use imgscan_sbom::tree::resolve_path;
 use imgscan_sbom::{FileKind, FileMeta, FileTreeView, LayerIndex as LayerNo};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-
-/// Most symlinks followed while resolving one path (Linux's own limit).
-pub const MAX_LINK_HOPS: usize = 40;
 
 /// The file bytes one layer kept, by path.
 pub type Captured = HashMap<Box<[u8]>, Arc<[u8]>>;
@@ -173,36 +171,15 @@ impl FileTreeView for FileTree {
     }
 
     fn resolve(&self, path: &[u8]) -> Option<Vec<u8>> {
-        let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
-        let mut current: Vec<Vec<u8>> = Vec::new();
-        let mut hops = 0;
-        while let Some(part) = pending.pop() {
-            if part == b".." {
-                current.pop();
-                continue;
-            }
-            current.push(part);
-            let here = current.join(&b'/');
-            let node = self.nodes.get(here.as_slice())?;
-            match node.meta.kind {
-                FileKind::Symlink => {
-                    hops += 1;
-                    if hops > MAX_LINK_HOPS {
-                        return None;
-                    }
-                    current.pop();
-                    let target = node.meta.link.as_deref().unwrap_or_default();
-                    if target.first() == Some(&b'/') {
-                        current.clear();
-                    }
-                    pending.extend(components(target).rev().map(<[u8]>::to_vec));
-                }
-                FileKind::Dir => {}
-                _ if !pending.is_empty() => return None,
-                _ => {}
-            }
-        }
-        Some(current.join(&b'/'))
+        resolve_path(path, |p| self.nodes.get(p).map(|n| &n.meta))
+    }
+
+    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerNo)> + '_> {
+        Box::new(
+            self.nodes
+                .iter()
+                .map(|(path, node)| (&**path, &node.meta, node.layer)),
+        )
     }
 
     fn content(&self, path: &[u8]) -> Option<&[u8]> {
@@ -228,11 +205,6 @@ impl FileTreeView for FileTree {
             _ => None,
         }
     }
-}
-
-fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    path.split(|&b| b == b'/')
-        .filter(|part| !part.is_empty() && *part != b".")
 }
 
 #[cfg(test)]
@@ -389,7 +361,9 @@ mod tests {
     #[test]
     fn long_symlink_chains_stop_at_the_hop_limit() {
         use FileKind::*;
-        let names: Vec<String> = (0..=MAX_LINK_HOPS + 1).map(|i| format!("l{i}")).collect();
+        let names: Vec<String> = (0..=imgscan_sbom::tree::MAX_LINK_HOPS + 1)
+            .map(|i| format!("l{i}"))
+            .collect();
         let mut entries: Vec<(&str, FileKind, Option<&str>)> = Vec::new();
         for i in 0..names.len() - 1 {
             entries.push((&names[i], Symlink, Some(&names[i + 1])));

@@ -9,7 +9,12 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 
 fn sbom_json(target: impl AsRef<OsStr>) -> Value {
-    let run = run(&[OsStr::new("sbom"), OsStr::new("-f"), OsStr::new("json"), target.as_ref()]);
+    let run = run(&[
+        OsStr::new("sbom"),
+        OsStr::new("-f"),
+        OsStr::new("json"),
+        target.as_ref(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     validate(&report);
@@ -38,28 +43,64 @@ fn dpkg_packages_carry_the_layer_that_brought_them() {
     let dir = oci_dir(&demo(), LayerCompression::Gzip);
     let report = sbom_json(&dir);
     let found = packages(&report);
-    let row = |name: &str, version: &str, layer: u64| ("deb".to_string(), name.to_string(), version.to_string(), layer, "/var/lib/dpkg/status".to_string());
+    let row = |name: &str, version: &str, layer: u64| {
+        (
+            "deb".to_string(),
+            name.to_string(),
+            version.to_string(),
+            layer,
+            "/var/lib/dpkg/status".to_string(),
+        )
+    };
     assert_eq!(
         found,
-        [row("base-files", "12.4+deb12u8", 0), row("bash", "5.2.15-2+b7", 0), row("libssl3", "3.0.15-1~deb12u1", 0), row("ca-certificates", "20230311", 1)],
+        [
+            row("base-files", "12.4+deb12u8", 0),
+            row("bash", "5.2.15-2+b7", 0),
+            row("libssl3", "3.0.15-1~deb12u1", 0),
+            row("ca-certificates", "20230311", 1)
+        ],
         "a package keeps the layer that first listed it; config-files leftovers are not installed"
     );
     let ssl = &report["packages"][2];
     assert_eq!(ssl["source"]["name"], "openssl");
-    assert_eq!(ssl["purl"], "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl");
-    assert!(!report["summary"]["not_checked"].as_array().unwrap().contains(&"packages".into()));
+    assert_eq!(
+        ssl["purl"],
+        "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl"
+    );
+    assert!(
+        !report["summary"]["not_checked"]
+            .as_array()
+            .unwrap()
+            .contains(&"packages".into())
+    );
 
     // Every form gives the same packages.
     let archive = fresh("demo.tar.gz");
-    write_docker_archive(&archive, &demo(), DockerLayout::Legacy, ArchiveCompression::Gzip).unwrap();
+    write_docker_archive(
+        &archive,
+        &demo(),
+        DockerLayout::Legacy,
+        ArchiveCompression::Gzip,
+    )
+    .unwrap();
     assert_eq!(packages(&sbom_json(&archive)), found);
     // scan lists them too; inspect does not catalog.
-    let scan = run(&[OsStr::new("scan"), OsStr::new("-f"), OsStr::new("json"), dir.as_os_str()]);
+    let scan = run(&[
+        OsStr::new("scan"),
+        OsStr::new("-f"),
+        OsStr::new("json"),
+        dir.as_os_str(),
+    ]);
     let scan: Value = serde_json::from_str(&scan.stdout).unwrap();
     assert_eq!(packages(&scan), found);
     assert!(inspect(&dir, &[]).get("packages").is_none());
     let table = run(&[OsStr::new("sbom"), dir.as_os_str()]);
-    assert!(table.stdout.contains("Packages (4)") && table.stdout.contains("ca-certificates"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("Packages (4)") && table.stdout.contains("ca-certificates"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -67,33 +108,81 @@ fn apk_and_distroless_databases() {
     let mut layer = LayerTar::new();
     layer.file("etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n");
     layer.file("lib/apk/db/installed", "P:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\no:musl\nF:lib\nR:ld-musl-x86_64.so.1\n\nP:libcrypto3\nV:3.1.4-r5\nA:x86_64\nL:Apache-2.0\no:openssl\n\n");
-    let report = sbom_json(oci_dir(&Image::new(vec![layer.finish()]), LayerCompression::Gzip));
+    let report = sbom_json(oci_dir(
+        &Image::new(vec![layer.finish()]),
+        LayerCompression::Gzip,
+    ));
     let apk = &report["packages"].as_array().unwrap();
     assert_eq!(apk.len(), 2);
-    assert_eq!(apk[0]["purl"], "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64&distro=alpine-3.19.1&upstream=openssl");
+    assert_eq!(
+        apk[0]["purl"],
+        "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64&distro=alpine-3.19.1&upstream=openssl"
+    );
     assert_eq!(apk[0]["source"]["name"], "openssl");
     assert_eq!(apk[1]["licenses"][0], "MIT");
 
     let mut layer = LayerTar::new();
     layer.file("etc/os-release", "ID=debian\nVERSION_ID=12\n");
-    layer.file("var/lib/dpkg/status.d/base-files", "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n");
-    layer.file("var/lib/dpkg/status.d/base-files.md5sums", "0123  etc/debian_version\n");
-    layer.file("var/lib/dpkg/status.d/tzdata", "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n");
-    let report = sbom_json(oci_dir(&Image::new(vec![layer.finish()]), LayerCompression::Gzip));
+    layer.file(
+        "var/lib/dpkg/status.d/base-files",
+        "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n",
+    );
+    layer.file(
+        "var/lib/dpkg/status.d/base-files.md5sums",
+        "0123  etc/debian_version\n",
+    );
+    layer.file(
+        "var/lib/dpkg/status.d/tzdata",
+        "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n",
+    );
+    let report = sbom_json(oci_dir(
+        &Image::new(vec![layer.finish()]),
+        LayerCompression::Gzip,
+    ));
     let names: Vec<(String, String)> = packages(&report).into_iter().map(|p| (p.1, p.4)).collect();
-    assert_eq!(names, [("base-files".into(), "/var/lib/dpkg/status.d/base-files".into()), ("tzdata".into(), "/var/lib/dpkg/status.d/tzdata".into())]);
+    assert_eq!(
+        names,
+        [
+            (
+                "base-files".into(),
+                "/var/lib/dpkg/status.d/base-files".into()
+            ),
+            ("tzdata".into(), "/var/lib/dpkg/status.d/tzdata".into())
+        ]
+    );
 }
 
 #[test]
 fn a_database_that_does_not_parse_is_an_unknown() {
     let mut layer = LayerTar::new();
-    layer.file("var/lib/dpkg/status", "Package: broken\nthis line has no colon\n");
+    layer.file(
+        "var/lib/dpkg/status",
+        "Package: broken\nthis line has no colon\n",
+    );
     layer.file("lib/apk/db/installed", "P:only-a-name\n\n");
-    let report = sbom_json(oci_dir(&Image::new(vec![layer.finish()]), LayerCompression::Gzip));
+    let report = sbom_json(oci_dir(
+        &Image::new(vec![layer.finish()]),
+        LayerCompression::Gzip,
+    ));
     assert_eq!(report["packages"].as_array().unwrap().len(), 0);
-    let unknowns: Vec<String> = report["unknowns"].as_array().unwrap().iter().map(|u| format!("{} {}", u["path"], u["reason"])).collect();
-    assert!(unknowns.iter().any(|u| u.contains("/var/lib/dpkg/status") && u.contains("dpkg: line 2")), "{unknowns:?}");
-    assert!(unknowns.iter().any(|u| u.contains("/lib/apk/db/installed") && u.contains("apk:")), "{unknowns:?}");
+    let unknowns: Vec<String> = report["unknowns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| format!("{} {}", u["path"], u["reason"]))
+        .collect();
+    assert!(
+        unknowns
+            .iter()
+            .any(|u| u.contains("/var/lib/dpkg/status") && u.contains("dpkg: line 2")),
+        "{unknowns:?}"
+    );
+    assert!(
+        unknowns
+            .iter()
+            .any(|u| u.contains("/lib/apk/db/installed") && u.contains("apk:")),
+        "{unknowns:?}"
+    );
 }
 
 /// A real Debian 12 tree from debootstrap (`.ci/run` builds it once under
@@ -101,20 +190,38 @@ fn a_database_that_does_not_parse_is_an_unknown() {
 #[test]
 fn debian_tree_matches_dpkg_query() {
     let Some(root) = std::env::var_os("IMGSCAN_DEBIAN_ROOTFS") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide IMGSCAN_DEBIAN_ROOTFS (.ci/run builds it with debootstrap)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide IMGSCAN_DEBIAN_ROOTFS (.ci/run builds it with debootstrap)"
+        );
         eprintln!("skipping: IMGSCAN_DEBIAN_ROOTFS is not set");
         return;
     };
     let admindir = std::path::Path::new(&root).join("var/lib/dpkg");
-    let out = std::process::Command::new("dpkg-query").arg(format!("--admindir={}", admindir.display())).args(["-W", "-f", "${Package} ${Version}\\n"]).output().unwrap();
+    let out = std::process::Command::new("dpkg-query")
+        .arg(format!("--admindir={}", admindir.display()))
+        .args(["-W", "-f", "${Package} ${Version}\\n"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let expected: BTreeSet<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    let expected: BTreeSet<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     let report = sbom_json(&root);
-    let found: BTreeSet<String> = packages(&report).into_iter().filter(|p| p.0 == "deb").map(|p| format!("{} {}", p.1, p.2)).collect();
+    let found: BTreeSet<String> = packages(&report)
+        .into_iter()
+        .filter(|p| p.0 == "deb")
+        .map(|p| format!("{} {}", p.1, p.2))
+        .collect();
     assert_eq!(found, expected);
     assert!(expected.len() > 80, "a minbase tree has many packages");
     for name in ["openssh-server", "cron", "redis-server"] {
-        assert!(found.iter().any(|p| p.starts_with(&format!("{name} "))), "{name} is listed");
+        assert!(
+            found.iter().any(|p| p.starts_with(&format!("{name} "))),
+            "{name} is listed"
+        );
     }
     assert_eq!(report["target"]["os"]["id"], "debian");
     assert_eq!(report["target"]["os"]["version_id"], "12");

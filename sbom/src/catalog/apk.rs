@@ -20,7 +20,8 @@ impl Cataloger for ApkCataloger {
     }
 
     fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError> {
-        let text = std::str::from_utf8(input.content).map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
+        let text = std::str::from_utf8(input.content)
+            .map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
         let mut packages = Vec::new();
         let mut block = Block::default();
         for (index, line) in text.lines().enumerate() {
@@ -31,7 +32,10 @@ impl Cataloger for ApkCataloger {
                 continue;
             }
             let Some((key, value)) = line.split_once(':').filter(|(k, _)| k.len() == 1) else {
-                return Err(CatalogError(format!("line {}: expected `X:value`", index + 1)));
+                return Err(CatalogError(format!(
+                    "line {}: expected `X:value`",
+                    index + 1
+                )));
             };
             block.add(key, value);
         }
@@ -77,24 +81,46 @@ impl Block {
         }
     }
 
-    fn finish(&mut self, input: &CatalogInput<'_>, line: usize) -> Result<Option<Package>, CatalogError> {
+    fn finish(
+        &mut self,
+        input: &CatalogInput<'_>,
+        line: usize,
+    ) -> Result<Option<Package>, CatalogError> {
         let block = std::mem::take(self);
         if !block.started {
             return Ok(None);
         }
         let (Some(name), Some(version)) = (block.name, block.version) else {
-            return Err(CatalogError(format!("package block ending at line {line} lacks `P:` or `V:`")));
+            return Err(CatalogError(format!(
+                "package block ending at line {line} lacks `P:` or `V:`"
+            )));
         };
-        let distro = input.os.and_then(|os| os.version_id.as_ref().map(|v| format!("{}-{v}", os.id))).unwrap_or_default();
+        let distro = input
+            .os
+            .and_then(|os| os.version_id.as_ref().map(|v| format!("{}-{v}", os.id)))
+            .unwrap_or_default();
         let namespace = input.os.map(|os| os.id.as_str()).unwrap_or("alpine");
         let upstream = block.origin.as_deref().filter(|o| *o != name).unwrap_or("");
         let arch = block.arch.as_deref().unwrap_or("");
-        let purl = purl("apk", Some(namespace), &name, &version, &[("arch", arch), ("distro", &distro), ("upstream", upstream)]);
+        let purl = purl(
+            "apk",
+            Some(namespace),
+            &name,
+            &version,
+            &[("arch", arch), ("distro", &distro), ("upstream", upstream)],
+        );
         let mut package = Package::new(&name, &version, Ecosystem::Apk, purl, String::new());
         package.arch = block.arch;
-        package.source = Some(SourcePackage { name: block.origin.unwrap_or_else(|| name.clone()), version: Some(version) });
+        package.source = Some(SourcePackage {
+            name: block.origin.unwrap_or_else(|| name.clone()),
+            version: Some(version),
+        });
         package.licenses = block.license.map(|l| vec![l]).unwrap_or_default();
-        package.files = block.files.into_iter().map(|f| input.tree.resolve(&f).unwrap_or(f)).collect();
+        package.files = block
+            .files
+            .into_iter()
+            .map(|f| input.tree.resolve(&f).unwrap_or(f))
+            .collect();
         Ok(Some(package))
     }
 }
@@ -126,20 +152,42 @@ R:libcrypto.so.3
 ";
 
     fn catalog(content: &str) -> Result<Vec<Package>, CatalogError> {
-        let os = OsRelease { id: "alpine".into(), version_id: Some("3.19.1".into()), name: None };
+        let os = OsRelease {
+            id: "alpine".into(),
+            version_id: Some("3.19.1".into()),
+            name: None,
+        };
         let tree = MapTree::new(&[]);
-        ApkCataloger.catalog(&CatalogInput { path: b"lib/apk/db/installed", content: content.as_bytes(), os: Some(&os), tree: &tree })
+        ApkCataloger.catalog(&CatalogInput {
+            path: b"lib/apk/db/installed",
+            content: content.as_bytes(),
+            os: Some(&os),
+            tree: &tree,
+        })
     }
 
     #[test]
     fn packages_origins_and_files() {
         let packages = catalog(INSTALLED).unwrap();
         assert_eq!(packages.len(), 2);
-        assert_eq!(packages[0].purl, "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.1");
-        assert_eq!(packages[0].files, vec![b"lib/ld-musl-x86_64.so.1".to_vec(), b"lib/libc.musl-x86_64.so.1".to_vec()]);
+        assert_eq!(
+            packages[0].purl,
+            "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.1"
+        );
+        assert_eq!(
+            packages[0].files,
+            vec![
+                b"lib/ld-musl-x86_64.so.1".to_vec(),
+                b"lib/libc.musl-x86_64.so.1".to_vec()
+            ]
+        );
         assert_eq!(packages[1].source.as_ref().unwrap().name, "openssl");
         assert_eq!(packages[1].licenses, ["Apache-2.0"]);
-        assert!(packages[1].purl.ends_with("&upstream=openssl"), "{}", packages[1].purl);
+        assert!(
+            packages[1].purl.ends_with("&upstream=openssl"),
+            "{}",
+            packages[1].purl
+        );
     }
 
     #[test]

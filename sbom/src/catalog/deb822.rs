@@ -13,7 +13,10 @@ pub struct Stanza {
 impl Stanza {
     /// The value of `name` (field names compare case-insensitively).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -47,7 +50,9 @@ pub fn parse_stanzas(text: &str) -> Result<Vec<Stanza>, String> {
         if current.fields.is_empty() {
             current.line = number;
         }
-        current.fields.push((name.trim().to_string(), value.trim().to_string()));
+        current
+            .fields
+            .push((name.trim().to_string(), value.trim().to_string()));
     }
     if !current.fields.is_empty() {
         stanzas.push(current);

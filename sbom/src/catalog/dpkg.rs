@@ -31,7 +31,8 @@ impl Cataloger for DpkgCataloger {
         if input.path.starts_with(STATUS_D) && input.path.ends_with(b".md5sums") {
             return Ok(Vec::new());
         }
-        let text = std::str::from_utf8(input.content).map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
+        let text = std::str::from_utf8(input.content)
+            .map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
         let stanzas = parse_stanzas(text).map_err(CatalogError)?;
         let distroless = input.path.starts_with(STATUS_D);
         let mut packages = Vec::new();
@@ -40,7 +41,10 @@ impl Cataloger for DpkgCataloger {
                 continue;
             }
             let (Some(name), Some(version)) = (stanza.get("Package"), stanza.get("Version")) else {
-                return Err(CatalogError(format!("stanza at line {} lacks `Package` or `Version`", stanza.line)));
+                return Err(CatalogError(format!(
+                    "stanza at line {} lacks `Package` or `Version`",
+                    stanza.line
+                )));
             };
             packages.push(package(input, &stanza, name, version, distroless));
         }
@@ -51,17 +55,29 @@ impl Cataloger for DpkgCataloger {
 /// Whether a stanza's package has files on disk. Distroless stanzas often
 /// carry no `Status` at all: they are installed.
 fn is_on_disk(stanza: &Stanza) -> bool {
-    match stanza.get("Status").and_then(|s| s.split_whitespace().nth(2)) {
+    match stanza
+        .get("Status")
+        .and_then(|s| s.split_whitespace().nth(2))
+    {
         Some(state) => !matches!(state, "not-installed" | "config-files"),
         None => true,
     }
 }
 
-fn package(input: &CatalogInput<'_>, stanza: &Stanza, name: &str, version: &str, distroless: bool) -> Package {
+fn package(
+    input: &CatalogInput<'_>,
+    stanza: &Stanza,
+    name: &str,
+    version: &str,
+    distroless: bool,
+) -> Package {
     let arch = stanza.get("Architecture").filter(|a| !a.is_empty());
     let source = stanza.get("Source").map(|s| parse_source(s, version));
     let namespace = input.os.map(|os| os.id.as_str()).unwrap_or("debian");
-    let distro = input.os.and_then(|os| os.version_id.as_ref().map(|v| format!("{}-{v}", os.id))).unwrap_or_default();
+    let distro = input
+        .os
+        .and_then(|os| os.version_id.as_ref().map(|v| format!("{}-{v}", os.id)))
+        .unwrap_or_default();
     let upstream = match &source {
         Some(src) if src.name != name => match &src.version {
             Some(v) if v != version => format!("{}@{v}", src.name),
@@ -69,10 +85,23 @@ fn package(input: &CatalogInput<'_>, stanza: &Stanza, name: &str, version: &str,
         },
         _ => String::new(),
     };
-    let purl = purl("deb", Some(namespace), name, version, &[("arch", arch.unwrap_or("")), ("distro", &distro), ("upstream", &upstream)]);
+    let purl = purl(
+        "deb",
+        Some(namespace),
+        name,
+        version,
+        &[
+            ("arch", arch.unwrap_or("")),
+            ("distro", &distro),
+            ("upstream", &upstream),
+        ],
+    );
     let mut package = Package::new(name, version, Ecosystem::Deb, purl, String::new());
     package.arch = arch.map(str::to_string);
-    package.source = Some(source.unwrap_or_else(|| SourcePackage { name: name.to_string(), version: Some(version.to_string()) }));
+    package.source = Some(source.unwrap_or_else(|| SourcePackage {
+        name: name.to_string(),
+        version: Some(version.to_string()),
+    }));
     package.files = owned_files(input, name, arch, distroless);
     package.licenses = declared_licenses(input, name);
     package
@@ -82,14 +111,22 @@ fn package(input: &CatalogInput<'_>, stanza: &Stanza, name: &str, version: &str,
 /// declares: the first line of each `License:` field, once each, in order.
 /// A free-form copyright file declares none that can be read reliably.
 fn declared_licenses(input: &CatalogInput<'_>, name: &str) -> Vec<String> {
-    let Some(content) = input.tree.content(format!("usr/share/doc/{name}/copyright").as_bytes()) else { return Vec::new() };
+    let Some(content) = input
+        .tree
+        .content(format!("usr/share/doc/{name}/copyright").as_bytes())
+    else {
+        return Vec::new();
+    };
     let text = String::from_utf8_lossy(content);
     if !text.starts_with("Format:") {
         return Vec::new();
     }
     let mut licenses: Vec<String> = Vec::new();
     for line in text.lines() {
-        if let Some(value) = line.strip_prefix("License:").map(str::trim).filter(|v| !v.is_empty())
+        if let Some(value) = line
+            .strip_prefix("License:")
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
             && !licenses.iter().any(|l| l == value)
         {
             licenses.push(value.to_string());
@@ -102,13 +139,24 @@ fn declared_licenses(input: &CatalogInput<'_>, name: &str) -> Vec<String> {
 /// differs from the binary's; a bare `Source: openssl` shares the version.
 fn parse_source(field: &str, binary_version: &str) -> SourcePackage {
     match field.split_once('(') {
-        Some((name, rest)) => SourcePackage { name: name.trim().to_string(), version: Some(rest.trim_end_matches(')').trim().to_string()) },
-        None => SourcePackage { name: field.trim().to_string(), version: Some(binary_version.to_string()) },
+        Some((name, rest)) => SourcePackage {
+            name: name.trim().to_string(),
+            version: Some(rest.trim_end_matches(')').trim().to_string()),
+        },
+        None => SourcePackage {
+            name: field.trim().to_string(),
+            version: Some(binary_version.to_string()),
+        },
     }
 }
 
 /// The files a package owns, canonicalised through the image's links.
-fn owned_files(input: &CatalogInput<'_>, name: &str, arch: Option<&str>, distroless: bool) -> Vec<Vec<u8>> {
+fn owned_files(
+    input: &CatalogInput<'_>,
+    name: &str,
+    arch: Option<&str>,
+    distroless: bool,
+) -> Vec<Vec<u8>> {
     let lists: Vec<String> = if distroless {
         vec![format!("var/lib/dpkg/status.d/{name}.md5sums")]
     } else {
@@ -119,7 +167,9 @@ fn owned_files(input: &CatalogInput<'_>, name: &str, arch: Option<&str>, distrol
         candidates.push(format!("var/lib/dpkg/info/{name}.list"));
         candidates
     };
-    let Some(content) = lists.iter().find_map(|l| input.tree.content(l.as_bytes())) else { return Vec::new() };
+    let Some(content) = lists.iter().find_map(|l| input.tree.content(l.as_bytes())) else {
+        return Vec::new();
+    };
     let mut files = Vec::new();
     for line in content.split(|&b| b == b'\n') {
         let path = if distroless {
@@ -135,7 +185,12 @@ fn owned_files(input: &CatalogInput<'_>, name: &str, arch: Option<&str>, distrol
         if relative.is_empty() || relative == b"." {
             continue;
         }
-        files.push(input.tree.resolve(relative).unwrap_or_else(|| relative.to_vec()));
+        files.push(
+            input
+                .tree
+                .resolve(relative)
+                .unwrap_or_else(|| relative.to_vec()),
+        );
     }
     files
 }
@@ -172,49 +227,115 @@ Version: 1.0
 ";
 
     fn catalog(path: &str, content: &str, tree: &Tree) -> Result<Vec<Package>, CatalogError> {
-        let os = OsRelease { id: "debian".into(), version_id: Some("12".into()), name: None };
-        DpkgCataloger.catalog(&CatalogInput { path: path.as_bytes(), content: content.as_bytes(), os: Some(&os), tree })
+        let os = OsRelease {
+            id: "debian".into(),
+            version_id: Some("12".into()),
+            name: None,
+        };
+        DpkgCataloger.catalog(&CatalogInput {
+            path: path.as_bytes(),
+            content: content.as_bytes(),
+            os: Some(&os),
+            tree,
+        })
     }
 
     #[test]
     fn status_file_packages_sources_and_files() {
         let tree = Tree::new(&[
             ("var/lib/dpkg/info/bash.list", "/.\n/bin\n/bin/bash\n/usr/share/doc/bash\n"),
+            ("usr/bin/bash", "\x7fELF"),
+            ("usr/lib/x86_64-linux-gnu/libssl.so.3", "\x7fELF"),
             ("var/lib/dpkg/info/libssl3:amd64.list", "/usr/lib/x86_64-linux-gnu/libssl.so.3\n"),
             ("usr/share/doc/bash/copyright", "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-3+\n\nFiles: lib/x\nLicense: GPL-3+\n\nFiles: doc/*\nLicense: GFDL-NIV-1.3\n Text of the license.\n"),
             ("usr/share/doc/libssl3/copyright", "Copyright (c) OpenSSL authors, free-form text.\nLicense: not parsed\n"),
         ]).link("bin", "usr/bin");
         let packages = catalog("var/lib/dpkg/status", STATUS, &tree).unwrap();
-        assert_eq!(packages.len(), 2, "config-files only packages are not installed");
+        assert_eq!(
+            packages.len(),
+            2,
+            "config-files only packages are not installed"
+        );
         let bash = &packages[0];
-        assert_eq!(bash.purl, "pkg:deb/debian/bash@5.2.15-2%2Bb7?arch=amd64&distro=debian-12");
+        assert_eq!(
+            bash.purl,
+            "pkg:deb/debian/bash@5.2.15-2%2Bb7?arch=amd64&distro=debian-12"
+        );
         assert_eq!(bash.source.as_ref().unwrap().name, "bash");
-        assert_eq!(bash.files, vec![b"usr/bin".to_vec(), b"usr/bin/bash".to_vec(), b"usr/share/doc/bash".to_vec()]);
+        assert_eq!(
+            bash.files,
+            vec![
+                b"usr/bin".to_vec(),
+                b"usr/bin/bash".to_vec(),
+                b"usr/share/doc/bash".to_vec()
+            ]
+        );
         let ssl = &packages[1];
-        assert_eq!(ssl.source, Some(SourcePackage { name: "openssl".into(), version: Some("3.0.15-1~deb12u1".into()) }));
-        assert!(ssl.purl.contains("upstream=openssl%403.0.15-1~deb12u1"), "{}", ssl.purl);
-        assert_eq!(ssl.files, vec![b"usr/lib/x86_64-linux-gnu/libssl.so.3".to_vec()]);
+        assert_eq!(
+            ssl.source,
+            Some(SourcePackage {
+                name: "openssl".into(),
+                version: Some("3.0.15-1~deb12u1".into())
+            })
+        );
+        assert!(
+            ssl.purl.contains("upstream=openssl%403.0.15-1~deb12u1"),
+            "{}",
+            ssl.purl
+        );
+        assert_eq!(
+            ssl.files,
+            vec![b"usr/lib/x86_64-linux-gnu/libssl.so.3".to_vec()]
+        );
         assert_eq!(bash.licenses, ["GPL-3+", "GFDL-NIV-1.3"]);
-        assert!(ssl.licenses.is_empty(), "free-form copyright files declare nothing machine-readable");
+        assert!(
+            ssl.licenses.is_empty(),
+            "free-form copyright files declare nothing machine-readable"
+        );
     }
 
     #[test]
     fn distroless_status_d() {
-        let tree = Tree::new(&[("var/lib/dpkg/status.d/base-files.md5sums", "0123  etc/debian_version\n")]);
+        let tree = Tree::new(&[(
+            "var/lib/dpkg/status.d/base-files.md5sums",
+            "0123  etc/debian_version\n",
+        )]);
         let stanza = "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n";
         let packages = catalog("var/lib/dpkg/status.d/base-files", stanza, &tree).unwrap();
         assert_eq!(packages.len(), 1);
         assert_eq!(packages[0].files, vec![b"etc/debian_version".to_vec()]);
-        assert!(catalog("var/lib/dpkg/status.d/base-files.md5sums", "0123  x\n", &tree).unwrap().is_empty());
+        assert!(
+            catalog(
+                "var/lib/dpkg/status.d/base-files.md5sums",
+                "0123  x\n",
+                &tree
+            )
+            .unwrap()
+            .is_empty()
+        );
     }
 
     #[test]
     fn malformed_status_is_an_error() {
         let tree = Tree::new(&[]);
-        assert!(catalog("var/lib/dpkg/status", "Package: x\nStatus: install ok installed\n", &tree).is_err());
+        assert!(
+            catalog(
+                "var/lib/dpkg/status",
+                "Package: x\nStatus: install ok installed\n",
+                &tree
+            )
+            .is_err()
+        );
         assert!(catalog("var/lib/dpkg/status", "garbage line\n", &tree).is_err());
-        assert!(DpkgCataloger
-            .catalog(&CatalogInput { path: b"var/lib/dpkg/status", content: b"\xff\xfe", os: None, tree: &tree })
-            .is_err());
+        assert!(
+            DpkgCataloger
+                .catalog(&CatalogInput {
+                    path: b"var/lib/dpkg/status",
+                    content: b"\xff\xfe",
+                    os: None,
+                    tree: &tree
+                })
+                .is_err()
+        );
     }
 }

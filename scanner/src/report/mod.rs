@@ -186,7 +186,11 @@ impl Report {
                 totals,
                 suppressed: 0,
                 skipped: scanned.skipped,
-                not_checked: NOT_CHECKED.iter().copied().filter(|c| *c != "packages" || scanned.packages.is_none()).collect(),
+                not_checked: NOT_CHECKED
+                    .iter()
+                    .copied()
+                    .filter(|c| *c != "packages" || scanned.packages.is_none())
+                    .collect(),
                 warnings,
                 duration_ms: duration.as_millis() as u64,
             },

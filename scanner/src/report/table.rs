@@ -86,10 +86,25 @@ pub fn render(report: &Report, color: bool) -> String {
     if let Some(packages) = &report.packages {
         let _ = writeln!(out, "\n{}", bold(&format!("Packages ({})", packages.len())));
         if !packages.is_empty() {
-            let _ = writeln!(out, "{}", bold(&format!("{:<32} {:<28} {:<4} {:>5}  {}", "NAME", "VERSION", "TYPE", "LAYER", "LOCATION")));
+            let _ = writeln!(
+                out,
+                "{}",
+                bold(&format!(
+                    "{:<32} {:<28} {:<4} {:>5}  {}",
+                    "NAME", "VERSION", "TYPE", "LAYER", "LOCATION"
+                ))
+            );
         }
         for p in packages {
-            let _ = writeln!(out, "{:<32} {:<28} {:<4} {:>5}  {}", p.name, p.version, p.ecosystem.as_str(), p.layer, p.location);
+            let _ = writeln!(
+                out,
+                "{:<32} {:<28} {:<4} {:>5}  {}",
+                p.name,
+                p.version,
+                p.ecosystem.as_str(),
+                p.layer,
+                p.location
+            );
         }
         let _ = writeln!(out);
     }
