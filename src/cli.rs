@@ -40,6 +40,16 @@ pub enum Command {
     /// List the packages in an image, as a table, the JSON report, or an
     /// SBOM document.
     Sbom(SbomArgs),
+    /// The built-in rules and checks.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `imgscan rules ...`
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Print every built-in check with its id, severity and description.
+    List,
 }
 
 /// Flags of `scan`.
@@ -50,6 +60,37 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Exit 1 when a finding at or above SEVERITY remains.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<GateSeverity>,
+    /// Leave out the check with this id (repeatable); see `imgscan rules list`.
+    #[arg(long, value_name = "ID")]
+    pub skip_check: Vec<String>,
+}
+
+/// Severities the gate accepts.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+#[value(rename_all = "UPPER")]
+pub enum GateSeverity {
+    /// Critical only.
+    Critical,
+    /// High and above.
+    High,
+    /// Medium and above.
+    Medium,
+    /// Low and above.
+    Low,
+}
+
+impl From<GateSeverity> for imgscan_sbom::Severity {
+    fn from(value: GateSeverity) -> Self {
+        match value {
+            GateSeverity::Critical => Self::Critical,
+            GateSeverity::High => Self::High,
+            GateSeverity::Medium => Self::Medium,
+            GateSeverity::Low => Self::Low,
+        }
+    }
 }
 
 /// Flags of `inspect`.
@@ -153,7 +194,7 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "help"];
+const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "help"];
 
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.

@@ -5,12 +5,15 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod gate;
 mod progress;
+mod rules;
 mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{Cli, Command, Format, SbomFormat, TargetArgs};
+use cli::{Cli, Command, Format, RulesCommand, SbomFormat, TargetArgs};
+use imgscan_sbom::Severity;
 use imgscan_scanner::{Report, ScanOptions, scan};
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,37 +36,56 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => report(
-            &args.target,
-            Job {
+        Command::Scan(args) => {
+            let job = Job {
                 catalog: true,
+                checks: true,
+                skip_checks: args.skip_check.clone(),
                 files: false,
-            },
-            Output::from(args.format),
-        ),
+                fail_on: args.fail_on.map(Into::into),
+            };
+            report(&args.target, job, Output::from(args.format))
+        }
         Command::Inspect(args) => report(
             &args.target,
-            Job {
-                catalog: false,
-                files: args.files,
-            },
+            Job::describe(args.files),
             Output::from(args.format),
         ),
         Command::Sbom(args) => report(
             &args.target,
             Job {
                 catalog: true,
-                files: false,
+                ..Job::describe(false)
             },
             Output::from(args.format),
         ),
+        Command::Rules(RulesCommand::List) => {
+            print!("{}", rules::list());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
 /// What a command asks of the scan.
 struct Job {
     catalog: bool,
+    checks: bool,
+    skip_checks: Vec<String>,
     files: bool,
+    fail_on: Option<Severity>,
+}
+
+impl Job {
+    /// Reading and describing only: no catalogers, no checks, no gate.
+    fn describe(files: bool) -> Self {
+        Job {
+            catalog: false,
+            checks: false,
+            skip_checks: Vec::new(),
+            files,
+            fail_on: None,
+        }
+    }
 }
 
 /// How the report is written.
@@ -90,14 +112,15 @@ impl From<SbomFormat> for Output {
     }
 }
 
-/// Scans the target and writes its report. Until advisories, rules and
-/// checks are built there is nothing to gate on, so a readable target passes.
+/// Scans the target, writes its report, and applies the gate.
 fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
     let options = ScanOptions {
         limits: args.limits()?,
         platform: args.platform()?,
         capture: Vec::new(),
         catalog: job.catalog,
+        checks: job.checks,
+        skip_checks: job.skip_checks.clone(),
     };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
@@ -128,5 +151,5 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(gate::verdict(&report, job.fail_on))
 }

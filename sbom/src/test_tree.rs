@@ -8,18 +8,32 @@ use std::collections::BTreeMap;
 /// Entries by root-relative path; all in layer 0 unless set otherwise.
 #[derive(Default)]
 pub struct MapTree {
-    nodes: BTreeMap<Vec<u8>, (FileMeta, Option<Vec<u8>>, LayerIndex)>,
+    nodes: BTreeMap<Vec<u8>, Node>,
 }
 
-fn meta(kind: FileKind, size: usize, link: Option<&[u8]>, head: &[u8]) -> FileMeta {
-    FileMeta {
-        kind,
-        size: size as u64,
-        mode: 0o755,
-        uid: 0,
-        gid: 0,
-        link: link.map(Box::from),
-        head: head[..head.len().min(64)].into(),
+struct Node {
+    meta: FileMeta,
+    content: Option<Vec<u8>>,
+    layer: LayerIndex,
+}
+
+impl Node {
+    fn new(kind: FileKind, link: Option<&[u8]>, content: Option<&[u8]>, layer: LayerIndex) -> Self {
+        let bytes = content.unwrap_or_default();
+        let meta = FileMeta {
+            kind,
+            size: bytes.len() as u64,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            link: link.map(Box::from),
+            head: bytes[..bytes.len().min(64)].into(),
+        };
+        Node {
+            meta,
+            content: content.map(<[u8]>::to_vec),
+            layer,
+        }
     }
 }
 
@@ -43,11 +57,7 @@ impl MapTree {
         self.add_parents(path);
         self.nodes.insert(
             path.as_bytes().to_vec(),
-            (
-                meta(FileKind::File, content.len(), None, content),
-                Some(content.to_vec()),
-                layer,
-            ),
+            Node::new(FileKind::File, None, Some(content), layer),
         );
         self
     }
@@ -57,11 +67,7 @@ impl MapTree {
         self.add_parents(link);
         self.nodes.insert(
             link.as_bytes().to_vec(),
-            (
-                meta(FileKind::Symlink, 0, Some(target.as_bytes()), b""),
-                None,
-                0,
-            ),
+            Node::new(FileKind::Symlink, Some(target.as_bytes()), None, 0),
         );
         self
     }
@@ -71,7 +77,7 @@ impl MapTree {
         while let Some((up, _)) = parent.rsplit_once('/') {
             self.nodes
                 .entry(up.as_bytes().to_vec())
-                .or_insert_with(|| (meta(FileKind::Dir, 0, None, b""), None, 0));
+                .or_insert_with(|| Node::new(FileKind::Dir, None, None, 0));
             parent = up;
         }
     }
@@ -79,22 +85,22 @@ impl MapTree {
 
 impl FileTreeView for MapTree {
     fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerIndex)> {
-        self.nodes.get(path).map(|(meta, _, layer)| (meta, *layer))
+        self.nodes.get(path).map(|n| (&n.meta, n.layer))
     }
 
     fn resolve(&self, path: &[u8]) -> Option<Vec<u8>> {
-        resolve_path(path, |p| self.nodes.get(p).map(|(meta, _, _)| meta))
+        resolve_path(path, |p| self.nodes.get(p).map(|n| &n.meta))
     }
 
     fn content(&self, path: &[u8]) -> Option<&[u8]> {
-        self.nodes.get(&self.resolve(path)?)?.1.as_deref()
+        self.nodes.get(&self.resolve(path)?)?.content.as_deref()
     }
 
     fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerIndex)> + '_> {
         Box::new(
             self.nodes
                 .iter()
-                .map(|(path, (meta, _, layer))| (path.as_slice(), meta, *layer)),
+                .map(|(path, n)| (path.as_slice(), &n.meta, n.layer)),
         )
     }
 }

@@ -16,7 +16,8 @@ use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, pla
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use imgscan_sbom::{FileKind, OS_FILES, OsRelease, Package, detect_os};
+use imgscan_sbom::{FileKind, Finding, OS_FILES, OsRelease, Package, detect_os};
+use imgscan_signatures::{CheckContext, all_checks, capture_globs as check_globs, run_checks};
 use rayon::prelude::*;
 use std::io::Read;
 
@@ -31,6 +32,11 @@ pub struct ScanOptions {
     pub capture: Vec<String>,
     /// Whether to catalog packages.
     pub catalog: bool,
+    /// Whether to run the hygiene and persistence checks (they read the
+    /// packages' file lists, so they catalog too).
+    pub checks: bool,
+    /// Check ids to leave out.
+    pub skip_checks: Vec<String>,
 }
 
 /// Receives progress as layers finish; implemented by the CLI's progress bar.
@@ -61,6 +67,8 @@ pub struct Scanned {
     pub skipped: Skipped,
     /// Packages, when cataloging was asked for.
     pub packages: Option<Vec<Package>>,
+    /// Findings of the checks, when they ran.
+    pub findings: Option<Vec<Finding>>,
 }
 
 /// Scans the target `input`.
@@ -72,11 +80,18 @@ pub fn scan(
     let target = resolve_target(input)?;
     let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
     patterns.extend(options.capture.iter().cloned());
-    let catalogers = if options.catalog {
+    let catalog = options.catalog || options.checks;
+    let catalogers = if catalog {
         imgscan_sbom::catalog::all()
     } else {
         Vec::new()
     };
+    let checks = if options.checks {
+        all_checks()
+    } else {
+        Vec::new()
+    };
+    patterns.extend(check_globs(&checks));
     patterns.extend(capture_globs(&catalogers));
     let capture = CaptureSpec::new(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
     let pass = PassOptions {
@@ -130,11 +145,16 @@ pub fn scan(
     let (layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
     let tree = FileTree::merge(&mut indexes);
     let os: Option<OsRelease> = detect_os(&tree);
-    let packages = options.catalog.then(|| {
+    let packages = catalog.then(|| {
         let inventory = take_inventory(&tree, os.as_ref(), &catalogers);
         unknowns.extend(inventory.unknowns);
         inventory.packages
     });
+    let findings = options.checks.then(|| {
+        let ctx = CheckContext::new(&tree, packages.as_deref().unwrap_or_default());
+        run_checks(&checks, &ctx, &options.skip_checks)
+    });
+    let packages = packages.filter(|_| options.catalog);
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
@@ -153,6 +173,7 @@ pub fn scan(
         unknowns,
         skipped,
         packages,
+        findings,
     })
 }
 

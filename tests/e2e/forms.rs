@@ -99,7 +99,7 @@ fn every_form_reads_to_the_same_tree() {
             created,
             [
                 "ADD rootfs.tar /",
-                "COPY app/ /opt/app/",
+                "RUN apt-get install -y ca-certificates && COPY app/ /opt/app/",
                 "RUN rm /tmp/payload.sh && apt-get clean"
             ],
             "form {name}"

@@ -2,6 +2,7 @@
 //! hostile-input corpus, interoperability with archives written by real
 //! tools, and the command line's contract (exit codes, output, streams).
 
+mod checks;
 mod cli;
 mod forms;
 mod hostile;

@@ -7,8 +7,9 @@ pub mod table;
 
 use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
-use imgscan_sbom::{FileKind, Finding, OsRelease, Package, display_path};
+use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The report schema identifier.
@@ -107,6 +108,8 @@ pub struct Totals {
 /// The summary block.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// Counts by kind (`findings`, ...) and severity.
+    pub counts: BTreeMap<&'static str, BTreeMap<Severity, usize>>,
     /// Totals over the image.
     pub totals: Totals,
     /// Findings suppressed by the ignore file.
@@ -179,10 +182,11 @@ impl Report {
             target: scanned.target.clone(),
             layers: scanned.layers.clone(),
             packages: scanned.packages.clone(),
-            findings: None,
+            findings: scanned.findings.clone(),
             unknowns: scanned.unknowns.clone(),
             files,
             summary: Summary {
+                counts: counts(scanned),
                 totals,
                 suppressed: 0,
                 skipped: scanned.skipped,
@@ -190,6 +194,7 @@ impl Report {
                     .iter()
                     .copied()
                     .filter(|c| *c != "packages" || scanned.packages.is_none())
+                    .filter(|c| *c != "findings" || scanned.findings.is_none())
                     .collect(),
                 warnings,
                 duration_ms: duration.as_millis() as u64,
@@ -204,6 +209,25 @@ impl Report {
         text.push('\n');
         text
     }
+}
+
+/// Counts of findings by severity (every severity listed, zeros included).
+fn counts(scanned: &Scanned) -> BTreeMap<&'static str, BTreeMap<Severity, usize>> {
+    let mut counts = BTreeMap::new();
+    if let Some(findings) = &scanned.findings {
+        let mut by = BTreeMap::from([
+            (Severity::Critical, 0),
+            (Severity::High, 0),
+            (Severity::Medium, 0),
+            (Severity::Low, 0),
+            (Severity::Unknown, 0),
+        ]);
+        for finding in findings {
+            *by.entry(finding.severity).or_default() += 1;
+        }
+        counts.insert("findings", by);
+    }
+    counts
 }
 
 fn file_entry(

@@ -108,6 +108,25 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if let Some(findings) = &report.findings {
+        let _ = writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())));
+        for f in findings {
+            let place = match f.line {
+                Some(line) => format!("{}:{line}", f.path),
+                None => f.path.clone(),
+            };
+            let severity = format!("{:?}", f.severity).to_uppercase();
+            let _ = writeln!(
+                out,
+                "{:<8} {:<30} layer {:<3} {}",
+                severity, f.id, f.layer, place
+            );
+            let _ = writeln!(out, "         {}", f.title);
+            let _ = writeln!(out, "         evidence: {}", f.evidence);
+            let _ = writeln!(out, "         fix: {}", f.remedy);
+        }
+        let _ = writeln!(out);
+    }
     let k = &s.skipped;
     let skipped = [
         ("escaping the tree", k.escaping),

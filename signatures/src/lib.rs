@@ -1,0 +1,15 @@
+//! imgscan's signatures: the checks that find how a miner stays in an image
+//! (cron, systemd, startup files, `ld.so.preload`, unowned executables) and
+//! how it got in (accounts, SSH, Redis, npm install scripts).
+//!
+//! Each check family is one file under `checks/` implementing [`Check`];
+//! checks declare up front the paths they read, so the single layer pass
+//! captures them, and run over the final tree through
+//! [`imgscan_sbom::FileTreeView`]. Findings carry stable dotted ids.
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod checks;
+mod command;
+
+pub use check::{Check, CheckContext, CheckInfo, all_checks, capture_globs, run_checks};
