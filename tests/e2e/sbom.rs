@@ -226,3 +226,101 @@ fn debian_tree_matches_dpkg_query() {
     assert_eq!(report["target"]["os"]["id"], "debian");
     assert_eq!(report["target"]["os"]["version_id"], "12");
 }
+
+#[test]
+fn npm_lockfile_installed_tree_and_drift() {
+    let lock = r#"{
+  "name": "shop", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {
+    "": {"name": "shop", "version": "1.0.0", "dependencies": {"left-pad": "^1.3.0", "qs": "^6.11.0"}, "devDependencies": {"@types/node": "^20.0.0"}},
+    "node_modules/left-pad": {"version": "1.3.0", "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz", "license": "WTFPL"},
+    "node_modules/qs": {"version": "6.11.0", "license": "BSD-3-Clause"},
+    "node_modules/@types/node": {"version": "20.11.0", "dev": true, "license": "MIT"}
+  }
+}"#;
+    let mut layer = LayerTar::new();
+    layer.file(
+        "srv/shop/package.json",
+        r#"{"name":"shop","version":"1.0.0"}"#,
+    );
+    layer.file("srv/shop/package-lock.json", lock);
+    layer.file(
+        "srv/shop/node_modules/left-pad/package.json",
+        r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#,
+    );
+    layer.file(
+        "srv/shop/node_modules/@types/node/package.json",
+        r#"{"name":"@types/node","version":"20.11.0","license":"MIT"}"#,
+    );
+    layer.file(
+        "srv/shop/node_modules/event-stream/package.json",
+        r#"{"name":"event-stream","version":"3.3.6","license":"MIT"}"#,
+    );
+    let dir = oci_dir(&Image::new(vec![layer.finish()]), LayerCompression::Gzip);
+    let report = sbom_json(&dir);
+    let npm: Vec<(String, String, String)> = packages(&report)
+        .into_iter()
+        .filter(|p| p.0 == "npm")
+        .map(|p| (p.1, p.2, p.4))
+        .collect();
+    for expected in [
+        ("left-pad", "1.3.0", "/srv/shop/package-lock.json"),
+        ("@types/node", "20.11.0", "/srv/shop/package-lock.json"),
+        ("qs", "6.11.0", "/srv/shop/package-lock.json"),
+        (
+            "event-stream",
+            "3.3.6",
+            "/srv/shop/node_modules/event-stream/package.json",
+        ),
+    ] {
+        let expected = (
+            expected.0.to_string(),
+            expected.1.to_string(),
+            expected.2.to_string(),
+        );
+        assert!(npm.contains(&expected), "{expected:?} not in {npm:?}");
+    }
+    let types = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "@types/node" && p["location"] == "/srv/shop/package-lock.json")
+        .unwrap();
+    assert_eq!(types["purl"], "pkg:npm/%40types/node@20.11.0");
+    assert_eq!(types["scope"], "dev");
+
+    let run = run(&[
+        OsStr::new("scan"),
+        OsStr::new("-f"),
+        OsStr::new("json"),
+        dir.as_os_str(),
+    ]);
+    let scan: Value = serde_json::from_str(&run.stdout).unwrap();
+    validate(&scan);
+    let drift: Vec<(String, String)> = scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "npm.lock-drift")
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        drift,
+        [
+            (
+                "HIGH".to_string(),
+                "/srv/shop/node_modules/event-stream/package.json".to_string()
+            ),
+            (
+                "MEDIUM".to_string(),
+                "/srv/shop/package-lock.json".to_string()
+            )
+        ],
+        "an unlocked install and a missing locked package"
+    );
+}

@@ -54,5 +54,12 @@ pub trait Cataloger: Send + Sync {
 
 /// Every built-in cataloger.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger), Box::new(apk::ApkCataloger)]
+    vec![
+        Box::new(dpkg::DpkgCataloger),
+        Box::new(apk::ApkCataloger),
+        Box::new(npm::NpmLockCataloger),
+        Box::new(npm::YarnLockCataloger),
+        Box::new(npm::PnpmLockCataloger),
+        Box::new(npm::NodeModulesCataloger),
+    ]
 }

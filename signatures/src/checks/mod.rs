@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cron;
+mod npm_drift;
 mod npm_scripts;
 mod redis;
 mod ssh;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(ssh::Ssh),
         Box::new(redis::Redis),
         Box::new(npm_scripts::NpmScripts),
+        Box::new(npm_drift::NpmDrift),
     ]
 }
 

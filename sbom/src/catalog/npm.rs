@@ -1,1 +1,0 @@
-//! npm lockfiles and installed node_modules.
