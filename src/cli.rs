@@ -48,8 +48,13 @@ pub enum Command {
 /// `imgscan rules ...`
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
-    /// Print every built-in check with its id, severity and description.
+    /// Print every built-in rule and check with its id, severity and description.
     List,
+    /// Compile YARA rules (a file or a directory) and print YARA-X's diagnostics.
+    Check {
+        /// Rule file or directory.
+        path: PathBuf,
+    },
 }
 
 /// Flags of `scan`.
@@ -66,6 +71,19 @@ pub struct ScanArgs {
     /// Leave out the check with this id (repeatable); see `imgscan rules list`.
     #[arg(long, value_name = "ID")]
     pub skip_check: Vec<String>,
+    /// Add YARA rules from PATH, a file or a directory (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not use the built-in miner rules.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+    /// Ignore file (TOML `[[ignore]]` entries with id, reason, expires);
+    /// default: `.imgscanignore.toml` in the working directory, if present.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_file: Option<PathBuf>,
+    /// Longest a rule scan of one file may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub scan_timeout: u64,
 }
 
 /// Severities the gate accepts.

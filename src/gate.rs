@@ -1,7 +1,8 @@
-//! The gate: the exit status a CI step reads. 1 when a finding at or above
-//! `--fail-on` remains; with `--fail-on` and vulnerabilities not checked
-//! (no advisory database in this build) the gate cannot pass blind, so 2 —
-//! unless a definite failure was found, which is 1. Otherwise 0.
+//! The gate: the exit status a CI step reads. 1 when malware of HIGH or
+//! above was found (always), or when anything at or above `--fail-on`
+//! remains. With `--fail-on` and vulnerabilities not checked (no advisory
+//! database in this build) the gate cannot pass blind, so 2 — unless a
+//! definite failure was found, which is 1. Otherwise 0.
 
 use imgscan_sbom::Severity;
 use imgscan_scanner::Report;
@@ -9,23 +10,29 @@ use std::process::ExitCode;
 
 /// The exit status for `report` under the `fail_on` gate.
 pub fn verdict(report: &Report, fail_on: Option<Severity>) -> ExitCode {
-    let Some(threshold) = fail_on else {
-        return ExitCode::SUCCESS;
-    };
-    let failing = report
-        .findings
+    let at_or_above = |severity: Severity, threshold: Severity| severity <= threshold;
+    let malware_threshold = fail_on.map_or(Severity::High, |t| t.max(Severity::High));
+    let malware = report
+        .malware
         .iter()
         .flatten()
-        .filter(|f| f.severity <= threshold)
+        .filter(|m| at_or_above(m.severity, malware_threshold))
         .count();
-    if failing > 0 {
+    let findings = fail_on.map_or(0, |t| {
+        report
+            .findings
+            .iter()
+            .flatten()
+            .filter(|f| at_or_above(f.severity, t))
+            .count()
+    });
+    if malware + findings > 0 {
         eprintln!(
-            "imgscan: gate failed: {failing} finding(s) at or above {}",
-            format!("{threshold:?}").to_uppercase()
+            "imgscan: gate failed: {malware} malware match(es), {findings} finding(s) at or above the gate"
         );
         return ExitCode::from(1);
     }
-    if report.summary.not_checked.contains(&"vulnerabilities") {
+    if fail_on.is_some() && report.summary.not_checked.contains(&"vulnerabilities") {
         eprintln!(
             "imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (the advisory database is not built yet)"
         );

@@ -14,10 +14,16 @@ mod terminal;
 use clap::Parser;
 use cli::{Cli, Command, Format, RulesCommand, SbomFormat, TargetArgs};
 use imgscan_sbom::Severity;
+use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::{Report, ScanOptions, scan};
+use imgscan_signatures::RuleSet;
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The ignore file read when `--ignore-file` is not given.
+const DEFAULT_IGNORE_FILE: &str = ".imgscanignore.toml";
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(cli::with_default_command(std::env::args_os()));
@@ -41,6 +47,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 catalog: true,
                 checks: true,
                 skip_checks: args.skip_check.clone(),
+                rules: rules::load(&args.rules, !args.no_builtin_rules)?,
+                ignore: load_ignore(args.ignore_file.as_deref())?,
+                scan_timeout: Duration::from_secs(args.scan_timeout.max(1)),
                 files: false,
                 fail_on: args.fail_on.map(Into::into),
             };
@@ -60,9 +69,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Output::from(args.format),
         ),
         Command::Rules(RulesCommand::List) => {
-            print!("{}", rules::list());
+            print!("{}", rules::list()?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rules(RulesCommand::Check { path }) => rules::check(&path),
+    }
+}
+
+/// The ignore file given, else `.imgscanignore.toml` in the working
+/// directory when there is one; a file that does not parse is an error.
+fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
+    let default = Path::new(DEFAULT_IGNORE_FILE);
+    match path {
+        Some(path) => IgnoreList::load(path).map_err(anyhow::Error::msg),
+        None if default.is_file() => IgnoreList::load(default).map_err(anyhow::Error::msg),
+        None => Ok(IgnoreList::default()),
     }
 }
 
@@ -71,17 +92,23 @@ struct Job {
     catalog: bool,
     checks: bool,
     skip_checks: Vec<String>,
+    rules: Option<RuleSet>,
+    ignore: IgnoreList,
+    scan_timeout: Duration,
     files: bool,
     fail_on: Option<Severity>,
 }
 
 impl Job {
-    /// Reading and describing only: no catalogers, no checks, no gate.
+    /// Reading and describing only: no catalogers, checks or rules, no gate.
     fn describe(files: bool) -> Self {
         Job {
             catalog: false,
             checks: false,
             skip_checks: Vec::new(),
+            rules: None,
+            ignore: IgnoreList::default(),
+            scan_timeout: Duration::from_secs(10),
             files,
             fail_on: None,
         }
@@ -121,6 +148,9 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         catalog: job.catalog,
         checks: job.checks,
         skip_checks: job.skip_checks.clone(),
+        rules: job.rules.clone(),
+        scan_timeout: job.scan_timeout,
+        ignore: job.ignore.clone(),
     };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);

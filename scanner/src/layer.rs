@@ -7,10 +7,12 @@ use crate::capture::CaptureSpec;
 use crate::entry_name::{join, normalize, split_parent};
 use crate::limits::Limits;
 use imgscan_sbom::{FileKind, FileMeta, display_path};
+use imgscan_signatures::{RuleHit, RuleSet, ScanPool, with_scan_pool};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// How many leading bytes of every regular file the pass keeps.
 pub const HEAD_BYTES: usize = 64;
@@ -39,6 +41,8 @@ pub struct Skipped {
     pub over_size_limit: u64,
     /// Layers cut short by the expansion limit.
     pub over_expansion_limit: u64,
+    /// Files whose rule scan failed or timed out.
+    pub scan_failed: u64,
     /// Entries past the per-layer entry limit.
     pub over_entry_limit: u64,
     /// Entries of a type the tree does not hold (sparse files, volume labels).
@@ -53,6 +57,7 @@ impl Skipped {
         self.unreadable += other.unreadable;
         self.over_size_limit += other.over_size_limit;
         self.over_expansion_limit += other.over_expansion_limit;
+        self.scan_failed += other.scan_failed;
         self.over_entry_limit += other.over_entry_limit;
         self.unsupported += other.unsupported;
     }
@@ -84,6 +89,19 @@ pub struct LayerIndex {
     pub skipped: Skipped,
     /// Entries the stream held, whiteouts and skipped ones included.
     pub entry_count: u64,
+    /// Files of this layer that rules matched.
+    pub malware: Vec<LayerMalware>,
+}
+
+/// A file of a layer that rules matched.
+#[derive(Debug, Clone)]
+pub struct LayerMalware {
+    /// Root-relative path.
+    pub path: Box<[u8]>,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// The rules that matched.
+    pub hits: Vec<RuleHit>,
 }
 
 impl LayerIndex {
@@ -103,6 +121,66 @@ pub struct PassOptions {
     pub limits: Limits,
     /// The files whose bytes are kept.
     pub capture: CaptureSpec,
+    /// Rules every regular file is scanned with, if any.
+    pub rules: Option<RuleSet>,
+    /// Longest a rule scan of one file may take.
+    pub scan_timeout: Duration,
+}
+
+impl PassOptions {
+    /// Indexing and capture only: no rules.
+    pub fn new(limits: Limits, capture: CaptureSpec) -> Self {
+        PassOptions {
+            limits,
+            capture,
+            rules: None,
+            scan_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs one layer pass: `fill` feeds entries to a builder; when rules are
+/// set, every regular file is scanned by a pool of workers while `fill`
+/// goes on, and their verdicts join the index. Returns `fill`'s result and
+/// the finished index.
+pub fn run_pass<T>(
+    layer: usize,
+    options: &PassOptions,
+    fill: impl FnOnce(&mut LayerBuilder<'_>) -> T,
+) -> (T, LayerIndex) {
+    let Some(rules) = &options.rules else {
+        let mut builder = LayerBuilder::new(layer, options);
+        let result = fill(&mut builder);
+        return (result, builder.finish());
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let ((result, mut index), verdicts) =
+        with_scan_pool(rules, options.scan_timeout, workers, |pool| {
+            let mut builder = LayerBuilder::new(layer, options);
+            builder.scan_pool = Some(pool);
+            let result = fill(&mut builder);
+            (result, builder.finish())
+        });
+    for verdict in verdicts {
+        match verdict.result {
+            Ok(hits) => index.malware.push(LayerMalware {
+                path: verdict.path,
+                sha256: verdict.sha256.unwrap_or_default(),
+                hits,
+            }),
+            Err(reason) => {
+                index.skipped.scan_failed += 1;
+                index.unknowns.push(Unknown {
+                    path: display_path(&verdict.path),
+                    layer,
+                    reason: format!("rule scan failed: {reason}"),
+                });
+            }
+        }
+    }
+    (result, index)
 }
 
 /// An entry as a source reports it, before normalisation.
@@ -131,6 +209,8 @@ pub struct LayerBuilder<'a> {
     index: LayerIndex,
     positions: HashMap<Box<[u8]>, usize>,
     indexed: u64,
+    scan_pool: Option<&'a ScanPool>,
+    buffer: Vec<u8>,
 }
 
 impl<'a> LayerBuilder<'a> {
@@ -142,6 +222,8 @@ impl<'a> LayerBuilder<'a> {
             index: LayerIndex::default(),
             positions: HashMap::new(),
             indexed: 0,
+            scan_pool: None,
+            buffer: Vec::new(),
         }
     }
 
@@ -272,13 +354,22 @@ impl<'a> LayerBuilder<'a> {
     ) -> io::Result<()> {
         let limits = self.options.limits;
         let wanted = self.options.capture.wants(path);
-        let keep_all = wanted && meta.size <= limits.max_file_bytes;
-        let keep = if keep_all {
+        let scan = self.scan_pool.is_some();
+        let within_limit = meta.size <= limits.max_file_bytes;
+        let read_all = (wanted || scan) && within_limit;
+        let keep = if read_all {
             meta.size as usize
         } else {
             HEAD_BYTES.min(meta.size as usize)
         };
-        let mut kept = Vec::with_capacity(keep.min(1 << 20));
+        // Files that stay here reuse one buffer; a file handed to the
+        // scanning workers takes its own.
+        let mut kept = if read_all && scan {
+            Vec::with_capacity(keep)
+        } else {
+            std::mem::take(&mut self.buffer)
+        };
+        kept.clear();
         let mut limited = reader.take(meta.size);
         (&mut limited).take(keep as u64).read_to_end(&mut kept)?;
         let rest = io::copy(&mut limited, &mut io::sink())?;
@@ -294,9 +385,11 @@ impl<'a> LayerBuilder<'a> {
             ));
         }
         meta.head = kept[..kept.len().min(HEAD_BYTES)].into();
-        if keep_all {
-            self.index.captured.insert(path.into(), kept.into());
-        } else if wanted {
+        if read_all && wanted {
+            self.index
+                .captured
+                .insert(path.into(), Arc::from(&kept[..]));
+        } else if !within_limit && (wanted || scan) {
             self.index.skipped.over_size_limit += 1;
             self.unknown(
                 path,
@@ -305,6 +398,10 @@ impl<'a> LayerBuilder<'a> {
                     meta.size, limits.max_file_bytes
                 ),
             );
+        }
+        match self.scan_pool {
+            Some(pool) if read_all => pool.submit(path.into(), kept),
+            _ => self.buffer = kept,
         }
         Ok(())
     }
@@ -347,10 +444,7 @@ mod tests {
     use super::*;
 
     fn options(capture: &[&str]) -> PassOptions {
-        PassOptions {
-            limits: Limits::default(),
-            capture: CaptureSpec::new(capture).unwrap(),
-        }
+        PassOptions::new(Limits::default(), CaptureSpec::new(capture).unwrap())
     }
 
     fn file<'a>(name: &'a [u8], size: u64) -> RawEntry<'a> {

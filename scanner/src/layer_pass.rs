@@ -6,7 +6,7 @@
 use crate::decompress::{Budget, BudgetExceeded, Compression, decoder};
 use crate::digest::{HashTap, Tapped};
 use crate::error::ScanError;
-use crate::layer::{LayerBuilder, LayerIndex, PassOptions};
+use crate::layer::{LayerIndex, PassOptions, run_pass};
 use crate::source::plan::PlannedLayer;
 use crate::tar_stream::index_tar;
 use std::io::{self, BufReader, Read};
@@ -44,18 +44,21 @@ pub fn read_layer<R: Read>(
     let limit = options.limits.layer_budget(stored_size);
     let (budget, exceeded) = Budget::new(decoded, limit);
     let (mut tar_tap, uncompressed) = HashTap::new(budget);
-    let mut builder = LayerBuilder::new(layer, options);
-    let result = index_tar(&mut tar_tap, &mut builder, options.limits.max_name_bytes)
-        .and_then(|()| io::copy(&mut tar_tap, &mut io::sink()).map(drop));
-    let bytes_read = tar_tap.bytes_read();
-    match result {
-        Ok(()) => {}
-        Err(_) if exceeded.load(Ordering::Relaxed) => {
+    let (result, index) = run_pass(layer, options, |builder| {
+        let result = index_tar(&mut tar_tap, builder, options.limits.max_name_bytes)
+            .and_then(|()| io::copy(&mut tar_tap, &mut io::sink()).map(drop));
+        if result.is_err() && exceeded.load(Ordering::Relaxed) {
             builder.expansion_exceeded(format!(
                 "layer {}; the rest of the layer is not indexed",
                 BudgetExceeded { limit }
             ));
-            let index = builder.finish();
+        }
+        result
+    });
+    let bytes_read = tar_tap.bytes_read();
+    match result {
+        Ok(()) => {}
+        Err(_) if exceeded.load(Ordering::Relaxed) => {
             return Ok(LayerOutcome {
                 index,
                 compression,
@@ -71,7 +74,7 @@ pub fn read_layer<R: Read>(
         return Err("stream did not reach its end".to_string());
     };
     Ok(LayerOutcome {
-        index: builder.finish(),
+        index,
         compression,
         stored: Some(stored),
         uncompressed: Some(uncompressed),

@@ -16,6 +16,7 @@ pub mod decompress;
 pub mod digest;
 pub mod entry_name;
 pub mod error;
+pub mod ignore;
 pub mod inventory;
 pub mod layer;
 pub mod layer_pass;

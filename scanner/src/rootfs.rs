@@ -151,10 +151,7 @@ mod tests {
                 .unwrap()
                 .success()
         );
-        let opts = PassOptions {
-            limits: Limits::default(),
-            capture: CaptureSpec::new(&["etc/*"]).unwrap(),
-        };
+        let opts = PassOptions::new(Limits::default(), CaptureSpec::new(&["etc/*"]).unwrap());
         let mut builder = LayerBuilder::new(0, &opts);
         index_rootfs(root, &mut builder).unwrap();
         let index = builder.finish();

@@ -5,8 +5,9 @@
 use crate::capture::CaptureSpec;
 use crate::decompress::Compression;
 use crate::error::ScanError;
+use crate::ignore::{IgnoreList, today};
 use crate::inventory::{capture_globs, take_inventory};
-use crate::layer::{LayerBuilder, LayerIndex, PassOptions, Skipped, Unknown};
+use crate::layer::{LayerIndex, PassOptions, Skipped, Unknown, run_pass};
 use crate::layer_pass::{LayerOutcome, read_layer, verify_layer};
 use crate::limits::Limits;
 use crate::report::{LayerInfo, TargetInfo};
@@ -16,13 +17,16 @@ use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, pla
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use imgscan_sbom::{FileKind, Finding, OS_FILES, OsRelease, Package, detect_os};
-use imgscan_signatures::{CheckContext, all_checks, capture_globs as check_globs, run_checks};
+use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
+use imgscan_signatures::{
+    CheckContext, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
+};
 use rayon::prelude::*;
 use std::io::Read;
+use std::time::Duration;
 
 /// What a scan is asked to do.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Bounds on what a hostile target may cost.
     pub limits: Limits,
@@ -37,6 +41,28 @@ pub struct ScanOptions {
     pub checks: bool,
     /// Check ids to leave out.
     pub skip_checks: Vec<String>,
+    /// Rules every regular file of every layer is scanned with.
+    pub rules: Option<RuleSet>,
+    /// Longest a rule scan of one file may take.
+    pub scan_timeout: Duration,
+    /// Entries that silence findings and malware rules.
+    pub ignore: IgnoreList,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            limits: Limits::default(),
+            platform: None,
+            capture: Vec::new(),
+            catalog: false,
+            checks: false,
+            skip_checks: Vec::new(),
+            rules: None,
+            scan_timeout: Duration::from_secs(10),
+            ignore: IgnoreList::default(),
+        }
+    }
 }
 
 /// Receives progress as layers finish; implemented by the CLI's progress bar.
@@ -69,6 +95,12 @@ pub struct Scanned {
     pub packages: Option<Vec<Package>>,
     /// Findings of the checks, when they ran.
     pub findings: Option<Vec<Finding>>,
+    /// Files rules matched, when rules ran.
+    pub malware: Option<Vec<Malware>>,
+    /// Findings and malware entries the ignore file silenced.
+    pub suppressed: u64,
+    /// Warnings about the scan itself (expired ignore entries, ...).
+    pub warnings: Vec<String>,
 }
 
 /// Scans the target `input`.
@@ -97,6 +129,8 @@ pub fn scan(
     let pass = PassOptions {
         limits: options.limits,
         capture,
+        rules: options.rules.clone(),
+        scan_timeout: options.scan_timeout,
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
@@ -144,6 +178,10 @@ pub fn scan(
     }
     let (layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
     let tree = FileTree::merge(&mut indexes);
+    let malware = options
+        .rules
+        .is_some()
+        .then(|| malware_entries(&indexes, &tree));
     let os: Option<OsRelease> = detect_os(&tree);
     let packages = catalog.then(|| {
         let inventory = take_inventory(&tree, os.as_ref(), &catalogers);
@@ -155,6 +193,27 @@ pub fn scan(
         run_checks(&checks, &ctx, &options.skip_checks)
     });
     let packages = packages.filter(|_| options.catalog);
+    let today = today();
+    let mut suppressed = 0;
+    let findings = findings.map(|all| {
+        let before = all.len();
+        let kept: Vec<Finding> = all
+            .into_iter()
+            .filter(|f| !options.ignore.suppresses(f.id, None, today))
+            .collect();
+        suppressed += (before - kept.len()) as u64;
+        kept
+    });
+    let malware = malware.map(|all| {
+        let before = all.len();
+        let kept: Vec<Malware> = all
+            .into_iter()
+            .filter(|m| !options.ignore.suppresses(&m.rule, None, today))
+            .collect();
+        suppressed += (before - kept.len()) as u64;
+        kept
+    });
+    let warnings = options.ignore.expired_warnings(today);
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
@@ -174,7 +233,39 @@ pub fn scan(
         skipped,
         packages,
         findings,
+        malware,
+        suppressed,
+        warnings,
     })
+}
+
+/// The report's malware entries: one per (file copy, rule), visible when
+/// that copy is the one in the final tree; sorted by severity, layer, path
+/// and rule.
+fn malware_entries(indexes: &[LayerIndex], tree: &FileTree) -> Vec<Malware> {
+    let mut entries = Vec::new();
+    for (layer, index) in indexes.iter().enumerate() {
+        for found in &index.malware {
+            let visible = tree
+                .entry(&found.path)
+                .is_some_and(|(meta, l)| l == layer && meta.kind == FileKind::File);
+            for hit in &found.hits {
+                entries.push(Malware {
+                    rule: hit.rule.clone(),
+                    severity: hit.severity,
+                    path: imgscan_sbom::display_path(&found.path),
+                    layer,
+                    visible,
+                    sha256: found.sha256.clone(),
+                    evidence: hit.evidence.clone(),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| {
+        (a.severity, a.layer, &a.path, &a.rule).cmp(&(b.severity, b.layer, &b.path, &b.rule))
+    });
+    entries
 }
 
 fn read_rootfs(
@@ -183,9 +274,8 @@ fn read_rootfs(
     progress: &dyn Progress,
 ) -> Result<(LayerInfo, LayerIndex), ScanError> {
     progress.start(1);
-    let mut builder = LayerBuilder::new(0, pass);
-    index_rootfs(&target.path, &mut builder).map_err(|e| ScanError::io(&target.path, e))?;
-    let index = builder.finish();
+    let (result, index) = run_pass(0, pass, |builder| index_rootfs(&target.path, builder));
+    result.map_err(|e| ScanError::io(&target.path, e))?;
     let size = index
         .entries
         .iter()

@@ -195,10 +195,7 @@ mod tests {
     use crate::limits::Limits;
 
     fn options() -> PassOptions {
-        PassOptions {
-            limits: Limits::default(),
-            capture: CaptureSpec::new(&["**"]).unwrap(),
-        }
+        PassOptions::new(Limits::default(), CaptureSpec::new(&["**"]).unwrap())
     }
 
     fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {

@@ -1,4 +1,6 @@
-//! imgscan's signatures: the checks that find how a miner stays in an image
+//! imgscan's signatures: YARA-X rules for embedded miners and droppers
+//! (built-in `rules/*.yar` and the user's own), and the checks that find how
+//! a miner stays in an image
 //! (cron, systemd, startup files, `ld.so.preload`, unowned executables) and
 //! how it got in (accounts, SSH, Redis, npm install scripts).
 //!
@@ -11,5 +13,14 @@
 pub mod check;
 pub mod checks;
 mod command;
+pub mod malware;
+pub mod pool;
+pub mod rules;
 
 pub use check::{Check, CheckContext, CheckInfo, all_checks, capture_globs, run_checks};
+pub use malware::{Malware, RuleHit, RuleScanner};
+pub use pool::{FileVerdict, ScanPool, with_scan_pool};
+pub use rules::{
+    RuleInfo, RuleSet, RuleSource, RulesError, builtin_sources, compile, compile_cached,
+    read_sources,
+};

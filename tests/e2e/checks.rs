@@ -230,3 +230,45 @@ fn rules_list_names_every_check() {
         );
     }
 }
+
+#[test]
+fn the_ignore_file_silences_until_it_expires() {
+    let dir = oci_dir(&system(true), LayerCompression::Gzip);
+    let ignore = fresh("ignore.toml");
+    std::fs::write(
+        &ignore,
+        "[[ignore]]\nid = \"ssh.host-keys\"\nreason = \"regenerated on first boot\"\nexpires = 2999-12-31\n\n[[ignore]]\nid = \"redis.no-auth\"\nreason = \"was a lab box\"\nexpires = 2020-01-01\n",
+    )
+    .unwrap();
+    let (_, report) = scan_json(&dir, &["--ignore-file", ignore.to_str().unwrap()]);
+    let found = ids(&report);
+    assert!(
+        !found.contains_key("ssh.host-keys"),
+        "suppressed: {found:?}"
+    );
+    assert!(
+        found.contains_key("redis.no-auth"),
+        "an expired entry suppresses nothing"
+    );
+    assert_eq!(report["summary"]["suppressed"], 1);
+    let warnings = report["summary"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("redis.no-auth")
+                && w.as_str().unwrap().contains("expired")),
+        "{warnings:?}"
+    );
+    std::fs::write(&ignore, "[[ignore]]\nid = \"x\"\nexpires = 2999-01-01\n").unwrap();
+    let run = run(&[
+        OsStr::new("scan"),
+        dir.as_os_str(),
+        OsStr::new("--ignore-file"),
+        ignore.as_os_str(),
+    ]);
+    assert_eq!(
+        run.code, 2,
+        "an ignore entry without a reason is a configuration error"
+    );
+    assert!(run.stderr.contains("reason"), "{}", run.stderr);
+}

@@ -7,5 +7,6 @@ mod cli;
 mod forms;
 mod hostile;
 mod interop;
+mod malware;
 mod sbom;
 mod support;

@@ -8,6 +8,7 @@ pub mod table;
 use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
 use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
+use imgscan_signatures::Malware;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -136,6 +137,9 @@ pub struct Report {
     /// Packages found (absent when packages were not checked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packages: Option<Vec<Package>>,
+    /// Files rules matched (absent when no rules ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malware: Option<Vec<Malware>>,
     /// Findings (absent when no check ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<Finding>>,
@@ -173,7 +177,7 @@ impl Report {
             files.sort_by(|a, b| (&a.path, a.layer).cmp(&(&b.path, b.layer)));
             files
         });
-        let mut warnings = Vec::new();
+        let mut warnings = scanned.warnings.clone();
         if scanned.skipped.over_expansion_limit > 0 {
             warnings.push("a layer was cut short by the expansion limit; its remaining content was not indexed".to_string());
         }
@@ -182,19 +186,21 @@ impl Report {
             target: scanned.target.clone(),
             layers: scanned.layers.clone(),
             packages: scanned.packages.clone(),
+            malware: scanned.malware.clone(),
             findings: scanned.findings.clone(),
             unknowns: scanned.unknowns.clone(),
             files,
             summary: Summary {
                 counts: counts(scanned),
                 totals,
-                suppressed: 0,
+                suppressed: scanned.suppressed,
                 skipped: scanned.skipped,
                 not_checked: NOT_CHECKED
                     .iter()
                     .copied()
                     .filter(|c| *c != "packages" || scanned.packages.is_none())
                     .filter(|c| *c != "findings" || scanned.findings.is_none())
+                    .filter(|c| *c != "malware" || scanned.malware.is_none())
                     .collect(),
                 warnings,
                 duration_ms: duration.as_millis() as u64,
@@ -211,10 +217,9 @@ impl Report {
     }
 }
 
-/// Counts of findings by severity (every severity listed, zeros included).
+/// Counts of findings and malware by severity (every severity listed).
 fn counts(scanned: &Scanned) -> BTreeMap<&'static str, BTreeMap<Severity, usize>> {
-    let mut counts = BTreeMap::new();
-    if let Some(findings) = &scanned.findings {
+    let by_severity = |severities: &mut dyn Iterator<Item = Severity>| {
         let mut by = BTreeMap::from([
             (Severity::Critical, 0),
             (Severity::High, 0),
@@ -222,10 +227,23 @@ fn counts(scanned: &Scanned) -> BTreeMap<&'static str, BTreeMap<Severity, usize>
             (Severity::Low, 0),
             (Severity::Unknown, 0),
         ]);
-        for finding in findings {
-            *by.entry(finding.severity).or_default() += 1;
+        for severity in severities {
+            *by.entry(severity).or_default() += 1;
         }
-        counts.insert("findings", by);
+        by
+    };
+    let mut counts = BTreeMap::new();
+    if let Some(findings) = &scanned.findings {
+        counts.insert(
+            "findings",
+            by_severity(&mut findings.iter().map(|f| f.severity)),
+        );
+    }
+    if let Some(malware) = &scanned.malware {
+        counts.insert(
+            "malware",
+            by_severity(&mut malware.iter().map(|m| m.severity)),
+        );
     }
     counts
 }

@@ -108,6 +108,25 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if let Some(malware) = &report.malware {
+        let _ = writeln!(out, "{}", bold(&format!("Malware ({})", malware.len())));
+        for m in malware {
+            let severity = format!("{:?}", m.severity).to_uppercase();
+            let seen = if m.visible {
+                ""
+            } else {
+                " (deleted by a later layer; still in the image)"
+            };
+            let _ = writeln!(
+                out,
+                "{:<8} {:<30} layer {:<3} {}{seen}",
+                severity, m.rule, m.layer, m.path
+            );
+            let _ = writeln!(out, "         sha256 {}", m.sha256);
+            let _ = writeln!(out, "         evidence: {}", m.evidence.join(" | "));
+        }
+        let _ = writeln!(out);
+    }
     if let Some(findings) = &report.findings {
         let _ = writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())));
         for f in findings {
