@@ -150,6 +150,10 @@ pub enum SbomFormat {
     Table,
     /// The imgscan.report/v1 JSON contract.
     Json,
+    /// CycloneDX 1.6 JSON.
+    CyclonedxJson,
+    /// SPDX 2.3 JSON.
+    SpdxJson,
 }
 
 /// The target and the flags every reading command shares.

@@ -20,7 +20,7 @@ use imgscan_signatures::RuleSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The ignore file read when `--ignore-file` is not given.
 const DEFAULT_IGNORE_FILE: &str = ".imgscanignore.toml";
@@ -119,6 +119,8 @@ impl Job {
 enum Output {
     Table,
     Json,
+    CycloneDx,
+    Spdx,
 }
 
 impl From<Format> for Output {
@@ -135,6 +137,8 @@ impl From<SbomFormat> for Output {
         match format {
             SbomFormat::Table => Output::Table,
             SbomFormat::Json => Output::Json,
+            SbomFormat::CyclonedxJson => Output::CycloneDx,
+            SbomFormat::SpdxJson => Output::Spdx,
         }
     }
 }
@@ -160,6 +164,10 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     let report = Report::new(&scanned, job.files, started.elapsed());
     let text = match output {
         Output::Json => report.to_json(),
+        Output::CycloneDx => {
+            imgscan_scanner::report::cyclonedx::render_cyclonedx(&report, SystemTime::now())
+        }
+        Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Table => imgscan_scanner::report::table::render(
             &report,
             args.output.is_none() && terminal::stdout_wants_color(),

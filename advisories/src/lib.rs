@@ -2,3 +2,7 @@
 //! apk, semver), checked against the package managers themselves; next,
 //! the offline OSV database and matching.
 #![forbid(unsafe_code)]
+
+pub mod version;
+
+pub use version::{VersionError, VersionScheme, scheme_for_ecosystem};

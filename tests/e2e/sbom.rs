@@ -324,3 +324,159 @@ fn npm_lockfile_installed_tree_and_drift() {
         "an unlocked install and a missing locked package"
     );
 }
+
+/// The rpm databases that `sbom/src/catalog/rpm/testdata/generate.sh` built
+/// with Debian's `rpm`, one per backend, each with the `rpm -qa` it gave.
+fn rpm_testdata(name: &str) -> Vec<u8> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sbom/src/catalog/rpm/testdata");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// `rpm -qa --qf '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}'`, as
+/// imgscan writes versions: the epoch only when non-zero.
+fn rpm_oracle(name: &str) -> BTreeSet<(String, String)> {
+    String::from_utf8(rpm_testdata(name))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut fields = line.split(' ');
+            let name = fields.next().unwrap().to_string();
+            let version = fields.next().unwrap();
+            let version = version.strip_prefix("0:").unwrap_or(version).to_string();
+            (name, version)
+        })
+        .collect()
+}
+
+#[test]
+fn rpm_databases_in_every_backend_and_location() {
+    for (location, database, oracle) in [
+        (
+            "var/lib/rpm/rpmdb.sqlite",
+            "rpmdb.sqlite",
+            "oracle-sqlite.txt",
+        ),
+        ("var/lib/rpm/Packages", "Packages", "oracle-bdb.txt"),
+        (
+            "usr/lib/sysimage/rpm/Packages.db",
+            "Packages.db",
+            "oracle-ndb.txt",
+        ),
+    ] {
+        let mut layer = LayerTar::new();
+        layer.file("etc/os-release", "ID=almalinux\nVERSION_ID=9.4\n");
+        layer.file(location, rpm_testdata(database));
+        let report = sbom_json(oci_dir(
+            &Image::new(vec![layer.finish()]),
+            LayerCompression::Zstd,
+        ));
+        let found: BTreeSet<(String, String)> = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|p| {
+                assert_eq!(p["ecosystem"], "rpm");
+                assert_eq!(p["location"], format!("/{location}"));
+            })
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(found, rpm_oracle(oracle), "{location}");
+        let epochal = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "imgscan-epochal")
+            .unwrap();
+        assert_eq!(
+            epochal["purl"],
+            "pkg:rpm/almalinux/imgscan-epochal@0.9-1.fc40?arch=x86_64&distro=almalinux-9.4&epoch=2&upstream=imgscan-epochal-0.9-1.fc40.src.rpm"
+        );
+    }
+}
+
+/// Runs `scripts/validate-sbom.py KIND FILE` with the Python that has the
+/// formats' own validators (`.ci/run` sets `IMGSCAN_SBOM_PYTHON`).
+fn assert_valid_sbom(kind: &str, file: &std::path::Path) {
+    let Some(python) = std::env::var_os("IMGSCAN_SBOM_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide IMGSCAN_SBOM_PYTHON (.ci/run installs the validators)"
+        );
+        eprintln!("IMGSCAN_SBOM_PYTHON unset: {kind} output not validated");
+        return;
+    };
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-sbom.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(kind)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{kind} invalid: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cyclonedx_and_spdx_documents_validate_and_name_every_package() {
+    let dir = oci_dir(&demo(), LayerCompression::Gzip);
+    let expected: BTreeSet<String> = sbom_json(&dir)["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["purl"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!expected.is_empty());
+
+    let cyclonedx = fresh("demo.cdx.json");
+    let made = run(&[
+        OsStr::new("sbom"),
+        OsStr::new("-f"),
+        OsStr::new("cyclonedx-json"),
+        OsStr::new("-o"),
+        cyclonedx.as_os_str(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert_valid_sbom("cyclonedx", &cyclonedx);
+    let document: Value = serde_json::from_slice(&std::fs::read(&cyclonedx).unwrap()).unwrap();
+    assert_eq!(document["bomFormat"], "CycloneDX");
+    let purls: BTreeSet<String> = document["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(purls, expected);
+
+    let spdx = fresh("demo.spdx.json");
+    let made = run(&[
+        OsStr::new("sbom"),
+        OsStr::new("-f"),
+        OsStr::new("spdx-json"),
+        OsStr::new("-o"),
+        spdx.as_os_str(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert_valid_sbom("spdx", &spdx);
+    let document: Value = serde_json::from_slice(&std::fs::read(&spdx).unwrap()).unwrap();
+    assert_eq!(document["spdxVersion"], "SPDX-2.3");
+    let purls: BTreeSet<String> = document["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["externalRefs"].as_array().into_iter().flatten())
+        .filter(|r| r["referenceType"] == "purl")
+        .map(|r| r["referenceLocator"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(purls, expected);
+}

@@ -57,6 +57,7 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     vec![
         Box::new(dpkg::DpkgCataloger),
         Box::new(apk::ApkCataloger),
+        Box::new(rpm::RpmCataloger),
         Box::new(npm::NpmLockCataloger),
         Box::new(npm::YarnLockCataloger),
         Box::new(npm::PnpmLockCataloger),

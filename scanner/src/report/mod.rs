@@ -3,6 +3,8 @@
 //! JSON form is the contract other tools build on; `schema/report-v1.json`
 //! at the repository root describes it.
 
+pub mod cyclonedx;
+pub mod spdx;
 pub mod table;
 
 use crate::layer::{Skipped, Unknown};

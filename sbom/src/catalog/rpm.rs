@@ -1,1 +1,0 @@
-//! RPM databases (sqlite, Berkeley DB hash, ndb) and header blobs.
