@@ -262,7 +262,8 @@ pub(super) mod tests {
 
     #[test]
     fn package_fields() {
-        let tree = MapTree::new(&[]).link("etc/imgscan", "usr/etc/imgscan");
+        let tree = MapTree::new(&[("usr/etc/imgscan/hello.conf", "greeting=hello\n")])
+            .link("etc/imgscan", "/usr/etc/imgscan");
         let os = OsRelease {
             id: "rhel".into(),
             version_id: Some("9.3".into()),
