@@ -11,7 +11,7 @@ use std::path::PathBuf;
 const EXIT_CODES: &str = "\
 Exit status:
   0  the scan passed the gate
-  1  findings at or above the gate (--fail-on; any miner by default)
+  1  results at or above the gate (--fail-on; any miner or malicious package by default)
   2  the scan could not be done (bad input, unreadable image)
 
 TARGET forms (detected from content, or forced with a scheme prefix):
@@ -43,6 +43,66 @@ pub enum Command {
     /// The built-in rules and checks.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The offline advisory database (OSV).
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `imgscan db ...`
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Download the configured ecosystems' OSV archives and rebuild the database.
+    Update {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Base URL of the OSV mirror (`BASE/ECOSYSTEM/all.zip`).
+        #[arg(long, value_name = "URL", env = "IMGSCAN_DB_SOURCE", default_value = imgscan_advisories::DEFAULT_SOURCE)]
+        source: String,
+        /// Ecosystem to fetch (repeatable); default: Debian, Ubuntu, Alpine,
+        /// AlmaLinux, Rocky Linux, Red Hat, npm.
+        #[arg(long = "ecosystem", value_name = "NAME")]
+        ecosystems: Vec<String>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Load OSV records from zips, directories or JSON files into the database.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// OSV zip (`all.zip`), directory of records, or record file.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Where the database is, when it was built, and what it holds.
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// Where the advisory database is.
+#[derive(Args, Debug)]
+pub struct DbArgs {
+    /// The advisory database file; default: `$IMGSCAN_DB`, else
+    /// `imgscan/advisories.sqlite` in the user's cache directory.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The database path asked for, else the default one.
+    pub fn path(&self) -> anyhow::Result<PathBuf> {
+        match &self.db {
+            Some(path) => Ok(path.clone()),
+            None => imgscan_advisories::default_db_path().ok_or_else(|| {
+                anyhow::anyhow!("no cache directory (set HOME or XDG_CACHE_HOME), and no --db given")
+            }),
+        }
+    }
 }
 
 /// `imgscan rules ...`
@@ -65,9 +125,18 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Exit 1 when a finding at or above SEVERITY remains.
+    /// Exit 1 when a vulnerability, malware match or finding at or above
+    /// SEVERITY remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<GateSeverity>,
+    pub fail_on: Option<SeverityArg>,
+    /// Report only the vulnerabilities with these severities (comma-separated).
+    #[arg(long, value_enum, value_name = "LIST", value_delimiter = ',')]
+    pub severity: Vec<SeverityArg>,
+    /// Report only vulnerabilities that have a fixed version.
+    #[arg(long)]
+    pub only_fixed: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Leave out the check with this id (repeatable); see `imgscan rules list`.
     #[arg(long, value_name = "ID")]
     pub skip_check: Vec<String>,
@@ -86,27 +155,30 @@ pub struct ScanArgs {
     pub scan_timeout: u64,
 }
 
-/// Severities the gate accepts.
+/// Severities as flags take them.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 #[value(rename_all = "UPPER")]
-pub enum GateSeverity {
-    /// Critical only.
+pub enum SeverityArg {
+    /// Critical.
     Critical,
-    /// High and above.
+    /// High (as a gate: high and above).
     High,
-    /// Medium and above.
+    /// Medium (as a gate: medium and above).
     Medium,
-    /// Low and above.
+    /// Low (as a gate: low and above).
     Low,
+    /// Unknown (as a gate: everything).
+    Unknown,
 }
 
-impl From<GateSeverity> for imgscan_sbom::Severity {
-    fn from(value: GateSeverity) -> Self {
+impl From<SeverityArg> for imgscan_sbom::Severity {
+    fn from(value: SeverityArg) -> Self {
         match value {
-            GateSeverity::Critical => Self::Critical,
-            GateSeverity::High => Self::High,
-            GateSeverity::Medium => Self::Medium,
-            GateSeverity::Low => Self::Low,
+            SeverityArg::Critical => Self::Critical,
+            SeverityArg::High => Self::High,
+            SeverityArg::Medium => Self::Medium,
+            SeverityArg::Low => Self::Low,
+            SeverityArg::Unknown => Self::Unknown,
         }
     }
 }
@@ -216,7 +288,7 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "help"];
+const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "db", "help"];
 
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.

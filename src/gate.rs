@@ -1,9 +1,11 @@
 //! The gate: the exit status a CI step reads. 1 when malware of HIGH or
-//! above was found (always), or when anything at or above `--fail-on`
+//! above or a malicious package (OSV `MAL-` record) was found (always), or
+//! when a vulnerability, malware match or finding at or above `--fail-on`
 //! remains. With `--fail-on` and vulnerabilities not checked (no advisory
-//! database in this build) the gate cannot pass blind, so 2 — unless a
-//! definite failure was found, which is 1. Otherwise 0.
+//! database) the gate cannot pass blind, so 2 — unless a definite failure
+//! was found, which is 1. Otherwise 0.
 
+use imgscan_advisories::VulnerabilityKind;
 use imgscan_sbom::Severity;
 use imgscan_scanner::Report;
 use std::process::ExitCode;
@@ -18,6 +20,15 @@ pub fn verdict(report: &Report, fail_on: Option<Severity>) -> ExitCode {
         .flatten()
         .filter(|m| at_or_above(m.severity, malware_threshold))
         .count();
+    let vulnerabilities = report
+        .vulnerabilities
+        .iter()
+        .flatten()
+        .filter(|v| {
+            v.kind == VulnerabilityKind::Malicious
+                || fail_on.is_some_and(|t| at_or_above(v.severity, t))
+        })
+        .count();
     let findings = fail_on.map_or(0, |t| {
         report
             .findings
@@ -26,15 +37,15 @@ pub fn verdict(report: &Report, fail_on: Option<Severity>) -> ExitCode {
             .filter(|f| at_or_above(f.severity, t))
             .count()
     });
-    if malware + findings > 0 {
+    if malware + vulnerabilities + findings > 0 {
         eprintln!(
-            "imgscan: gate failed: {malware} malware match(es), {findings} finding(s) at or above the gate"
+            "imgscan: gate failed: {vulnerabilities} vulnerable or malicious package(s), {malware} malware match(es), {findings} finding(s) at or above the gate"
         );
         return ExitCode::from(1);
     }
     if fail_on.is_some() && report.summary.not_checked.contains(&"vulnerabilities") {
         eprintln!(
-            "imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (the advisory database is not built yet)"
+            "imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (no advisory database: run `imgscan db update`)"
         );
         return ExitCode::from(2);
     }

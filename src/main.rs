@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod db;
 mod gate;
 mod progress;
 mod rules;
@@ -15,10 +16,11 @@ use clap::Parser;
 use cli::{Cli, Command, Format, RulesCommand, SbomFormat, TargetArgs};
 use imgscan_sbom::Severity;
 use imgscan_scanner::ignore::IgnoreList;
+use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
 use imgscan_scanner::{Report, ScanOptions, scan};
 use imgscan_signatures::RuleSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -52,6 +54,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 scan_timeout: Duration::from_secs(args.scan_timeout.max(1)),
                 files: false,
                 fail_on: args.fail_on.map(Into::into),
+                advisories: Some(args.db.path()?),
+                vulnerability_filter: VulnerabilityFilter {
+                    only_fixed: args.only_fixed,
+                    severities: args.severity.iter().map(|&s| s.into()).collect(),
+                },
             };
             report(&args.target, job, Output::from(args.format))
         }
@@ -73,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules(RulesCommand::Check { path }) => rules::check(&path),
+        Command::Db(command) => db::run(command),
     }
 }
 
@@ -97,6 +105,8 @@ struct Job {
     scan_timeout: Duration,
     files: bool,
     fail_on: Option<Severity>,
+    advisories: Option<PathBuf>,
+    vulnerability_filter: VulnerabilityFilter,
 }
 
 impl Job {
@@ -111,6 +121,8 @@ impl Job {
             scan_timeout: Duration::from_secs(10),
             files,
             fail_on: None,
+            advisories: None,
+            vulnerability_filter: VulnerabilityFilter::default(),
         }
     }
 }
@@ -155,6 +167,8 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         rules: job.rules.clone(),
         scan_timeout: job.scan_timeout,
         ignore: job.ignore.clone(),
+        advisories: job.advisories.clone(),
+        vulnerability_filter: job.vulnerability_filter.clone(),
     };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
@@ -162,6 +176,9 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     progress.finish();
     let scanned = scanned?;
     let report = Report::new(&scanned, job.files, started.elapsed());
+    for warning in &report.summary.warnings {
+        eprintln!("imgscan: warning: {warning}");
+    }
     let text = match output {
         Output::Json => report.to_json(),
         Output::CycloneDx => {

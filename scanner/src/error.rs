@@ -26,6 +26,9 @@ pub enum ScanError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The advisory database could not be read.
+    #[error("advisory database: {0}")]
+    Advisories(#[from] imgscan_advisories::DbError),
     /// A manifest, index, config or archive that does not parse or is
     /// inconsistent.
     #[error("`{file}`: {reason}")]

@@ -27,6 +27,7 @@ pub mod scan;
 pub mod source;
 pub mod tar_stream;
 pub mod tree;
+pub mod vulnerabilities;
 
 pub use error::ScanError;
 pub use layer::{Skipped, Unknown};

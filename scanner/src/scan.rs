@@ -17,12 +17,15 @@ use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, pla
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
+use crate::vulnerabilities::{VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries};
+use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
     CheckContext, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
 };
 use rayon::prelude::*;
 use std::io::Read;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What a scan is asked to do.
@@ -45,8 +48,12 @@ pub struct ScanOptions {
     pub rules: Option<RuleSet>,
     /// Longest a rule scan of one file may take.
     pub scan_timeout: Duration,
-    /// Entries that silence findings and malware rules.
+    /// Entries that silence vulnerabilities, findings and malware rules.
     pub ignore: IgnoreList,
+    /// The advisory database to match packages against (`None`: do not).
+    pub advisories: Option<PathBuf>,
+    /// Which matches to report.
+    pub vulnerability_filter: VulnerabilityFilter,
 }
 
 impl Default for ScanOptions {
@@ -61,6 +68,8 @@ impl Default for ScanOptions {
             rules: None,
             scan_timeout: Duration::from_secs(10),
             ignore: IgnoreList::default(),
+            advisories: None,
+            vulnerability_filter: VulnerabilityFilter::default(),
         }
     }
 }
@@ -97,6 +106,8 @@ pub struct Scanned {
     pub findings: Option<Vec<Finding>>,
     /// Files rules matched, when rules ran.
     pub malware: Option<Vec<Malware>>,
+    /// Vulnerable and malicious packages, when an advisory database was read.
+    pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
     /// Findings and malware entries the ignore file silenced.
     pub suppressed: u64,
     /// Warnings about the scan itself (expired ignore entries, ...).
@@ -112,7 +123,7 @@ pub fn scan(
     let target = resolve_target(input)?;
     let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
     patterns.extend(options.capture.iter().cloned());
-    let catalog = options.catalog || options.checks;
+    let catalog = options.catalog || options.checks || options.advisories.is_some();
     let catalogers = if catalog {
         imgscan_sbom::catalog::all()
     } else {
@@ -192,9 +203,35 @@ pub fn scan(
         let ctx = CheckContext::new(&tree, packages.as_deref().unwrap_or_default());
         run_checks(&checks, &ctx, &options.skip_checks)
     });
-    let packages = packages.filter(|_| options.catalog);
     let today = today();
     let mut suppressed = 0;
+    let mut warnings = options.ignore.expired_warnings(today);
+    let vulnerabilities = match (&options.advisories, &packages) {
+        (Some(path), Some(packages)) => match Database::open(path) {
+            Ok(db) => {
+                let matches = db.matches(packages, os.as_ref())?;
+                let (entries, silenced) = vulnerability_entries(
+                    matches,
+                    packages,
+                    &options.ignore,
+                    today,
+                    &options.vulnerability_filter,
+                );
+                suppressed += silenced;
+                Some(entries)
+            }
+            Err(DbError::Missing(path)) => {
+                warnings.push(format!(
+                    "vulnerabilities were not checked: no advisory database at `{}` (run `imgscan db update`, or `imgscan db import` an OSV dump)",
+                    path.display()
+                ));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+        _ => None,
+    };
+    let packages = packages.filter(|_| options.catalog);
     let findings = findings.map(|all| {
         let before = all.len();
         let kept: Vec<Finding> = all
@@ -213,7 +250,6 @@ pub fn scan(
         suppressed += (before - kept.len()) as u64;
         kept
     });
-    let warnings = options.ignore.expired_warnings(today);
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
@@ -234,6 +270,7 @@ pub fn scan(
         packages,
         findings,
         malware,
+        vulnerabilities,
         suppressed,
         warnings,
     })

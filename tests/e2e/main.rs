@@ -1,11 +1,14 @@
 //! End-to-end tests of the `imgscan` binary: every target form, the
 //! hostile-input corpus, interoperability with archives written by real
-//! tools, and the command line's contract (exit codes, output, streams).
+//! tools, the advisory database, and the command line's contract (exit
+//! codes, output, streams).
 
+mod advisories;
 mod checks;
 mod cli;
 mod forms;
 mod hostile;
+mod http_server;
 mod interop;
 mod malware;
 mod sbom;

@@ -9,6 +9,7 @@ pub mod table;
 
 use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
+use crate::vulnerabilities::VulnerabilityEntry;
 use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
 use imgscan_signatures::Malware;
 use serde::Serialize;
@@ -139,6 +140,10 @@ pub struct Report {
     /// Packages found (absent when packages were not checked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packages: Option<Vec<Package>>,
+    /// Vulnerable and malicious packages (absent when vulnerabilities were
+    /// not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
     /// Files rules matched (absent when no rules ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub malware: Option<Vec<Malware>>,
@@ -188,6 +193,7 @@ impl Report {
             target: scanned.target.clone(),
             layers: scanned.layers.clone(),
             packages: scanned.packages.clone(),
+            vulnerabilities: scanned.vulnerabilities.clone(),
             malware: scanned.malware.clone(),
             findings: scanned.findings.clone(),
             unknowns: scanned.unknowns.clone(),
@@ -201,6 +207,7 @@ impl Report {
                     .iter()
                     .copied()
                     .filter(|c| *c != "packages" || scanned.packages.is_none())
+                    .filter(|c| *c != "vulnerabilities" || scanned.vulnerabilities.is_none())
                     .filter(|c| *c != "findings" || scanned.findings.is_none())
                     .filter(|c| *c != "malware" || scanned.malware.is_none())
                     .collect(),
@@ -219,7 +226,7 @@ impl Report {
     }
 }
 
-/// Counts of findings and malware by severity (every severity listed).
+/// Counts of vulnerabilities, findings and malware by severity (every severity listed).
 fn counts(scanned: &Scanned) -> BTreeMap<&'static str, BTreeMap<Severity, usize>> {
     let by_severity = |severities: &mut dyn Iterator<Item = Severity>| {
         let mut by = BTreeMap::from([
@@ -235,6 +242,12 @@ fn counts(scanned: &Scanned) -> BTreeMap<&'static str, BTreeMap<Severity, usize>
         by
     };
     let mut counts = BTreeMap::new();
+    if let Some(vulnerabilities) = &scanned.vulnerabilities {
+        counts.insert(
+            "vulnerabilities",
+            by_severity(&mut vulnerabilities.iter().map(|v| v.severity)),
+        );
+    }
     if let Some(findings) = &scanned.findings {
         counts.insert(
             "findings",

@@ -745,6 +745,7 @@ pub(crate) mod tests {
             },
             layers: vec![layer(0, 'a'), layer(1, 'c')],
             packages,
+            vulnerabilities: None,
             malware: None,
             findings: None,
             unknowns: Vec::new(),

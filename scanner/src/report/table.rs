@@ -108,6 +108,46 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if let Some(vulnerabilities) = &report.vulnerabilities {
+        let _ = writeln!(
+            out,
+            "{}",
+            bold(&format!("Vulnerabilities ({})", vulnerabilities.len()))
+        );
+        if !vulnerabilities.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                bold(&format!(
+                    "{:<13} {:<20} {:<28} {:<24} {:<24} {:>5}  {}",
+                    "SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN", "LAYER", "SUMMARY"
+                ))
+            );
+        }
+        for v in vulnerabilities {
+            let severity = match &v.cvss {
+                Some(cvss) => format!("{:?} {:.1}", v.severity, cvss.score).to_uppercase(),
+                None => format!("{:?}", v.severity).to_uppercase(),
+            };
+            let fixed = if v.fixed.is_empty() {
+                "no fix".to_string()
+            } else {
+                v.fixed.join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "{:<13} {:<20} {:<28} {:<24} {:<24} {:>5}  {}",
+                severity,
+                v.id,
+                v.name,
+                v.version,
+                fixed,
+                v.layer,
+                one_line(&v.summary, 70)
+            );
+        }
+        let _ = writeln!(out);
+    }
     if let Some(malware) = &report.malware {
         let _ = writeln!(out, "{}", bold(&format!("Malware ({})", malware.len())));
         for m in malware {
@@ -181,12 +221,14 @@ pub fn render(report: &Report, color: bool) -> String {
     for warning in &s.warnings {
         let _ = writeln!(out, "{} {warning}", bold("Warning "));
     }
-    let _ = writeln!(
-        out,
-        "{} {} (not built yet)",
-        bold("Not checked"),
-        s.not_checked.join(", ")
-    );
+    if !s.not_checked.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            bold("Not checked"),
+            s.not_checked.join(", ")
+        );
+    }
     if let Some(files) = &report.files {
         let _ = writeln!(
             out,
