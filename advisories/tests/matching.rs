@@ -96,7 +96,7 @@ fn several_ranges_and_stretches() {
     );
     assert_eq!(
         affected_versions(
-            &[r.clone()],
+            std::slice::from_ref(&r),
             &[
                 "0.1.0", "1.0.1", "2.0.0", "3.1.0", "3.2.5", "5.0.1", "6.0.0"
             ]
@@ -342,7 +342,7 @@ fn debian_and_alpine_match_source_packages_and_versions() {
     assert_eq!(ids(&found), [(0, "ALPINE-CVE-1")]);
     // Another Alpine branch, and no OS at all: nothing.
     assert!(
-        f.db.matches(&[client.clone()], Some(&os("alpine", "3.18.4")))
+        f.db.matches(std::slice::from_ref(&client), Some(&os("alpine", "3.18.4")))
             .unwrap()
             .is_empty()
     );
