@@ -65,10 +65,13 @@ pub(crate) enum Outcome {
 
 /// Reads one OSV document; `name` is its file or archive entry name.
 pub(crate) fn prepare(name: &str, bytes: &[u8]) -> Outcome {
-    let record: Record = match serde_json::from_slice(bytes) {
+    let mut record: Record = match serde_json::from_slice(bytes) {
         Ok(record) => record,
         Err(e) => return malformed_json(name, bytes, e.to_string()),
     };
+    if record.id.trim().is_empty() {
+        record.id = unnumbered_malware_id(name).unwrap_or_default();
+    }
     if record.id.trim().is_empty() {
         return Outcome::Malformed {
             what: name.to_string(),
@@ -113,6 +116,15 @@ pub(crate) fn prepare(name: &str, bytes: &[u8]) -> Outcome {
         summary: record.summary,
         affected,
     })
+}
+
+/// ossf/malicious-packages files reports it has not numbered yet as
+/// `MAL-0000-<source>-<hash>.json` with an empty `id`: the file stem stands
+/// in for the id, so the malicious package is still caught.
+fn unnumbered_malware_id(name: &str) -> Option<String> {
+    let file = name.rsplit(['/', '\\']).next()?;
+    let stem = file.strip_suffix(".json")?;
+    stem.starts_with("MAL-0000-").then(|| stem.to_string())
 }
 
 /// A document serde could not read as a record: say which, naming its id
@@ -259,6 +271,15 @@ mod tests {
         assert!(reason("{not json").starts_with("t.json: "));
         assert!(reason(r#"{"affected":[]}"#).contains("missing field `id`"));
         assert!(reason(r#"{"id":" "}"#).contains("empty `id`"));
+        let unnumbered = r#"{"id":"","affected":[{"package":{"ecosystem":"npm","name":"a"},"versions":["1.0.0"]}]}"#;
+        match prepare("osv/MAL-0000-ghsa-malware-13f6.json", unnumbered.as_bytes()) {
+            Outcome::Stored(r) => assert_eq!(r.id, "MAL-0000-ghsa-malware-13f6"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            prepare("x/GHSA-1.json", unnumbered.as_bytes()),
+            Outcome::Malformed { .. }
+        ));
         let bad_type = reason(
             r#"{"id":"X-2","affected":[{"package":{"ecosystem":"npm","name":"a"},"ranges":[{"type":"WEIRD","events":[]}]}]}"#,
         );
