@@ -3,8 +3,8 @@
 //! One row per record (`records`) and one per affected package entry
 //! (`affected`), looked up by the index on `(eco_key, name)`: matching
 //! costs one indexed lookup per package name. Ranges are stored compactly
-//! as JSON, GIT ranges dropped and events already sorted in the
-//! ecosystem's order, so matching only walks them. `sources` says where
+//! as JSON, GIT ranges dropped and every version already checked against
+//! the ecosystem's scheme, so matching only walks them. `sources` says where
 //! each ecosystem family came from; `meta` holds `built_at`.
 //!
 //! `PRAGMA application_id` marks the file as imgscan's and
@@ -49,7 +49,7 @@ pub(crate) fn create(conn: &Connection) -> rusqlite::Result<()> {
              ecosystem    TEXT NOT NULL, -- as the record writes it
              eco_key      TEXT NOT NULL, -- ecosystem up to `::` (Red Hat)
              name         TEXT NOT NULL,
-             ranges       TEXT NOT NULL, -- JSON [[event, ...], ...], sorted
+             ranges       TEXT NOT NULL, -- JSON [[event, ...], ...] per range
              versions     TEXT NOT NULL, -- JSON array of versions
              severity     TEXT NOT NULL, -- CRITICAL|HIGH|MEDIUM|LOW|UNKNOWN
              cvss_version TEXT,
