@@ -1,0 +1,188 @@
+//! What to look a package up as: the OSV ecosystems its image's OS maps
+//! to (DESIGN.md, "Ecosystems of the advisory feed"), and the name and
+//! version the feed uses for it.
+//!
+//! Debian, Ubuntu and Alpine advisories name *source* packages with source
+//! versions: a binary package is looked up by its source name and version
+//! (the SBOM's `source`), falling back to its own. The source version is
+//! the right one: a binNMU gives binaries a `+bN` suffix the source never
+//! has, and some binaries carry a version of their own (`cpp` from
+//! `gcc-defaults`). Red Hat-family and npm advisories name binary
+//! packages: name and version as installed (`[E:]V-R` for rpm).
+
+use imgscan_sbom::{Ecosystem, OsRelease, Package};
+
+use crate::version::{APK, DPKG, NPM_SEMVER, RPM, VersionScheme};
+
+/// A package as the advisory feed sees it.
+pub(crate) struct Target<'p> {
+    /// Ecosystem lookup keys (`Debian:12`, `Red Hat:enterprise_linux:9`).
+    pub keys: Vec<String>,
+    /// The name advisories use.
+    pub name: &'p str,
+    /// The version to compare.
+    pub version: &'p str,
+    /// The version order.
+    pub scheme: &'static dyn VersionScheme,
+}
+
+/// The lookup for `package` on `os`; `None` when no feed covers it (an
+/// OS package on an unknown or unversioned OS).
+pub(crate) fn target<'p>(package: &'p Package, os: Option<&OsRelease>) -> Option<Target<'p>> {
+    let by_source = || {
+        let source = package.source.as_ref();
+        let name = source.map_or(package.name.as_str(), |s| s.name.as_str());
+        let version = source
+            .and_then(|s| s.version.as_deref())
+            .unwrap_or(package.version.as_str());
+        (name, version)
+    };
+    let binary = (package.name.as_str(), package.version.as_str());
+    let (keys, (name, version), scheme): (Vec<String>, _, &'static dyn VersionScheme) =
+        match package.ecosystem {
+            Ecosystem::Npm => (vec!["npm".into()], binary, &NPM_SEMVER),
+            Ecosystem::Deb => (deb_keys(os?)?, by_source(), &DPKG),
+            Ecosystem::Apk => (apk_keys(os?)?, by_source(), &APK),
+            Ecosystem::Rpm => (rpm_keys(os?)?, binary, &RPM),
+        };
+    (!name.is_empty() && !version.is_empty()).then_some(Target {
+        keys,
+        name,
+        version,
+        scheme,
+    })
+}
+
+fn version_id(os: &OsRelease) -> Option<&str> {
+    os.version_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn major(os: &OsRelease) -> Option<&str> {
+    let major = version_id(os)?.split('.').next()?;
+    (!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit())).then_some(major)
+}
+
+fn deb_keys(os: &OsRelease) -> Option<Vec<String>> {
+    match os.id.as_str() {
+        "debian" => Some(vec![format!("Debian:{}", major(os)?)]),
+        "ubuntu" => {
+            let v = version_id(os)?;
+            Some(vec![format!("Ubuntu:{v}:LTS"), format!("Ubuntu:{v}")])
+        }
+        _ => None,
+    }
+}
+
+fn apk_keys(os: &OsRelease) -> Option<Vec<String>> {
+    if os.id != "alpine" {
+        return None;
+    }
+    let mut parts = version_id(os)?.split('.');
+    let (maj, min) = (parts.next()?, parts.next()?);
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(maj) && numeric(min)).then(|| vec![format!("Alpine:v{maj}.{min}")])
+}
+
+fn rpm_keys(os: &OsRelease) -> Option<Vec<String>> {
+    let family = match os.id.as_str() {
+        "almalinux" => "AlmaLinux",
+        "rocky" => "Rocky Linux",
+        "rhel" => "Red Hat:enterprise_linux",
+        _ => return None,
+    };
+    Some(vec![format!("{family}:{}", major(os)?)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imgscan_sbom::SourcePackage;
+
+    fn os(id: &str, version: &str) -> OsRelease {
+        OsRelease {
+            id: id.into(),
+            version_id: Some(version.into()),
+            name: None,
+        }
+    }
+
+    fn package(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
+        Package::new(
+            name,
+            version,
+            ecosystem,
+            format!("pkg:x/{name}@{version}"),
+            String::new(),
+        )
+    }
+
+    fn keys(ecosystem: Ecosystem, os: Option<&OsRelease>) -> Option<Vec<String>> {
+        target(&package(ecosystem, "p", "1.0-1"), os).map(|t| t.keys)
+    }
+
+    #[test]
+    fn ecosystems_from_the_os() {
+        let k = |e, id, v| keys(e, Some(&os(id, v)));
+        assert_eq!(
+            k(Ecosystem::Deb, "debian", "12"),
+            Some(vec!["Debian:12".into()])
+        );
+        assert_eq!(
+            k(Ecosystem::Deb, "ubuntu", "22.04"),
+            Some(vec!["Ubuntu:22.04:LTS".into(), "Ubuntu:22.04".into()])
+        );
+        assert_eq!(
+            k(Ecosystem::Apk, "alpine", "3.19.1"),
+            Some(vec!["Alpine:v3.19".into()])
+        );
+        assert_eq!(
+            k(Ecosystem::Rpm, "almalinux", "9.4"),
+            Some(vec!["AlmaLinux:9".into()])
+        );
+        assert_eq!(
+            k(Ecosystem::Rpm, "rocky", "8.9"),
+            Some(vec!["Rocky Linux:8".into()])
+        );
+        assert_eq!(
+            k(Ecosystem::Rpm, "rhel", "9.3"),
+            Some(vec!["Red Hat:enterprise_linux:9".into()])
+        );
+        assert_eq!(
+            k(Ecosystem::Npm, "alpine", "3.19"),
+            Some(vec!["npm".into()])
+        );
+        assert_eq!(keys(Ecosystem::Npm, None), Some(vec!["npm".into()]));
+        assert_eq!(keys(Ecosystem::Deb, None), None);
+        assert_eq!(k(Ecosystem::Rpm, "fedora", "40"), None);
+        assert_eq!(k(Ecosystem::Apk, "alpine", "edge"), None);
+        assert_eq!(k(Ecosystem::Deb, "alpine", "3.19"), None);
+    }
+
+    #[test]
+    fn source_packages_for_debian_and_alpine_binaries_for_rpm() {
+        let mut p = package(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u2+b1");
+        p.source = Some(SourcePackage {
+            name: "openssl".into(),
+            version: Some("3.0.11-1~deb12u2".into()),
+        });
+        let t = target(&p, Some(&os("debian", "12"))).unwrap();
+        assert_eq!((t.name, t.version), ("openssl", "3.0.11-1~deb12u2"));
+        p.source = Some(SourcePackage {
+            name: "openssl".into(),
+            version: None,
+        });
+        let t = target(&p, Some(&os("debian", "12"))).unwrap();
+        assert_eq!((t.name, t.version), ("openssl", "3.0.11-1~deb12u2+b1"));
+
+        let mut r = package(Ecosystem::Rpm, "openssh-clients", "8.7p1-38.el9");
+        r.source = Some(SourcePackage {
+            name: "openssh".into(),
+            version: Some("8.7p1-38.el9".into()),
+        });
+        let t = target(&r, Some(&os("rhel", "9.4"))).unwrap();
+        assert_eq!(t.name, "openssh-clients");
+    }
+}
