@@ -565,6 +565,61 @@ mod tests {
     }
 
     #[test]
+    fn verdicts_inside_archives_join_the_index() {
+        use std::io::Write;
+        let gzip = |data: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(data).unwrap();
+            enc.finish().unwrap()
+        };
+        let source = imgscan_signatures::RuleSource {
+            origin: "t".into(),
+            text:
+                "rule t { meta: severity = \"HIGH\" strings: $a = \"NEEDLE-7f3a\" condition: $a }"
+                    .into(),
+        };
+        let mut opts = options(&[]);
+        opts.rules = Some(imgscan_signatures::compile(&[source]).unwrap().0);
+        opts.limits.max_file_bytes = 1 << 20;
+        let conf = gzip(
+            &b"# settings\n"
+                .repeat(50)
+                .into_iter()
+                .chain(*b"NEEDLE-7f3a")
+                .collect::<Vec<_>>(),
+        );
+        let bomb = gzip(&vec![0u8; 4 << 20]);
+        let ((), index) = run_pass(2, &opts, |b| {
+            b.add(
+                file(b"opt/conf.gz", conf.len() as u64),
+                Some(&mut &conf[..]),
+            )
+            .unwrap();
+            b.add(
+                file(b"opt/bomb.gz", bomb.len() as u64),
+                Some(&mut &bomb[..]),
+            )
+            .unwrap();
+        });
+        let found: Vec<String> = index
+            .malware
+            .iter()
+            .map(LayerMalware::display_path)
+            .collect();
+        assert_eq!(found, ["/opt/conf.gz!"]);
+        assert_eq!(index.malware[0].path, Box::from(&b"opt/conf.gz"[..]));
+        assert_eq!(index.skipped.not_unpacked, 1);
+        assert_eq!(index.unknowns.len(), 1);
+        assert_eq!(index.unknowns[0].path, "/opt/bomb.gz!");
+        assert_eq!(index.unknowns[0].layer, 2);
+        assert!(
+            index.unknowns[0]
+                .reason
+                .contains("expands past the limit of 1048576 bytes")
+        );
+    }
+
+    #[test]
     fn entry_limit_stops_indexing() {
         let mut opts = options(&[]);
         opts.limits.max_entries = 2;
