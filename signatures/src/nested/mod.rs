@@ -141,6 +141,16 @@ pub enum NestedError {
         /// Why.
         reason: String,
     },
+    /// Problems in one image file past those listed.
+    #[error(
+        "{count} more places inside not wholly looked into (only the first {listed} are listed)"
+    )]
+    Unlisted {
+        /// How many were not listed.
+        count: u64,
+        /// How many were.
+        listed: usize,
+    },
 }
 
 #[cfg(test)]

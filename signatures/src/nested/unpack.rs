@@ -11,6 +11,10 @@ use crate::pool::{FileVerdict, ScanProblem};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 
+/// Most problems listed for one image file; the rest are summed up in one
+/// more, so a hostile archive cannot flood the report.
+const MAX_NOTES: usize = 32;
+
 /// Scans `data`, the bytes of the image file at `path`, and whatever it
 /// holds within `limits`; returns the verdicts that matched or failed, the
 /// file's own first.
@@ -27,12 +31,26 @@ pub(crate) fn scan_file(
         budget: &budget,
         path,
         verdicts: Vec::new(),
+        notes: 0,
+        unlisted: 0,
     };
     let root = InnerPath::root();
     unpacker.scan(&root, data);
     if limits.max_depth > 0 {
         // A spent budget is already recorded where it ran out.
         let _ = unpacker.open(data, &root);
+    }
+    if unpacker.unlisted > 0 {
+        let unlisted = NestedError::Unlisted {
+            count: unpacker.unlisted,
+            listed: MAX_NOTES,
+        };
+        unpacker.verdicts.push(FileVerdict {
+            path: path.into(),
+            inner: root,
+            result: Err(ScanProblem::NotUnpacked(unlisted)),
+            sha256: None,
+        });
     }
     unpacker.verdicts
 }
@@ -43,6 +61,10 @@ struct Unpacker<'u, 'r> {
     budget: &'u Budget,
     path: &'u [u8],
     verdicts: Vec<FileVerdict>,
+    /// Problems listed so far.
+    notes: usize,
+    /// Problems past [`MAX_NOTES`].
+    unlisted: u64,
 }
 
 impl Unpacker<'_, '_> {
@@ -64,6 +86,11 @@ impl Unpacker<'_, '_> {
 
     /// Records why something at `at` was not (wholly) scanned.
     fn note(&mut self, at: &InnerPath, problem: NestedError) {
+        if self.notes == MAX_NOTES {
+            self.unlisted += 1;
+            return;
+        }
+        self.notes += 1;
         self.verdicts.push(FileVerdict {
             path: self.path.into(),
             inner: at.clone(),
@@ -377,6 +404,29 @@ mod tests {
         assert_eq!(walked[0], found("/opt/f!/early.cfg"));
         assert_eq!(walked[1].0, "/opt/f!/zeros-1.bin");
         assert!(walked[1].1.starts_with(expansion), "{walked:?}");
+    }
+
+    #[test]
+    fn problems_past_the_first_few_are_summed_up() {
+        let limits = NestedLimits {
+            max_depth: 1,
+            ..NestedLimits::default()
+        };
+        let names: Vec<String> = (0..40).map(|i| format!("logs/{i:02}.gz")).collect();
+        let member = gzip(b"hay");
+        let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &member[..])).collect();
+        let walked = walk(&gzip(&tar(&members)), limits);
+        assert_eq!(walked.len(), MAX_NOTES + 1);
+        assert_eq!(walked[0].0, "/opt/f!/logs/00.gz");
+        assert!(walked[0].1.contains("nested deeper than the limit of 1"));
+        assert_eq!(
+            walked[MAX_NOTES],
+            (
+                "/opt/f".to_string(),
+                "8 more places inside not wholly looked into (only the first 32 are listed)"
+                    .to_string()
+            )
+        );
     }
 
     #[test]
