@@ -82,7 +82,6 @@ fn walk_local_headers(
 mod tests {
     use super::super::build::zip;
     use super::*;
-    use std::io::Read;
 
     /// Each member's name and what was made of it.
     fn members(data: &[u8]) -> (Vec<(String, String)>, Result<(), String>) {
