@@ -253,6 +253,17 @@ pub struct TargetArgs {
     /// Most entries one layer may hold.
     #[arg(long, value_name = "N")]
     pub max_entries: Option<u64>,
+    /// Most steps the rule scan takes inside compressed files and archives
+    /// (gzip, xz, zstd, zip/jar, tar) found in the image; 0 turns it off.
+    #[arg(long, value_name = "N")]
+    pub max_archive_depth: Option<usize>,
+    /// Most bytes one file's compressed content may expand to per byte of
+    /// the file, past its first 16 MiB (and never past --max-file-size).
+    #[arg(long, value_name = "N")]
+    pub max_archive_ratio: Option<u64>,
+    /// Most members read from one archive inside the image.
+    #[arg(long, value_name = "N")]
+    pub max_archive_members: Option<u64>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -275,6 +286,17 @@ impl TargetArgs {
         }
         if let Some(entries) = self.max_entries {
             limits.max_entries = entries;
+        }
+        if let Some(depth) = self.max_archive_depth {
+            anyhow::ensure!(depth <= 16, "--max-archive-depth must be at most 16");
+            limits.max_archive_depth = depth;
+        }
+        if let Some(ratio) = self.max_archive_ratio {
+            anyhow::ensure!(ratio > 0, "--max-archive-ratio must be at least 1");
+            limits.max_archive_ratio = ratio;
+        }
+        if let Some(members) = self.max_archive_members {
+            limits.max_archive_members = members;
         }
         Ok(limits)
     }

@@ -2,6 +2,7 @@
 //! YARA rules (compiled once, cached on disk), listing every built-in rule
 //! and check, and checking a user's rules with YARA-X's own diagnostics.
 
+use imgscan_scanner::Limits;
 use imgscan_signatures::{
     RuleSet, all_checks, builtin_sources, compile, compile_cached, read_sources,
 };
@@ -41,6 +42,13 @@ pub fn load(paths: &[PathBuf], builtin: bool) -> anyhow::Result<Option<RuleSet>>
 pub fn list() -> anyhow::Result<String> {
     let (rules, _) = compile(&builtin_sources())?;
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Rules scan every regular file of every layer and, by default {} steps deep, the\n\
+         files inside gzip, xz, zstd, zip (jar, war, apk) and tar files among them\n\
+         (reported as `/opt/tools.tar.gz!/bin/xmrig`; see --max-archive-depth).\n",
+        Limits::default().max_archive_depth
+    );
     let _ = writeln!(out, "{:<36} {:<9} DESCRIPTION", "RULE", "SEVERITY");
     for info in rules.infos() {
         let _ = writeln!(

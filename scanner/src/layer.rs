@@ -7,7 +7,9 @@ use crate::capture::CaptureSpec;
 use crate::entry_name::{join, normalize, split_parent};
 use crate::limits::Limits;
 use imgscan_sbom::{FileKind, FileMeta, display_path};
-use imgscan_signatures::{RuleHit, RuleSet, ScanPool, with_scan_pool};
+use imgscan_signatures::{
+    InnerPath, RuleHit, RuleSet, ScanPool, ScanProblem, ScanSettings, with_scan_pool,
+};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -47,6 +49,10 @@ pub struct Skipped {
     pub over_entry_limit: u64,
     /// Entries of a type the tree does not hold (sparse files, volume labels).
     pub unsupported: u64,
+    /// Compressed files and archives in the image not wholly looked into:
+    /// nested too deep, over the expansion or member limit, broken,
+    /// encrypted or of an unsupported method.
+    pub not_unpacked: u64,
 }
 
 impl Skipped {
@@ -60,6 +66,7 @@ impl Skipped {
         self.scan_failed += other.scan_failed;
         self.over_entry_limit += other.over_entry_limit;
         self.unsupported += other.unsupported;
+        self.not_unpacked += other.not_unpacked;
     }
 }
 
@@ -93,15 +100,24 @@ pub struct LayerIndex {
     pub malware: Vec<LayerMalware>,
 }
 
-/// A file of a layer that rules matched.
+/// A file of a layer that rules matched, or something inside it.
 #[derive(Debug, Clone)]
 pub struct LayerMalware {
-    /// Root-relative path.
+    /// Root-relative path of the file.
     pub path: Box<[u8]>,
-    /// SHA-256 of its bytes, hex.
+    /// Where inside the file the matched bytes are; root for its own.
+    pub inner: InnerPath,
+    /// SHA-256 of the matched bytes, hex.
     pub sha256: String,
     /// The rules that matched.
     pub hits: Vec<RuleHit>,
+}
+
+impl LayerMalware {
+    /// The report's path of the matched bytes (`!` marks each step inside).
+    pub fn display_path(&self) -> String {
+        self.inner.display(&self.path)
+    }
 }
 
 impl LayerIndex {
@@ -156,26 +172,34 @@ pub fn run_pass<T>(
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let ((result, mut index), verdicts) =
-        with_scan_pool(rules, options.scan_timeout, workers, |pool| {
-            let mut builder = LayerBuilder::new(layer, options);
-            builder.scan_pool = Some(pool);
-            let result = fill(&mut builder);
-            (result, builder.finish())
-        });
+    let settings = ScanSettings {
+        timeout: options.scan_timeout,
+        nested: options.limits.nested(),
+    };
+    let ((result, mut index), verdicts) = with_scan_pool(rules, settings, workers, |pool| {
+        let mut builder = LayerBuilder::new(layer, options);
+        builder.scan_pool = Some(pool);
+        let result = fill(&mut builder);
+        (result, builder.finish())
+    });
     for verdict in verdicts {
+        let path = verdict.display_path();
         match verdict.result {
             Ok(hits) => index.malware.push(LayerMalware {
                 path: verdict.path,
+                inner: verdict.inner,
                 sha256: verdict.sha256.unwrap_or_default(),
                 hits,
             }),
-            Err(reason) => {
-                index.skipped.scan_failed += 1;
+            Err(problem) => {
+                match problem {
+                    ScanProblem::ScanFailed(_) => index.skipped.scan_failed += 1,
+                    ScanProblem::NotUnpacked(_) => index.skipped.not_unpacked += 1,
+                }
                 index.unknowns.push(Unknown {
-                    path: display_path(&verdict.path),
+                    path,
                     layer,
-                    reason: format!("rule scan failed: {reason}"),
+                    reason: problem.to_string(),
                 });
             }
         }
@@ -538,6 +562,61 @@ mod tests {
         let index = b.finish();
         assert_eq!(index.entries[1].meta.kind, FileKind::File);
         assert_eq!(&*index.captured[&b"b"[..]], b"abc");
+    }
+
+    #[test]
+    fn verdicts_inside_archives_join_the_index() {
+        use std::io::Write;
+        let gzip = |data: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(data).unwrap();
+            enc.finish().unwrap()
+        };
+        let source = imgscan_signatures::RuleSource {
+            origin: "t".into(),
+            text:
+                "rule t { meta: severity = \"HIGH\" strings: $a = \"NEEDLE-7f3a\" condition: $a }"
+                    .into(),
+        };
+        let mut opts = options(&[]);
+        opts.rules = Some(imgscan_signatures::compile(&[source]).unwrap().0);
+        opts.limits.max_file_bytes = 1 << 20;
+        let conf = gzip(
+            &b"# settings\n"
+                .repeat(50)
+                .into_iter()
+                .chain(*b"NEEDLE-7f3a")
+                .collect::<Vec<_>>(),
+        );
+        let bomb = gzip(&vec![0u8; 4 << 20]);
+        let ((), index) = run_pass(2, &opts, |b| {
+            b.add(
+                file(b"opt/conf.gz", conf.len() as u64),
+                Some(&mut &conf[..]),
+            )
+            .unwrap();
+            b.add(
+                file(b"opt/bomb.gz", bomb.len() as u64),
+                Some(&mut &bomb[..]),
+            )
+            .unwrap();
+        });
+        let found: Vec<String> = index
+            .malware
+            .iter()
+            .map(LayerMalware::display_path)
+            .collect();
+        assert_eq!(found, ["/opt/conf.gz!"]);
+        assert_eq!(index.malware[0].path, Box::from(&b"opt/conf.gz"[..]));
+        assert_eq!(index.skipped.not_unpacked, 1);
+        assert_eq!(index.unknowns.len(), 1);
+        assert_eq!(index.unknowns[0].path, "/opt/bomb.gz!");
+        assert_eq!(index.unknowns[0].layer, 2);
+        assert!(
+            index.unknowns[0]
+                .reason
+                .contains("expands past the limit of 1048576 bytes")
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Configurable bounds that keep a hostile image from taking unbounded time,
 //! memory or disk: how far a layer may expand, how large a file may be read
-//! into memory, how many entries a layer may hold, how long a name may be.
+//! into memory, how many entries a layer may hold, how long a name may be,
+//! and how far the rule scan looks inside compressed files and archives.
+
+use imgscan_signatures::NestedLimits;
 
 /// Bounds applied while reading a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +22,20 @@ pub struct Limits {
     pub max_entries: u64,
     /// Longest entry or link name, in bytes.
     pub max_name_bytes: usize,
+    /// Most steps the rule scan takes inside compressed files and archives
+    /// (the `!` of a path); 0 turns looking inside off.
+    pub max_archive_depth: usize,
+    /// Most bytes one file's compressed content and archive members may
+    /// expand to per byte of the file, past the first 16 MiB; all of it is
+    /// bounded by [`Limits::max_file_bytes`] too.
+    pub max_archive_ratio: u64,
+    /// Most members read from one archive inside the image.
+    pub max_archive_members: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let nested = NestedLimits::default();
         Limits {
             max_layer_bytes: 32 << 30,
             max_expansion_ratio: 200,
@@ -30,6 +43,9 @@ impl Default for Limits {
             max_file_bytes: 512 << 20,
             max_entries: 4_000_000,
             max_name_bytes: 64 << 10,
+            max_archive_depth: nested.max_depth,
+            max_archive_ratio: nested.max_ratio,
+            max_archive_members: nested.max_members,
         }
     }
 }
@@ -41,6 +57,17 @@ impl Limits {
             .saturating_mul(self.max_expansion_ratio)
             .max(self.ratio_floor_bytes);
         by_ratio.min(self.max_layer_bytes)
+    }
+
+    /// How far the rule scan looks inside compressed files and archives.
+    pub fn nested(&self) -> NestedLimits {
+        NestedLimits {
+            max_depth: self.max_archive_depth,
+            max_bytes: self.max_file_bytes,
+            max_ratio: self.max_archive_ratio,
+            max_members: self.max_archive_members,
+            ..NestedLimits::default()
+        }
     }
 }
 

@@ -290,7 +290,7 @@ fn malware_entries(indexes: &[LayerIndex], tree: &FileTree) -> Vec<Malware> {
                 entries.push(Malware {
                     rule: hit.rule.clone(),
                     severity: hit.severity,
-                    path: imgscan_sbom::display_path(&found.path),
+                    path: found.display_path(),
                     layer,
                     visible,
                     sha256: found.sha256.clone(),

@@ -4,6 +4,9 @@
 //! (cron, systemd, startup files, `ld.so.preload`, unowned executables) and
 //! how it got in (accounts, SSH, Redis, npm install scripts).
 //!
+//! Rules see every file's bytes and, within limits, the bytes inside the
+//! compressed files and archives among them ([`nested`]).
+//!
 //! Each check family is one file under `checks/` implementing [`Check`];
 //! checks declare up front the paths they read, so the single layer pass
 //! captures them, and run over the final tree through
@@ -14,12 +17,14 @@ pub mod check;
 pub mod checks;
 mod command;
 pub mod malware;
+pub mod nested;
 pub mod pool;
 pub mod rules;
 
 pub use check::{Check, CheckContext, CheckInfo, all_checks, capture_globs, run_checks};
 pub use malware::{Malware, RuleHit, RuleScanner};
-pub use pool::{FileVerdict, ScanPool, with_scan_pool};
+pub use nested::{InnerPath, NestedError, NestedLimits};
+pub use pool::{FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};
 pub use rules::{
     RuleInfo, RuleSet, RuleSource, RulesError, builtin_sources, compile, compile_cached,
     read_sources,

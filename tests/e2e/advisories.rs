@@ -98,7 +98,7 @@ fn vulnerable_image() -> PathBuf {
 }
 
 fn db_args<'a>(db: &'a Path, args: &[&'a str]) -> Vec<&'a OsStr> {
-    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    let mut all: Vec<&OsStr> = args.iter().map(|a| OsStr::new(*a)).collect();
     all.push(OsStr::new("--db"));
     all.push(db.as_os_str());
     all

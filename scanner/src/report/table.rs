@@ -195,6 +195,7 @@ pub fn render(report: &Report, color: bool) -> String {
         ("layers over the expansion limit", k.over_expansion_limit),
         ("over the entry limit", k.over_entry_limit),
         ("unsupported entry types", k.unsupported),
+        ("archives not wholly looked into", k.not_unpacked),
     ];
     let skipped: Vec<String> = skipped
         .iter()

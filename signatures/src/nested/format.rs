@@ -1,0 +1,109 @@
+//! What a file's first bytes say it is, among the formats looked into, and
+//! the streaming decoder of each compressed one. Names are never trusted.
+
+use std::io::{self, Read};
+
+/// Offset of the `ustar` magic in a tar header.
+const TAR_MAGIC_AT: usize = 257;
+
+/// Most memory one xz block's decoder may ask for, in KiB (`xz -9` needs
+/// about 65 MiB).
+const XZ_MEMORY_LIMIT_KIB: u32 = 128 << 10;
+
+/// A container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A compressed stream.
+    Compressed(Codec),
+    /// zip, and its kin (jar, war, apk).
+    Zip,
+    /// POSIX or GNU tar.
+    Tar,
+}
+
+/// A compression format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// gzip, one member or several.
+    Gzip,
+    /// xz.
+    Xz,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Format {
+    /// How many leading bytes [`Format::sniff`] needs.
+    pub const HEAD: usize = TAR_MAGIC_AT + 5;
+
+    /// The format `head` (a file's first bytes, [`Format::HEAD`] of them
+    /// for tar) starts with, if any.
+    pub fn sniff(head: &[u8]) -> Option<Format> {
+        if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+            Some(Format::Compressed(Codec::Gzip))
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Some(Format::Compressed(Codec::Xz))
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Format::Compressed(Codec::Zstd))
+        } else if head.starts_with(b"PK\x03\x04") {
+            Some(Format::Zip)
+        } else if head.get(TAR_MAGIC_AT..TAR_MAGIC_AT + 5) == Some(b"ustar") {
+            Some(Format::Tar)
+        } else {
+            None
+        }
+    }
+
+    /// Stable lower-case name, for reasons in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Compressed(Codec::Gzip) => "gzip stream",
+            Format::Compressed(Codec::Xz) => "xz stream",
+            Format::Compressed(Codec::Zstd) => "zstd stream",
+            Format::Zip => "zip archive",
+            Format::Tar => "tar archive",
+        }
+    }
+}
+
+impl Codec {
+    /// A streaming decoder of `input`.
+    pub fn decoder<'a>(self, input: &'a [u8]) -> io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+            Codec::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
+                input,
+                true,
+                XZ_MEMORY_LIMIT_KIB,
+            )),
+            Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_decides_never_the_name() {
+        let compressed = |codec| Some(Format::Compressed(codec));
+        assert_eq!(Format::sniff(&[0x1f, 0x8b, 8, 0]), compressed(Codec::Gzip));
+        assert_eq!(Format::sniff(b"\xfd7zXZ\0\0"), compressed(Codec::Xz));
+        assert_eq!(
+            Format::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            compressed(Codec::Zstd)
+        );
+        assert_eq!(Format::sniff(b"PK\x03\x04\x14\0"), Some(Format::Zip));
+        let mut tar = vec![0u8; 512];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(Format::sniff(&tar), Some(Format::Tar));
+        assert_eq!(
+            Format::sniff(b"PK\x05\x06"),
+            None,
+            "an empty zip holds nothing"
+        );
+        assert_eq!(Format::sniff(b"\x7fELF"), None);
+        assert_eq!(Format::sniff(b""), None);
+    }
+}
