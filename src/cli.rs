@@ -99,7 +99,9 @@ impl DbArgs {
         match &self.db {
             Some(path) => Ok(path.clone()),
             None => imgscan_advisories::default_db_path().ok_or_else(|| {
-                anyhow::anyhow!("no cache directory (set HOME or XDG_CACHE_HOME), and no --db given")
+                anyhow::anyhow!(
+                    "no cache directory (set HOME or XDG_CACHE_HOME), and no --db given"
+                )
             }),
         }
     }

@@ -110,9 +110,9 @@ pub fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
 fn download_policy() -> anyhow::Result<DownloadPolicy> {
     let mut policy = DownloadPolicy::default();
     if let Ok(ms) = std::env::var("IMGSCAN_DB_BACKOFF_MS") {
-        let ms: u64 = ms
-            .parse()
-            .map_err(|_| anyhow::anyhow!("IMGSCAN_DB_BACKOFF_MS must be a number of milliseconds"))?;
+        let ms: u64 = ms.parse().map_err(|_| {
+            anyhow::anyhow!("IMGSCAN_DB_BACKOFF_MS must be a number of milliseconds")
+        })?;
         policy.backoff = std::time::Duration::from_millis(ms);
     }
     Ok(policy)

@@ -274,10 +274,12 @@ impl Downloader {
         }
         progress.begin(url, total);
         let part = sibling(dest, ".part");
-        let io = |path: &Path, source| Failure::fatal(DownloadError::Io {
-            path: path.to_path_buf(),
-            source,
-        });
+        let io = |path: &Path, source| {
+            Failure::fatal(DownloadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
         let mut file = std::fs::File::create(&part).map_err(|e| io(&part, e))?;
         let mut written = 0u64;
         let mut buffer = vec![0u8; 256 * 1024];

@@ -121,7 +121,11 @@ pub fn update(
 /// Whether the database already holds exactly what the cache holds: every
 /// server said "not modified" and no zip is newer than the database (a
 /// zip newer than it means an earlier rebuild failed after the download).
-fn is_current(db_path: &Path, sources: &[ImportSource], fetched: &[(String, String, Fetched)]) -> bool {
+fn is_current(
+    db_path: &Path,
+    sources: &[ImportSource],
+    fetched: &[(String, String, Fetched)],
+) -> bool {
     let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let Some(built) = modified(db_path) else {
         return false;
@@ -149,7 +153,13 @@ fn percent_encode(segment: &str) -> String {
 fn file_name(ecosystem: &str) -> String {
     ecosystem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

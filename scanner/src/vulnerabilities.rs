@@ -115,3 +115,116 @@ pub fn vulnerability_entries(
     });
     (entries, suppressed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imgscan_sbom::Ecosystem;
+
+    fn lodash(layer: usize, location: &str) -> Package {
+        let mut package = Package::new(
+            "lodash",
+            "4.17.20",
+            Ecosystem::Npm,
+            "pkg:npm/lodash@4.17.20".into(),
+            location.into(),
+        );
+        package.layer = layer;
+        package
+    }
+
+    fn found(id: &str, package: usize, fixed: &[&str], severity: Severity) -> Vulnerability {
+        Vulnerability {
+            id: id.into(),
+            kind: VulnerabilityKind::Vulnerability,
+            aliases: vec![format!("GHSA-for-{id}")],
+            package,
+            purl: "pkg:npm/lodash@4.17.20".into(),
+            name: "lodash".into(),
+            version: "4.17.20".into(),
+            fixed: fixed.iter().map(|f| f.to_string()).collect(),
+            severity,
+            cvss: None,
+            summary: String::new(),
+        }
+    }
+
+    #[test]
+    fn one_entry_per_advisory_and_purl_with_every_location() {
+        let packages = [
+            lodash(2, "/b/package-lock.json"),
+            lodash(1, "/a/package-lock.json"),
+        ];
+        let matches = vec![
+            found("CVE-1", 0, &["4.17.21"], Severity::High),
+            found("CVE-1", 1, &["4.17.21"], Severity::High),
+            found("CVE-2", 0, &[], Severity::Low),
+        ];
+        let (entries, suppressed) = vulnerability_entries(
+            matches,
+            &packages,
+            &IgnoreList::default(),
+            (2026, 1, 1),
+            &VulnerabilityFilter::default(),
+        );
+        assert_eq!(suppressed, 0);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].id, "CVE-1", "sorted by severity first");
+        assert_eq!(entries[0].layer, 1, "the earliest layer");
+        assert_eq!(
+            entries[0].locations,
+            ["/a/package-lock.json", "/b/package-lock.json"]
+        );
+    }
+
+    #[test]
+    fn ignore_by_alias_and_filters() {
+        let packages = [lodash(0, "/package-lock.json")];
+        let matches = || {
+            vec![
+                found("CVE-1", 0, &["4.17.21"], Severity::High),
+                found("CVE-2", 0, &[], Severity::Low),
+            ]
+        };
+        let ignore = IgnoreList::parse(
+            "[[ignore]]\nid = \"GHSA-for-CVE-1\"\npackage = \"pkg:npm/lodash@4.17.20\"\nreason = \"r\"\nexpires = 2030-01-01\n",
+            "test",
+        )
+        .unwrap();
+        let (entries, suppressed) = vulnerability_entries(
+            matches(),
+            &packages,
+            &ignore,
+            (2026, 1, 1),
+            &VulnerabilityFilter::default(),
+        );
+        assert_eq!((entries.len(), suppressed), (1, 1));
+        assert_eq!(entries[0].id, "CVE-2");
+        let only_fixed = VulnerabilityFilter {
+            only_fixed: true,
+            severities: Vec::new(),
+        };
+        let (entries, _) = vulnerability_entries(
+            matches(),
+            &packages,
+            &IgnoreList::default(),
+            (2026, 1, 1),
+            &only_fixed,
+        );
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].id, "CVE-1");
+        let low = VulnerabilityFilter {
+            only_fixed: false,
+            severities: vec![Severity::Low],
+        };
+        let (entries, _) = vulnerability_entries(
+            matches(),
+            &packages,
+            &IgnoreList::default(),
+            (2026, 1, 1),
+            &low,
+        );
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].id, "CVE-2");
+    }
+}

@@ -77,7 +77,10 @@ fn json_is_deterministic_apart_from_duration() {
 #[test]
 fn no_colour_or_progress_off_a_terminal() {
     let dir = oci_dir(&demo(), LayerCompression::Gzip);
-    let run = run(&[dir.as_os_str()]);
+    let db = empty_advisory_db();
+    let run = run_with(&[dir.as_os_str()], |cmd| {
+        cmd.env("IMGSCAN_DB", &db);
+    });
     assert_eq!(run.code, 0);
     assert!(
         !run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'),

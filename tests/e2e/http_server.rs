@@ -109,7 +109,9 @@ fn serve(stream: TcpStream, scripts: &Mutex<Scripts>, seen: &Mutex<Vec<Seen>>) {
         Some(Reply::Status(429)) => {
             out.write_all(head("429 Too Many Requests", "Retry-After: 0\r\n", 0).as_bytes())
         }
-        Some(Reply::Status(code)) => out.write_all(head(&format!("{code} Scripted"), "", 0).as_bytes()),
+        Some(Reply::Status(code)) => {
+            out.write_all(head(&format!("{code} Scripted"), "", 0).as_bytes())
+        }
         Some(Reply::Body { etag, .. }) if if_none_match.as_deref() == Some(etag.as_str()) => {
             out.write_all(head("304 Not Modified", &format!("ETag: {etag}\r\n"), 0).as_bytes())
         }

@@ -173,3 +173,20 @@ pub fn have_tool(tool: &str) -> bool {
     }
     found
 }
+
+/// An advisory database with no records, so that a scan checks
+/// vulnerabilities (finding none) instead of warning that it could not.
+pub fn empty_advisory_db() -> PathBuf {
+    let db = fresh("empty.sqlite");
+    let records = db.with_file_name("no-records");
+    std::fs::create_dir_all(&records).unwrap();
+    let imported = run(&[
+        OsStr::new("db"),
+        OsStr::new("import"),
+        OsStr::new("--db"),
+        db.as_os_str(),
+        records.as_os_str(),
+    ]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    db
+}

@@ -223,12 +223,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "{} {warning}", bold("Warning "));
     }
     if !s.not_checked.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} {}",
-            bold("Not checked"),
-            s.not_checked.join(", ")
-        );
+        let _ = writeln!(out, "{} {}", bold("Not checked"), s.not_checked.join(", "));
     }
     if let Some(files) = &report.files {
         let _ = writeln!(
