@@ -479,3 +479,52 @@ fn db_update_fetches_revalidates_and_retries() {
     let (report, _) = scan_json(&vulnerable_image(), &db, &[]);
     assert!(ids(&report).iter().any(|(id, ..)| id == "MAL-2025-0001"));
 }
+
+#[test]
+fn the_bundled_demo_set_finds_what_its_readme_says() {
+    let db = fresh("demo-advisories.sqlite");
+    let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories");
+    let imported = import(&db, &[&records]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let archive = demo_docker_archive("demo.docker.tar");
+    let (report, done) = scan_json(&archive, &db, &[]);
+    assert_eq!(done.code, 1, "the malicious debug fails the gate");
+    let mut found = ids(&report);
+    found.sort();
+    let row = |id: &str, name: &str, version: &str| (id.into(), name.into(), version.into());
+    assert_eq!(
+        found,
+        [
+            row("CVE-2016-2781", "coreutils", "9.1-1"),
+            row("CVE-2020-28500", "lodash", "4.17.20"),
+            row("CVE-2021-23337", "lodash", "4.17.20"),
+            row("CVE-2024-6387", "openssh-server", "1:9.2p1-2+deb12u2"),
+            row("MAL-2025-46974", "debug", "4.4.2"),
+        ],
+        "fixtures/advisories/README.md: libssl3 is past the CVE-2023-5363 fix, lodash past CVE-2020-8203's"
+    );
+    let regresshion = entry(&report, "openssh-server", "DEBIAN-CVE-2024-6387");
+    assert_eq!(regresshion["fixed"][0], "1:9.2p1-2+deb12u3");
+    assert_eq!(regresshion["severity"], "HIGH");
+    assert_eq!(regresshion["layer"], 0);
+    assert_eq!(
+        entry(&report, "coreutils", "CVE-2016-2781")["fixed"],
+        serde_json::json!([])
+    );
+    let debug = entry(&report, "debug", "MAL-2025-46974");
+    assert_eq!(
+        (&debug["kind"], &debug["severity"]),
+        (&"malicious".into(), &"CRITICAL".into())
+    );
+    assert_eq!(debug["layer"], 1);
+
+    let table = run(&db_args(&db, &["scan", archive.to_str().unwrap()]));
+    assert_eq!(table.code, 1, "{}", table.stderr);
+    assert!(
+        table.stdout.contains("Vulnerabilities (5)")
+            && table.stdout.contains("regreSSHion")
+            && table.stdout.contains("remove it"),
+        "{}",
+        table.stdout
+    );
+}

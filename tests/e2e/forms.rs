@@ -330,14 +330,7 @@ fn tags_select_an_image() {
     ]);
     assert!(err.contains("tag `v3`") && err.contains("v1, v2"), "{err}");
 
-    let archive = fresh("tagged.tar");
-    write_docker_archive(
-        &archive,
-        &demo(),
-        DockerLayout::Legacy,
-        ArchiveCompression::None,
-    )
-    .unwrap();
+    let archive = demo_docker_archive("tagged.tar");
     let report = inspect(format!("{}:demo:1.0", archive.display()), &[]);
     assert_eq!(report["target"]["kind"], "docker-archive");
     let err = fails(&[
@@ -349,14 +342,7 @@ fn tags_select_an_image() {
 
 #[test]
 fn scan_is_the_default_command_and_prints_a_table() {
-    let out = fresh("packed.tar");
-    write_docker_archive(
-        &out,
-        &demo(),
-        DockerLayout::Legacy,
-        ArchiveCompression::None,
-    )
-    .unwrap();
+    let out = demo_docker_archive("packed.tar");
     let run = run(&[out.as_os_str()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(

@@ -52,17 +52,31 @@ fn dpkg_packages_carry_the_layer_that_brought_them() {
             "/var/lib/dpkg/status".to_string(),
         )
     };
+    let npm = |name: &str, version: &str| {
+        (
+            "npm".to_string(),
+            name.to_string(),
+            version.to_string(),
+            1,
+            "/opt/app/package-lock.json".to_string(),
+        )
+    };
     assert_eq!(
         found,
         [
             row("base-files", "12.4+deb12u8", 0),
             row("bash", "5.2.15-2+b7", 0),
+            row("coreutils", "9.1-1", 0),
             row("libssl3", "3.0.15-1~deb12u1", 0),
+            row("openssh-server", "1:9.2p1-2+deb12u2", 0),
+            npm("debug", "4.4.2"),
+            npm("lodash", "4.17.20"),
+            npm("ms", "2.1.3"),
             row("ca-certificates", "20230311", 1)
         ],
         "a package keeps the layer that first listed it; config-files leftovers are not installed"
     );
-    let ssl = &report["packages"][2];
+    let ssl = &report["packages"][3];
     assert_eq!(ssl["source"]["name"], "openssl");
     assert_eq!(
         ssl["purl"],
@@ -97,7 +111,7 @@ fn dpkg_packages_carry_the_layer_that_brought_them() {
     assert!(inspect(&dir, &[]).get("packages").is_none());
     let table = run(&[OsStr::new("sbom"), dir.as_os_str()]);
     assert!(
-        table.stdout.contains("Packages (4)") && table.stdout.contains("ca-certificates"),
+        table.stdout.contains("Packages (9)") && table.stdout.contains("ca-certificates"),
         "{}",
         table.stdout
     );

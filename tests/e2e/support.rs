@@ -1,7 +1,10 @@
 //! Helpers shared by the end-to-end tests: running the binary, validating
 //! JSON against the committed schema, and packing images into temp dirs.
 
-use imgscan_fixtures::{Image, LayerCompression, Variant, load_fixture, write_oci_layout};
+use imgscan_fixtures::{
+    ArchiveCompression, DockerLayout, Image, LayerCompression, Variant, load_fixture,
+    write_docker_archive, write_oci_layout,
+};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -98,6 +101,20 @@ pub fn validate(report: &Value) {
 /// The committed demo fixture.
 pub fn demo() -> Image {
     load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/demo")).unwrap()
+}
+
+/// The demo fixture as a plain `docker save` archive (legacy layout) at
+/// a fresh path named `name`: the form the README's first command scans.
+pub fn demo_docker_archive(name: &str) -> PathBuf {
+    let archive = fresh(name);
+    write_docker_archive(
+        &archive,
+        &demo(),
+        DockerLayout::Legacy,
+        ArchiveCompression::None,
+    )
+    .unwrap();
+    archive
 }
 
 /// A directory that lives as long as the test process.

@@ -4,6 +4,7 @@
 //! that wants it.
 
 use super::Report;
+use imgscan_advisories::VulnerabilityKind;
 use std::fmt::Write;
 
 /// Renders `report` as text; `color` adds ANSI emphasis to headings.
@@ -129,7 +130,9 @@ pub fn render(report: &Report, color: bool) -> String {
                 Some(cvss) => format!("{:?} {:.1}", v.severity, cvss.score).to_uppercase(),
                 None => format!("{:?}", v.severity).to_uppercase(),
             };
-            let fixed = if v.fixed.is_empty() {
+            let fixed = if v.kind == VulnerabilityKind::Malicious {
+                "remove it".to_string()
+            } else if v.fixed.is_empty() {
                 "no fix".to_string()
             } else {
                 v.fixed.join(", ")
