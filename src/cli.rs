@@ -5,6 +5,8 @@ use crate::size::parse_size;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use imgscan_scanner::Limits;
 use imgscan_scanner::source::Platform;
+use imgscan_scanner::source::credentials::Credentials;
+use imgscan_scanner::source::registry::RegistryOptions;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -18,7 +20,7 @@ TARGET forms (detected from content, or forced with a scheme prefix):
   ./rootfs                   a root filesystem directory (dir:)
   layout-dir[:TAG]           an OCI image layout (oci-dir:)
   image.tar[:TAG]            an oci-archive (oci-archive:) or docker save tar (docker-archive:), .tar.gz too
-  registry.local/app:1.4     a registry reference (registry:) — not supported yet
+  registry.local/app:1.4     an image in a registry (registry:), pulled as it is read
   disk.qcow2                 a VM disk image (disk:) — not supported yet";
 
 /// Container and system image supply-chain scanner.
@@ -266,6 +268,25 @@ pub struct TargetArgs {
     /// Most members read from one archive inside the image.
     #[arg(long, value_name = "N")]
     pub max_archive_members: Option<u64>,
+    /// Reach this registry (host[:port]) over plain HTTP (repeatable);
+    /// loopback registries always are.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Registry user name (else the Docker config's credentials, else anonymous).
+    #[arg(
+        long,
+        env = "IMGSCAN_REGISTRY_USERNAME",
+        requires = "registry_password"
+    )]
+    pub registry_username: Option<String>,
+    /// Registry password or token, with --registry-username.
+    #[arg(
+        long,
+        env = "IMGSCAN_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "registry_username"
+    )]
+    pub registry_password: Option<String>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -301,6 +322,18 @@ impl TargetArgs {
             limits.max_archive_members = members;
         }
         Ok(limits)
+    }
+
+    /// How to reach registries.
+    pub fn registry(&self) -> RegistryOptions {
+        RegistryOptions {
+            insecure: self.insecure_registry.clone(),
+            credentials: self
+                .registry_username
+                .clone()
+                .zip(self.registry_password.clone())
+                .map(|(username, password)| Credentials { username, password }),
+        }
     }
 
     /// The platform asked for, if any.

@@ -169,6 +169,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         ignore: job.ignore.clone(),
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
+        registry: args.registry(),
     };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);

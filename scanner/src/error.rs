@@ -18,6 +18,14 @@ pub enum ScanError {
         /// The target as given.
         target: String,
     },
+    /// A registry refused or failed a request.
+    #[error("registry `{reference}`: {reason}")]
+    Registry {
+        /// The image reference, as resolved.
+        reference: String,
+        /// What the registry or the network said.
+        reason: String,
+    },
     /// Reading a file of the target failed.
     #[error("cannot read `{path}`: {source}")]
     Io {

@@ -14,6 +14,7 @@ use crate::report::{LayerInfo, TargetInfo};
 use crate::rootfs::index_rootfs;
 use crate::source::blobs::{BlobStore, DirStore, TarStore};
 use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, plan_oci};
+use crate::source::registry::{RegistryOptions, RegistryStore};
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
@@ -54,6 +55,8 @@ pub struct ScanOptions {
     pub advisories: Option<PathBuf>,
     /// Which matches to report.
     pub vulnerability_filter: VulnerabilityFilter,
+    /// How to reach registries.
+    pub registry: RegistryOptions,
 }
 
 impl Default for ScanOptions {
@@ -70,6 +73,7 @@ impl Default for ScanOptions {
             ignore: IgnoreList::default(),
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
+            registry: RegistryOptions::default(),
         }
     }
 }
@@ -145,10 +149,11 @@ pub fn scan(
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
-            return Err(ScanError::Unsupported {
-                kind: "registry",
-                target: input.into(),
-            });
+            let reference = target.selector.as_deref().unwrap_or_default();
+            let store = RegistryStore::connect(reference, &options.registry)?;
+            let plan = plan_oci(&store, input, None, options.platform.as_ref())?;
+            let read = read_planned(&store, &plan, &pass, progress)?;
+            (TargetKind::Registry, Some(plan), read)
         }
         TargetKind::Disk => {
             return Err(ScanError::Unsupported {

@@ -6,17 +6,7 @@ use imgscan_fixtures::*;
 use std::ffi::OsStr;
 
 #[test]
-fn registry_and_disk_targets_are_refused_clearly() {
-    let err = fails(&[OsStr::new("registry.local:5000/app:1.4")]);
-    assert!(
-        err.contains("registry targets are not supported yet"),
-        "{err}"
-    );
-    let err = fails(&[OsStr::new("scan"), OsStr::new("registry:alpine:3.19")]);
-    assert!(
-        err.contains("registry targets are not supported yet"),
-        "{err}"
-    );
+fn disk_targets_are_refused_clearly() {
     let disk = fresh("disk.qcow2");
     std::fs::write(&disk, b"QFI\xfb\0\0\0\x03rest-of-header").unwrap();
     let err = fails(&[disk.as_os_str()]);

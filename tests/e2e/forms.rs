@@ -217,44 +217,14 @@ fn scheme_prefixes_force_the_kind() {
     assert_eq!(report["layers"].as_array().unwrap().len(), 3);
 }
 
-fn arch_image(arch: &str) -> Image {
-    let mut layer = LayerTar::new();
-    layer.file("etc/arch", arch);
-    let mut image = Image::new(vec![layer.finish()]);
-    image.architecture = arch.to_string();
-    image
-}
-
-fn arch_of(report: &serde_json::Value) -> String {
-    report["target"]["platform"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn platform_is_chosen_from_a_multi_image_index() {
-    let (amd, arm) = (arch_image("amd64"), arch_image("arm64"));
-    let dir = fresh("multi");
-    let variants = [
-        Variant {
-            image: &amd,
-            platform_in_index: true,
-            ref_name: None,
-        },
-        Variant {
-            image: &arm,
-            platform_in_index: true,
-            ref_name: None,
-        },
-    ];
-    write_oci_layout(&dir, &variants, LayerCompression::Gzip).unwrap();
+    let dir = two_arch_layout("multi");
     assert_eq!(
         arch_of(&inspect(&dir, &["--platform", "linux/arm64"])),
         "linux/arm64"
     );
-    let host = if cfg!(target_arch = "aarch64") {
-        "linux/arm64"
-    } else {
-        "linux/amd64"
-    };
+    let host = host_platform();
     assert_eq!(
         arch_of(&inspect(&dir, &[])),
         host,

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `imgscan` binary: every target form, the
 //! hostile-input corpus, interoperability with archives written by real
 //! tools, the advisory database, and the command line's contract (exit
-//! codes, output, streams).
+//! codes, output, streams), and images pulled from a real registry.
 
 mod advisories;
 mod checks;
@@ -11,5 +11,7 @@ mod hostile;
 mod http_server;
 mod interop;
 mod malware;
+mod registry;
+mod registry_server;
 mod sbom;
 mod support;

@@ -2,7 +2,7 @@
 //! JSON against the committed schema, and packing images into temp dirs.
 
 use imgscan_fixtures::{
-    ArchiveCompression, DockerLayout, Image, LayerCompression, Variant, load_fixture,
+    ArchiveCompression, DockerLayout, Image, LayerCompression, LayerTar, Variant, load_fixture,
     write_docker_archive, write_oci_layout,
 };
 use serde_json::Value;
@@ -115,6 +115,48 @@ pub fn demo_docker_archive(name: &str) -> PathBuf {
     )
     .unwrap();
     archive
+}
+
+/// A one-layer image for `arch` whose `/etc/arch` says which it is.
+pub fn arch_image(arch: &str) -> Image {
+    let mut layer = LayerTar::new();
+    layer.file("etc/arch", arch);
+    let mut image = Image::new(vec![layer.finish()]);
+    image.architecture = arch.to_string();
+    image
+}
+
+/// An OCI layout at a fresh path `name` holding an amd64 and an arm64
+/// image, each with its platform in the index.
+pub fn two_arch_layout(name: &str) -> PathBuf {
+    let (amd, arm) = (arch_image("amd64"), arch_image("arm64"));
+    let dir = fresh(name);
+    let variant = |image| Variant {
+        image,
+        platform_in_index: true,
+        ref_name: None,
+    };
+    write_oci_layout(
+        &dir,
+        &[variant(&amd), variant(&arm)],
+        LayerCompression::Gzip,
+    )
+    .unwrap();
+    dir
+}
+
+/// The platform imgscan picks by default here: the host's.
+pub fn host_platform() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "linux/arm64"
+    } else {
+        "linux/amd64"
+    }
+}
+
+/// The platform a report says it read.
+pub fn arch_of(report: &Value) -> String {
+    report["target"]["platform"].as_str().unwrap().to_string()
 }
 
 /// A directory that lives as long as the test process.

@@ -6,6 +6,7 @@
 //! component may be a symlink, so a hostile layout cannot point a blob at
 //! a file of the host.
 
+use crate::digest::Digest;
 use crate::entry_name::normalize;
 use crate::error::ScanError;
 use crate::tar_stream::walk_entries;
@@ -30,6 +31,12 @@ pub trait BlobStore: Sync {
 
     /// The file the store reads, for messages.
     fn origin(&self) -> &Path;
+
+    /// Reads the manifest or index with `digest` whole. A layout keeps
+    /// manifests among its blobs; a registry serves them apart.
+    fn read_manifest(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ScanError> {
+        self.read_small(&digest.blob_path())
+    }
 
     /// Reads a small blob (manifest, index, config) whole.
     fn read_small(&self, name: &str) -> Result<Option<Vec<u8>>, ScanError> {

@@ -143,19 +143,31 @@ fn parse_digest(name: &str, text: &str) -> Result<Digest, ScanError> {
     Digest::parse(text).map_err(|reason| ScanError::malformed(name, reason))
 }
 
+/// What a descriptor read whole points at.
+#[derive(Clone, Copy)]
+enum Role {
+    /// An image manifest or an index.
+    Manifest,
+    /// An image config.
+    Config,
+}
+
 /// Reads a blob named by a descriptor and checks its digest and size.
 fn read_verified(
     store: &dyn BlobStore,
     referrer: &str,
     desc: &Descriptor,
+    role: Role,
 ) -> Result<(Digest, Vec<u8>), ScanError> {
     let digest = parse_digest(referrer, &desc.digest)?;
-    let bytes = store
-        .read_small(&digest.blob_path())?
-        .ok_or_else(|| ScanError::MissingBlob {
-            blob: digest.to_string(),
-            referrer: referrer.to_string(),
-        })?;
+    let bytes = match role {
+        Role::Manifest => store.read_manifest(&digest)?,
+        Role::Config => store.read_small(&digest.blob_path())?,
+    };
+    let bytes = bytes.ok_or_else(|| ScanError::MissingBlob {
+        blob: digest.to_string(),
+        referrer: referrer.to_string(),
+    })?;
     check_digest(&digest.to_string(), &digest, &bytes)?;
     if let Some(size) = desc.size
         && size != bytes.len() as i64
@@ -228,7 +240,12 @@ pub fn plan_oci(
     }
     let mut loaded = Vec::new();
     for candidate in candidates {
-        let (digest, bytes) = read_verified(store, &candidate.referrer, &candidate.descriptor)?;
+        let (digest, bytes) = read_verified(
+            store,
+            &candidate.referrer,
+            &candidate.descriptor,
+            Role::Manifest,
+        )?;
         let manifest: Manifest = parse_json(digest.as_str(), &bytes)?;
         if manifest.manifests.is_some()
             || matches!(
@@ -241,7 +258,8 @@ pub fn plan_oci(
                 "an index where an image manifest was expected",
             ));
         }
-        let (_, config_bytes) = read_verified(store, digest.as_str(), &manifest.config)?;
+        let (_, config_bytes) =
+            read_verified(store, digest.as_str(), &manifest.config, Role::Config)?;
         let config: Config = parse_json(&manifest.config.digest, &config_bytes)?;
         let platform = candidate.platform.or_else(|| config_platform(&config));
         loaded.push((digest, manifest, config, platform));
@@ -310,7 +328,7 @@ fn collect_manifests(
             desc.media_type.as_deref(),
             Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST)
         ) {
-            let (digest, bytes) = read_verified(store, referrer, &desc)?;
+            let (digest, bytes) = read_verified(store, referrer, &desc, Role::Manifest)?;
             let nested: Index = parse_json(digest.as_str(), &bytes)?;
             collect_manifests(
                 store,
