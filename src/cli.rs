@@ -21,7 +21,7 @@ TARGET forms (detected from content, or forced with a scheme prefix):
   layout-dir[:TAG]           an OCI image layout (oci-dir:)
   image.tar[:TAG]            an oci-archive (oci-archive:) or docker save tar (docker-archive:), .tar.gz too
   registry.local/app:1.4     an image in a registry (registry:), pulled as it is read
-  disk.qcow2                 a VM disk image (disk:) — not supported yet";
+  disk.qcow2                 a VM disk image, raw or qcow2, with ext2/3/4 volumes (disk:)";
 
 /// Container and system image supply-chain scanner.
 #[derive(Parser, Debug)]

@@ -10,14 +10,6 @@ pub enum ScanError {
     /// The target string names nothing that exists and is not a reference.
     #[error("target `{0}` not found")]
     TargetNotFound(String),
-    /// A target kind that is recognised but not built yet.
-    #[error("{kind} targets are not supported yet (`{target}`)")]
-    Unsupported {
-        /// `registry` or `disk`.
-        kind: &'static str,
-        /// The target as given.
-        target: String,
-    },
     /// A registry refused or failed a request.
     #[error("registry `{reference}`: {reason}")]
     Registry {

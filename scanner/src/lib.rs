@@ -14,6 +14,7 @@
 pub mod capture;
 pub mod decompress;
 pub mod digest;
+pub mod disk;
 pub mod entry_name;
 pub mod error;
 pub mod ignore;
@@ -28,6 +29,7 @@ pub mod source;
 pub mod tar_stream;
 pub mod tree;
 pub mod vulnerabilities;
+pub mod walked;
 
 pub use error::ScanError;
 pub use layer::{Skipped, Unknown};

@@ -8,6 +8,7 @@
 //! The walk is iterative, so nesting depth costs heap, not stack.
 
 use crate::layer::{LayerBuilder, RawEntry};
+use crate::walked::add_walked;
 use imgscan_sbom::FileKind;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
@@ -76,36 +77,21 @@ fn visit(host: &Path, rel: &[u8], meta: &Metadata, builder: &mut LayerBuilder<'_
     } else {
         FileKind::BlockDevice
     };
-    let link = if kind == FileKind::Symlink {
-        match fs::read_link(host) {
-            Ok(target) => Some(target.as_os_str().as_bytes().to_vec()),
-            Err(err) => {
-                builder.unreadable(rel, format!("cannot read link: {err}"));
-                return false;
-            }
-        }
-    } else {
-        None
-    };
-    let raw = RawEntry {
+    let entry = RawEntry {
         name: rel,
         kind,
         size: meta.len(),
         mode: meta.mode(),
         uid: meta.uid().into(),
         gid: meta.gid().into(),
-        link: link.as_deref(),
+        link: None,
     };
-    if kind != FileKind::File {
-        // Only regular files carry content, so adding cannot fail here.
-        let _ = builder.add(raw, None);
-        return kind == FileKind::Dir;
-    }
-    let result = open_regular(host, meta).and_then(|mut file| builder.add(raw, Some(&mut file)));
-    if let Err(err) = result {
-        builder.unreadable(rel, format!("cannot read: {err}"));
-    }
-    false
+    add_walked(
+        builder,
+        entry,
+        || fs::read_link(host).map(|t| t.as_os_str().as_bytes().to_vec()),
+        || open_regular(host, meta),
+    )
 }
 
 /// Opens a regular file without following a link or blocking on a FIFO,

@@ -4,10 +4,11 @@
 
 use crate::capture::CaptureSpec;
 use crate::decompress::Compression;
+use crate::disk::index_disk;
 use crate::error::ScanError;
 use crate::ignore::{IgnoreList, today};
 use crate::inventory::{capture_globs, take_inventory};
-use crate::layer::{LayerIndex, PassOptions, Skipped, Unknown, run_pass};
+use crate::layer::{LayerBuilder, LayerIndex, PassOptions, Skipped, Unknown, run_pass};
 use crate::layer_pass::{LayerOutcome, read_layer, verify_layer};
 use crate::limits::Limits;
 use crate::report::{LayerInfo, TargetInfo};
@@ -155,16 +156,21 @@ pub fn scan(
             let read = read_planned(&store, &plan, &pass, progress)?;
             (TargetKind::Registry, Some(plan), read)
         }
-        TargetKind::Disk => {
-            return Err(ScanError::Unsupported {
-                kind: "disk",
-                target: input.into(),
-            });
-        }
+        TargetKind::Disk => (
+            TargetKind::Disk,
+            None,
+            vec![read_volume(&pass, progress, |builder| {
+                index_disk(&target.path, builder).map_err(|reason| {
+                    ScanError::malformed(target.path.display().to_string(), reason)
+                })
+            })?],
+        ),
         TargetKind::Rootfs => (
             TargetKind::Rootfs,
             None,
-            vec![read_rootfs(&target, &pass, progress)?],
+            vec![read_volume(&pass, progress, |builder| {
+                index_rootfs(&target.path, builder).map_err(|e| ScanError::io(&target.path, e))
+            })?],
         ),
         TargetKind::OciDir => {
             let store = DirStore::new(&target.path);
@@ -310,14 +316,16 @@ fn malware_entries(indexes: &[LayerIndex], tree: &FileTree) -> Vec<Malware> {
     entries
 }
 
-fn read_rootfs(
-    target: &Target,
+/// Reads a target that is one layer with no digest (a rootfs directory, a
+/// disk image) with `index`, which walks it into the layer builder.
+fn read_volume(
     pass: &PassOptions,
     progress: &dyn Progress,
+    index: impl FnOnce(&mut LayerBuilder<'_>) -> Result<(), ScanError>,
 ) -> Result<(LayerInfo, LayerIndex), ScanError> {
     progress.start(1);
-    let (result, index) = run_pass(0, pass, |builder| index_rootfs(&target.path, builder));
-    result.map_err(|e| ScanError::io(&target.path, e))?;
+    let (result, index) = run_pass(0, pass, index);
+    result?;
     let size = index
         .entries
         .iter()

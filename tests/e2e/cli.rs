@@ -1,17 +1,9 @@
 //! The command line's contract: exit codes, where output goes, colour and
-//! terminal rules, and clear refusals for targets not built yet.
+//! terminal rules.
 
 use crate::support::*;
 use imgscan_fixtures::*;
 use std::ffi::OsStr;
-
-#[test]
-fn disk_targets_are_refused_clearly() {
-    let disk = fresh("disk.qcow2");
-    std::fs::write(&disk, b"QFI\xfb\0\0\0\x03rest-of-header").unwrap();
-    let err = fails(&[disk.as_os_str()]);
-    assert!(err.contains("disk targets are not supported yet"), "{err}");
-}
 
 #[test]
 fn unreadable_targets_exit_2() {

@@ -8,15 +8,6 @@ use imgscan_fixtures::*;
 use std::path::Path;
 use std::process::Command;
 
-fn sh(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Live paths of the final tree with type and size (layers may differ).
 fn final_tree(report: &serde_json::Value) -> Vec<(String, String, u64)> {
     file_rows(report)

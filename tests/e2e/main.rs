@@ -1,11 +1,12 @@
 //! End-to-end tests of the `imgscan` binary: every target form, the
 //! hostile-input corpus, interoperability with archives written by real
 //! tools, the advisory database, and the command line's contract (exit
-//! codes, output, streams), and images pulled from a real registry.
+//! codes, output, streams), images pulled from a real registry, and VM disk images.
 
 mod advisories;
 mod checks;
 mod cli;
+mod disk;
 mod forms;
 mod hostile;
 mod http_server;

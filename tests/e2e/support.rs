@@ -214,6 +214,17 @@ pub fn live<'a>(report: &'a Value, path: &str) -> Option<&'a Value> {
         .find(|f| f["path"] == path && f.get("deleted_in").is_none())
 }
 
+/// Runs a tool the test needs and fails the test, with its stderr, if the
+/// tool fails.
+pub fn sh(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Whether a test that needs an external tool should run: it must when CI
 /// is set; elsewhere it is skipped with a message when the tool is absent.
 pub fn have_tool(tool: &str) -> bool {

@@ -1,0 +1,173 @@
+//! An ext2/3/4 filesystem inside a disk, read with `ext4-view` and walked
+//! into a layer like a rootfs directory: symlinks recorded with their
+//! target (resolved later inside the image tree), special files never
+//! read, regular files streamed to the layer pass. Paths are bytes end to
+//! end, so non-UTF-8 names survive. The walk is iterative.
+
+use super::device::Device;
+use crate::layer::{LayerBuilder, RawEntry};
+use crate::walked::add_walked;
+use ext4_view::{Ext4, Ext4Read, FileType, PathBuf as ExtPath};
+use imgscan_sbom::FileKind;
+
+/// One volume of a disk as `ext4-view` reads it.
+struct Volume {
+    disk: Box<dyn Device + Send>,
+    start: u64,
+    len: u64,
+}
+
+impl Ext4Read for Volume {
+    fn read(
+        &mut self,
+        start_byte: u64,
+        dst: &mut [u8],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+        super::device::check_range(start_byte, dst.len(), self.len)?;
+        self.disk.read_at(self.start + start_byte, dst)?;
+        Ok(())
+    }
+}
+
+/// An opened ext filesystem.
+pub struct ExtFs {
+    fs: Ext4,
+}
+
+impl ExtFs {
+    /// Loads the filesystem of the volume `start..start + len` of `disk`.
+    /// A filesystem larger than its volume (a truncated image) is refused.
+    pub fn load(mut disk: Box<dyn Device + Send>, start: u64, len: u64) -> Result<Self, String> {
+        let needed = declared_size(disk.as_mut(), start).map_err(|e| e.to_string())?;
+        if needed > len {
+            return Err(format!(
+                "the filesystem spans {needed} bytes but its volume holds {len}: the image is truncated"
+            ));
+        }
+        Ext4::load(Box::new(Volume { disk, start, len }))
+            .map(|fs| ExtFs { fs })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The filesystem UUID, as `blkid` prints it.
+    pub fn uuid(&self) -> String {
+        self.fs.uuid().to_string()
+    }
+
+    /// The volume label.
+    pub fn label(&self) -> String {
+        self.fs.label().to_str().unwrap_or_default().to_string()
+    }
+
+    /// A small file's bytes, if it is there and readable.
+    pub fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
+        let meta = self.fs.metadata(path).ok()?;
+        (meta.len() <= limit).then(|| self.fs.read(path).ok())?
+    }
+
+    /// Adds every entry below the filesystem's root to `builder`, each
+    /// name prefixed by `mount` (`""` for the root filesystem, `boot/`
+    /// for one mounted at `/boot`). A top directory that cannot be listed
+    /// is an error; anything below it is an unknown.
+    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), String> {
+        self.fs
+            .read_dir("/")
+            .map_err(|e| format!("cannot list the top directory: {e}"))?;
+        let mut pending: Vec<(ExtPath, Vec<u8>)> = vec![(
+            ExtPath::new("/"),
+            mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),
+        )];
+        while let Some((dir, rel)) = pending.pop() {
+            let entries = match self.fs.read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    builder.unreadable(&rel, format!("cannot list directory: {e}"));
+                    continue;
+                }
+            };
+            let mut children = Vec::new();
+            for entry in entries {
+                match entry {
+                    Ok(entry) => {
+                        let name = entry.file_name().as_ref().to_vec();
+                        if name != b"." && name != b".." {
+                            children.push((name, entry.path()));
+                        }
+                    }
+                    Err(e) => builder.unreadable(&rel, format!("cannot list directory: {e}")),
+                }
+            }
+            children.sort();
+            let mut subdirs = Vec::new();
+            for (name, path) in children {
+                let mut child = rel.clone();
+                if !child.is_empty() {
+                    child.push(b'/');
+                }
+                child.extend_from_slice(&name);
+                if self.visit(&path, &child, builder) {
+                    subdirs.push((path, child));
+                }
+            }
+            pending.extend(subdirs.into_iter().rev());
+        }
+        Ok(())
+    }
+
+    /// Adds one entry; returns whether it is a directory to descend.
+    fn visit(&self, path: &ExtPath, rel: &[u8], builder: &mut LayerBuilder<'_>) -> bool {
+        let meta = match self.fs.symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                builder.unreadable(rel, format!("cannot stat: {e}"));
+                return false;
+            }
+        };
+        let kind = match meta.file_type() {
+            FileType::Directory => FileKind::Dir,
+            FileType::Symlink => FileKind::Symlink,
+            FileType::Regular => FileKind::File,
+            FileType::Fifo => FileKind::Fifo,
+            FileType::Socket => FileKind::Socket,
+            FileType::CharacterDevice => FileKind::CharDevice,
+            FileType::BlockDevice => FileKind::BlockDevice,
+        };
+        let entry = RawEntry {
+            name: rel,
+            kind,
+            size: meta.len(),
+            mode: u32::from(meta.mode()),
+            uid: meta.uid().into(),
+            gid: meta.gid().into(),
+            link: None,
+        };
+        add_walked(
+            builder,
+            entry,
+            || {
+                self.fs
+                    .read_link(path)
+                    .map(|t| t.as_ref().to_vec())
+                    .map_err(std::io::Error::other)
+            },
+            || self.fs.open(path).map_err(std::io::Error::other),
+        )
+    }
+}
+
+/// The bytes the ext superblock at `start` says the filesystem spans.
+fn declared_size(disk: &mut dyn Device, start: u64) -> std::io::Result<u64> {
+    let mut sb = [0u8; 1024];
+    disk.read_at(start + 1024, &mut sb)?;
+    let le32 = |at: usize| u64::from(u32::from_le_bytes(sb[at..at + 4].try_into().unwrap()));
+    let log_block = le32(24);
+    if log_block > 6 {
+        return Err(std::io::Error::other(format!(
+            "ext block size 2^{} is out of range",
+            10 + log_block
+        )));
+    }
+    let wide = le32(0x60) & 0x80 != 0;
+    let blocks = le32(4) | if wide { le32(0x150) << 32 } else { 0 };
+    Ok(blocks.saturating_mul(1024 << log_block))
+}

@@ -1,0 +1,279 @@
+//! The partitions of a disk: a GPT, else an MBR (with its chain of
+//! extended boot records), else the whole disk as one volume. Each is
+//! bounded by the disk, and what filesystem it holds is read from its
+//! superblock magic so the report can name what was not read.
+
+use super::device::Device;
+use std::io;
+
+/// Most GPT entries and logical (EBR) partitions looked at.
+const MAX_PARTITIONS: u64 = 256;
+const SECTOR: u64 = 512;
+
+/// One volume of the disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// 1-based number as `fdisk` shows it (0: the whole disk).
+    pub number: u32,
+    /// First byte.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// What a volume holds, by magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// ext2, ext3 or ext4.
+    Ext,
+    /// Another filesystem or volume kind, named.
+    Other(&'static str),
+    /// Nothing recognised.
+    Unknown,
+}
+
+/// The volumes of `disk`.
+pub fn partitions(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
+    let size = disk.size();
+    let whole = vec![Partition {
+        number: 0,
+        start: 0,
+        len: size,
+    }];
+    if size < 2 * SECTOR {
+        return Ok(whole);
+    }
+    let mut lba1 = [0u8; 512];
+    disk.read_at(SECTOR, &mut lba1)?;
+    if &lba1[..8] == b"EFI PART" {
+        return gpt(disk, &lba1);
+    }
+    let mut mbr = [0u8; 512];
+    disk.read_at(0, &mut mbr)?;
+    if mbr[510..512] != [0x55, 0xaa] || contents(disk, 0)? == Contents::Ext {
+        return Ok(whole);
+    }
+    let mut found = Vec::new();
+    for slot in 0..4 {
+        let (kind, start, sectors) = mbr_entry(&mbr, slot);
+        if kind == 0 || sectors == 0 {
+            continue;
+        }
+        if matches!(kind, 0x05 | 0x0f | 0x85) {
+            logical(disk, start, &mut found)?;
+        } else {
+            push(&mut found, slot as u32 + 1, start, sectors, size);
+        }
+    }
+    Ok(if found.is_empty() { whole } else { found })
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+fn le_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn mbr_entry(sector: &[u8], slot: usize) -> (u8, u64, u64) {
+    let at = 446 + 16 * slot;
+    (
+        sector[at + 4],
+        u64::from(le_u32(sector, at + 8)),
+        u64::from(le_u32(sector, at + 12)),
+    )
+}
+
+/// Adds a partition of `sectors` from sector `start`, clipped to the disk.
+fn push(found: &mut Vec<Partition>, number: u32, start: u64, sectors: u64, size: u64) {
+    let start = start.saturating_mul(SECTOR);
+    if start >= size {
+        return;
+    }
+    let len = sectors.saturating_mul(SECTOR).min(size - start);
+    found.push(Partition { number, start, len });
+}
+
+/// Follows the chain of extended boot records from the extended partition
+/// at sector `base`; logical partitions are numbered from 5.
+fn logical(disk: &mut dyn Device, base: u64, found: &mut Vec<Partition>) -> io::Result<()> {
+    let size = disk.size();
+    let mut next = 0u64;
+    for number in 5..5 + MAX_PARTITIONS as u32 {
+        let at = (base + next).saturating_mul(SECTOR);
+        if at.saturating_add(SECTOR) > size {
+            break;
+        }
+        let mut ebr = [0u8; 512];
+        disk.read_at(at, &mut ebr)?;
+        if ebr[510..512] != [0x55, 0xaa] {
+            break;
+        }
+        let (kind, start, sectors) = mbr_entry(&ebr, 0);
+        if kind != 0 && sectors != 0 {
+            push(found, number, base + next + start, sectors, size);
+        }
+        let (link_kind, link, _) = mbr_entry(&ebr, 1);
+        if link_kind == 0 || link == 0 || link <= next {
+            break;
+        }
+        next = link;
+    }
+    Ok(())
+}
+
+fn gpt(disk: &mut dyn Device, header: &[u8]) -> io::Result<Vec<Partition>> {
+    let size = disk.size();
+    let entries_lba = le_u64(header, 72);
+    let count = u64::from(le_u32(header, 80)).min(MAX_PARTITIONS);
+    let entry_size = u64::from(le_u32(header, 84));
+    if !(128..=4096).contains(&entry_size) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("GPT entry size {entry_size} is out of range"),
+        ));
+    }
+    let mut found = Vec::new();
+    let mut entry = vec![0u8; entry_size as usize];
+    for i in 0..count {
+        let at = entries_lba
+            .saturating_mul(SECTOR)
+            .saturating_add(i * entry_size);
+        if at.saturating_add(entry_size) > size {
+            break;
+        }
+        disk.read_at(at, &mut entry)?;
+        if entry[..16].iter().all(|&b| b == 0) {
+            continue;
+        }
+        let (first, last) = (le_u64(&entry, 32), le_u64(&entry, 40));
+        if last < first {
+            continue;
+        }
+        push(&mut found, i as u32 + 1, first, last - first + 1, size);
+    }
+    Ok(found)
+}
+
+/// What the volume at `start` holds.
+pub fn contents(disk: &mut dyn Device, start: u64) -> io::Result<Contents> {
+    let mut head = vec![0u8; 4096];
+    let available = disk.size().saturating_sub(start).min(head.len() as u64) as usize;
+    head.truncate(available);
+    disk.read_at(start, &mut head)?;
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    Ok(if at(1080, &[0x53, 0xef]) {
+        Contents::Ext
+    } else if at(0, b"XFSB") {
+        Contents::Other("XFS")
+    } else if at(512, b"LABELONE") || at(24, b"LABELONE") {
+        Contents::Other("LVM physical volume")
+    } else if at(0, b"LUKS\xba\xbe") {
+        Contents::Other("LUKS encrypted volume")
+    } else if at(4086, b"SWAPSPACE2") {
+        Contents::Other("swap")
+    } else if at(82, b"FAT32") || at(54, b"FAT1") {
+        Contents::Other("FAT")
+    } else if at(3, b"NTFS    ") {
+        Contents::Other("NTFS")
+    } else if btrfs(disk, start)? {
+        Contents::Other("Btrfs")
+    } else {
+        Contents::Unknown
+    })
+}
+
+fn btrfs(disk: &mut dyn Device, start: u64) -> io::Result<bool> {
+    let at = start.saturating_add(0x10040);
+    if at.saturating_add(8) > disk.size() {
+        return Ok(false);
+    }
+    let mut magic = [0u8; 8];
+    disk.read_at(at, &mut magic)?;
+    Ok(&magic == b"_BHRfS_M")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Mem(Vec<u8>);
+
+    impl Device for Mem {
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+            super::super::device::check_range(offset, buf.len(), self.0.len() as u64)?;
+            buf.copy_from_slice(&self.0[offset as usize..offset as usize + buf.len()]);
+            Ok(())
+        }
+        fn size(&self) -> u64 {
+            self.0.len() as u64
+        }
+    }
+
+    fn mbr_slot(disk: &mut [u8], sector: usize, slot: usize, kind: u8, start: u32, len: u32) {
+        let at = sector * 512 + 446 + 16 * slot;
+        disk[at + 4] = kind;
+        disk[at + 8..at + 12].copy_from_slice(&start.to_le_bytes());
+        disk[at + 12..at + 16].copy_from_slice(&len.to_le_bytes());
+        disk[sector * 512 + 510] = 0x55;
+        disk[sector * 512 + 511] = 0xaa;
+    }
+
+    #[test]
+    fn mbr_with_primary_and_logical_partitions() {
+        let mut disk = vec![0u8; 64 * 512];
+        mbr_slot(&mut disk, 0, 0, 0x83, 2, 10);
+        mbr_slot(&mut disk, 0, 1, 0x05, 20, 40);
+        // EBR at 20: a logical partition at 20+1, then a link to 20+10.
+        mbr_slot(&mut disk, 20, 0, 0x83, 1, 5);
+        mbr_slot(&mut disk, 20, 1, 0x05, 10, 20);
+        // EBR at 30: one more, and a link back (a loop) that is not followed.
+        mbr_slot(&mut disk, 30, 0, 0x83, 1, 1000);
+        mbr_slot(&mut disk, 30, 1, 0x05, 0, 1);
+        let found = partitions(&mut Mem(disk)).unwrap();
+        let spans: Vec<(u32, u64, u64)> = found
+            .iter()
+            .map(|p| (p.number, p.start / 512, p.len / 512))
+            .collect();
+        assert_eq!(
+            spans,
+            [(1, 2, 10), (5, 21, 5), (6, 31, 33)],
+            "the last is clipped"
+        );
+    }
+
+    #[test]
+    fn gpt_entries_and_hostile_sizes() {
+        let mut disk = vec![0u8; 40 * 512];
+        disk[512..520].copy_from_slice(b"EFI PART");
+        disk[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+        disk[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+        disk[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+        let entry = 2 * 512 + 128;
+        disk[entry] = 0xaf;
+        disk[entry + 32..entry + 40].copy_from_slice(&34u64.to_le_bytes());
+        disk[entry + 40..entry + 48].copy_from_slice(&39u64.to_le_bytes());
+        let found = partitions(&mut Mem(disk.clone())).unwrap();
+        assert_eq!(
+            found,
+            [Partition {
+                number: 2,
+                start: 34 * 512,
+                len: 6 * 512
+            }]
+        );
+        disk[512 + 84..512 + 88].copy_from_slice(&7u32.to_le_bytes());
+        assert!(partitions(&mut Mem(disk)).is_err());
+    }
+
+    #[test]
+    fn a_bare_filesystem_is_the_whole_disk() {
+        let mut disk = vec![0u8; 8192];
+        disk[1080] = 0x53;
+        disk[1081] = 0xef;
+        let mut mem = Mem(disk);
+        assert_eq!(partitions(&mut mem).unwrap()[0].number, 0);
+        assert_eq!(contents(&mut mem, 0).unwrap(), Contents::Ext);
+    }
+}
