@@ -238,6 +238,13 @@ pub fn plan_oci(
             });
         }
     }
+    // When the index gives every image's platform, choose before reading:
+    // a registry index of many platforms costs two requests, not two per
+    // platform.
+    if candidates.len() > 1 && candidates.iter().all(|c| c.platform.is_some()) {
+        let chosen = choose(candidates, |c| c.platform.clone(), target, platform)?;
+        candidates = vec![chosen];
+    }
     let mut loaded = Vec::new();
     for candidate in candidates {
         let (digest, bytes) = read_verified(
