@@ -271,6 +271,13 @@ impl<'a> LayerBuilder<'a> {
         self.unknown(path, reason);
     }
 
+    /// Counts `count` files under `path` that could not be read, with one
+    /// unknown saying why.
+    pub fn unread(&mut self, count: u64, path: &[u8], reason: impl Into<String>) {
+        self.index.skipped.unreadable += count;
+        self.unknown(path, reason);
+    }
+
     /// Records that the layer's stream was cut short by the expansion limit.
     pub fn expansion_exceeded(&mut self, reason: String) {
         self.index.skipped.over_expansion_limit += 1;

@@ -288,3 +288,26 @@ fn broken_and_unsupported_disks_are_clear_errors() {
         done.stderr
     );
 }
+
+#[test]
+fn a_huge_unindexed_directory_costs_bounded_work() {
+    if !disk_tools() {
+        return;
+    }
+    let tree = fresh("huge-dir-tree");
+    std::fs::create_dir_all(tree.join("d")).unwrap();
+    for i in 0..8000 {
+        std::fs::write(tree.join(format!("d/f{i:05}")), "x").unwrap();
+    }
+    let image = ext4_image(&tree, "huge-dir.img", "32M", &["-N", "9000"]);
+    let report = inspect(&image, &[]);
+    assert_eq!(
+        report["summary"]["totals"]["paths"],
+        8001 + 1,
+        "every name is listed"
+    );
+    let unknowns = report["unknowns"].to_string();
+    assert!(unknowns.contains("lookup budget"), "{unknowns}");
+    let unread = report["summary"]["skipped"]["unreadable"].as_u64().unwrap();
+    assert!(unread > 0 && unread < 8000, "{unread}");
+}

@@ -7,7 +7,7 @@
 use super::device::Device;
 use crate::layer::{LayerBuilder, RawEntry};
 use crate::walked::add_walked;
-use ext4_view::{Ext4, Ext4Read, FileType, PathBuf as ExtPath};
+use ext4_view::{DirEntry, Ext4, Ext4Read, FileType, PathBuf as ExtPath};
 use imgscan_sbom::FileKind;
 
 /// One volume of a disk as `ext4-view` reads it.
@@ -69,7 +69,19 @@ impl ExtFs {
     /// name prefixed by `mount` (`""` for the root filesystem, `boot/`
     /// for one mounted at `/boot`). A top directory that cannot be listed
     /// is an error; anything below it is an unknown.
-    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), String> {
+    ///
+    /// `ext4-view` opens a file by path, and finding a name in a directory
+    /// without an htree index scans it from the start: reading every file
+    /// of a directory of n entries costs n² steps. `budget` bounds the
+    /// steps over the whole disk; past it, files in large directories are
+    /// listed but their content is not read (links are left out), and the
+    /// report says so.
+    pub fn walk(
+        &self,
+        mount: &[u8],
+        budget: &mut u64,
+        builder: &mut LayerBuilder<'_>,
+    ) -> Result<(), String> {
         self.fs
             .read_dir("/")
             .map_err(|e| format!("cannot list the top directory: {e}"))?;
@@ -88,39 +100,58 @@ impl ExtFs {
             let mut children = Vec::new();
             for entry in entries {
                 match entry {
-                    Ok(entry) => {
-                        let name = entry.file_name().as_ref().to_vec();
-                        if name != b"." && name != b".." {
-                            children.push((name, entry.path()));
-                        }
-                    }
+                    Ok(entry) if matches!(entry.file_name().as_ref(), b"." | b"..") => {}
+                    Ok(entry) => children.push((entry.file_name().as_ref().to_vec(), entry)),
                     Err(e) => builder.unreadable(&rel, format!("cannot list directory: {e}")),
                 }
             }
-            children.sort();
+            children.sort_by(|a, b| a.0.cmp(&b.0));
+            let lookup_cost = children.len() as u64;
+            let mut unread = 0u64;
             let mut subdirs = Vec::new();
-            for (name, path) in children {
+            for (name, entry) in children {
                 let mut child = rel.clone();
                 if !child.is_empty() {
                     child.push(b'/');
                 }
                 child.extend_from_slice(&name);
-                if self.visit(&path, &child, builder) {
-                    subdirs.push((path, child));
+                let affordable = *budget >= lookup_cost;
+                match self.visit(&entry, &child, affordable, builder) {
+                    Visited::Dir => subdirs.push((entry.path(), child)),
+                    Visited::Read => *budget -= lookup_cost,
+                    Visited::Unread => unread += 1,
+                    Visited::Other => {}
                 }
+            }
+            if unread > 0 {
+                builder.unread(
+                    unread,
+                    &rel,
+                    format!(
+                        "{unread} files or links not read: this directory of {lookup_cost} \
+                         entries has no index the reader uses, and the disk's lookup budget is spent"
+                    ),
+                );
             }
             pending.extend(subdirs.into_iter().rev());
         }
         Ok(())
     }
 
-    /// Adds one entry; returns whether it is a directory to descend.
-    fn visit(&self, path: &ExtPath, rel: &[u8], builder: &mut LayerBuilder<'_>) -> bool {
-        let meta = match self.fs.symlink_metadata(path) {
+    /// Adds one entry; reads a link or a file's content only when
+    /// `affordable`.
+    fn visit(
+        &self,
+        entry: &DirEntry,
+        rel: &[u8],
+        affordable: bool,
+        builder: &mut LayerBuilder<'_>,
+    ) -> Visited {
+        let meta = match entry.metadata() {
             Ok(meta) => meta,
             Err(e) => {
                 builder.unreadable(rel, format!("cannot stat: {e}"));
-                return false;
+                return Visited::Other;
             }
         };
         let kind = match meta.file_type() {
@@ -132,7 +163,7 @@ impl ExtFs {
             FileType::CharacterDevice => FileKind::CharDevice,
             FileType::BlockDevice => FileKind::BlockDevice,
         };
-        let entry = RawEntry {
+        let entry_meta = RawEntry {
             name: rel,
             kind,
             size: meta.len(),
@@ -141,18 +172,46 @@ impl ExtFs {
             gid: meta.gid().into(),
             link: None,
         };
-        add_walked(
+        let reads = matches!(kind, FileKind::File | FileKind::Symlink);
+        if reads && !affordable {
+            if kind == FileKind::File {
+                // Listed with its size; no content, so nothing scans it.
+                let _ = builder.add(entry_meta, None);
+            }
+            return Visited::Unread;
+        }
+        let path = entry.path();
+        let descend = add_walked(
             builder,
-            entry,
+            entry_meta,
             || {
                 self.fs
-                    .read_link(path)
+                    .read_link(&path)
                     .map(|t| t.as_ref().to_vec())
                     .map_err(std::io::Error::other)
             },
-            || self.fs.open(path).map_err(std::io::Error::other),
-        )
+            || self.fs.open(&path).map_err(std::io::Error::other),
+        );
+        if descend {
+            Visited::Dir
+        } else if reads {
+            Visited::Read
+        } else {
+            Visited::Other
+        }
     }
+}
+
+/// What visiting an entry did.
+enum Visited {
+    /// A directory to descend.
+    Dir,
+    /// A file or link that was read (a lookup by name was paid for).
+    Read,
+    /// A file or link left unread: the lookup budget is spent.
+    Unread,
+    /// Anything else.
+    Other,
 }
 
 /// The bytes the ext superblock at `start` says the filesystem spans.

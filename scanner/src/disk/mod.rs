@@ -16,6 +16,10 @@ use ext::ExtFs;
 use partitions::{Contents, Partition, contents, partitions};
 use std::path::Path;
 
+/// Steps of name lookups a disk may cost (see [`ExtFs::walk`]): a few
+/// seconds of work; a real system needs a fraction of it.
+const LOOKUP_BUDGET: u64 = 30_000_000;
+
 /// Most bytes of `/etc/fstab` read.
 const MAX_FSTAB: u64 = 1 << 20;
 
@@ -59,7 +63,8 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
             }
         })?;
     let (root_volume, root) = ext_volumes.remove(root_at);
-    root.walk(b"", builder)
+    let mut budget = LOOKUP_BUDGET;
+    root.walk(b"", &mut budget, builder)
         .map_err(|e| format!("{}: {e}", name(&root_volume)))?;
     let mounts = root
         .read_small("/etc/fstab", MAX_FSTAB)
@@ -75,7 +80,9 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
         });
         match mount {
             Some(dir) => {
-                if let Err(e) = fs.walk(dir.trim_start_matches('/').as_bytes(), builder) {
+                if let Err(e) =
+                    fs.walk(dir.trim_start_matches('/').as_bytes(), &mut budget, builder)
+                {
                     not_read(builder, &volume, &format!("mounted at {dir}: {e}"));
                 }
             }

@@ -21,6 +21,8 @@ const MAGIC: &[u8; 4] = b"QFI\xfb";
 const MAX_L1_BYTES: u64 = 32 << 20;
 /// L2 tables kept in memory at once.
 const L2_CACHE: usize = 64;
+/// Inflated compressed clusters kept in memory at once.
+const INFLATED_CACHE: usize = 32;
 const OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;
 const COMPRESSED: u64 = 1 << 62;
 const ZERO: u64 = 1;
@@ -34,8 +36,9 @@ pub struct Qcow2 {
     l1: Vec<u64>,
     zstd: bool,
     l2_cache: HashMap<u64, Vec<u64>>,
-    /// The last compressed cluster inflated: (host descriptor, bytes).
-    inflated: Option<(u64, Vec<u8>)>,
+    /// Compressed clusters inflated lately, (descriptor, bytes), the most
+    /// recent last: a filesystem reads metadata and data blocks by turns.
+    inflated: Vec<(u64, Vec<u8>)>,
 }
 
 fn be_u32(b: &[u8], at: usize) -> u32 {
@@ -132,7 +135,7 @@ impl Qcow2 {
             l1,
             zstd,
             l2_cache: HashMap::new(),
-            inflated: None,
+            inflated: Vec::new(),
         })
     }
 
@@ -194,7 +197,10 @@ impl Qcow2 {
 
     /// The bytes of a compressed cluster, inflated to exactly one cluster.
     fn inflate(&mut self, entry: u64) -> io::Result<&[u8]> {
-        if self.inflated.as_ref().is_none_or(|(e, _)| *e != entry) {
+        if let Some(at) = self.inflated.iter().position(|(e, _)| *e == entry) {
+            let hit = self.inflated.remove(at);
+            self.inflated.push(hit);
+        } else {
             let x = 62 - (self.cluster_bits - 8);
             let offset = entry & ((1u64 << x) - 1);
             let sectors = ((entry & !COMPRESSED & !(1 << 63)) >> x) + 1;
@@ -223,9 +229,12 @@ impl Qcow2 {
                     data.len()
                 )));
             }
-            self.inflated = Some((entry, data));
+            if self.inflated.len() >= INFLATED_CACHE {
+                self.inflated.remove(0);
+            }
+            self.inflated.push((entry, data));
         }
-        Ok(&self.inflated.as_ref().expect("just filled").1)
+        Ok(&self.inflated.last().expect("just filled").1)
     }
 }
 
