@@ -36,16 +36,7 @@ with open(f"{root}/var/lib/dpkg/status", "w") as status:
         open(f"{root}/var/lib/dpkg/info/{name}.list", "w").write("/.\n" + "\n".join(paths) + "\n")
 PY
 fi
-best() {
-  local best=
-  for _ in $(seq "$runs"); do
-    local start end t
-    start=$(date +%s.%N); "$@" > /dev/null; end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc -l)
-    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
-  done
-  echo "$best"
-}
+source benches/lib.sh
 found=$("$bin" sbom -q -f json "$root" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["packages"]))')
 t_read=$(best "$bin" inspect -q -f json "$root")
 t_sbom=$(best "$bin" sbom -q -f json "$root")

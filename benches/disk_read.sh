@@ -30,16 +30,7 @@ fi
 cat "$work"/root* > /dev/null
 find "$tree" -type f -print0 2>/dev/null | xargs -0 cat > /dev/null 2>&1 || true
 
-best() { # best wall time in seconds of "$@" over $runs runs
-  local best=
-  for _ in $(seq "$runs"); do
-    local start end t
-    start=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc -l)
-    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
-  done
-  echo "$best"
-}
+source benches/lib.sh
 scan() { "$bin" scan -q -f json "$1"; }
 t_dir=$(best scan "dir:$tree")
 printf 'directory          %.2f s  %s\n' "$t_dir" "$tree"

@@ -33,16 +33,7 @@ PY
 # Warm the page cache so both sides read from memory.
 cat $blobs > /dev/null
 
-best() { # best wall time in seconds of "$@" over $runs runs
-  local best=
-  for _ in $(seq "$runs"); do
-    local start end t
-    start=$(date +%s.%N); "$@" > /dev/null; end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc -l)
-    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
-  done
-  echo "$best"
-}
+source benches/lib.sh
 
 gzip_dc() { for b in $blobs; do gzip -dc "$b"; done; }
 bytes=$("$bin" inspect -q -f json "$image" | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["totals"]["layer_bytes"])')

@@ -50,16 +50,7 @@ echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$tmp/policy.json"
 ref="127.0.0.1:$port/bench:1"
 skopeo --policy "$tmp/policy.json" copy -q --dest-tls-verify=false "oci:$image" "docker://$ref"
 
-best() { # best wall time in seconds of "$@" over $runs runs
-  local best=
-  for _ in $(seq "$runs"); do
-    local start end t
-    start=$(date +%s.%N); "$@" > /dev/null; end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc -l)
-    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
-  done
-  echo "$best"
-}
+source benches/lib.sh
 skopeo_download() {
   rm -rf "$tmp/pulled"
   skopeo --policy "$tmp/policy.json" copy -q --src-tls-verify=false "docker://$ref" "dir:$tmp/pulled"

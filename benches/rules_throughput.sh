@@ -20,16 +20,7 @@ cat signatures/rules/*.yar > "$rules/all.yar"
 # Warm the page cache so both read from memory.
 find "$tree" -type f -print0 2>/dev/null | xargs -0 cat > /dev/null 2>&1 || true
 bytes=$(find "$tree" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s}')
-best() {
-  local best=
-  for _ in $(seq "$runs"); do
-    local start end t
-    start=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc -l)
-    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
-  done
-  echo "$best"
-}
+source benches/lib.sh
 threads=$(nproc)
 mib=$(echo "$bytes / 1048576" | bc -l)
 printf 'tree       %s (%.0f MiB in regular files, %s threads each)\n' "$tree" "$mib" "$threads"
