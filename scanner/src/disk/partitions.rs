@@ -151,7 +151,13 @@ fn gpt(disk: &mut dyn Device, header: &[u8]) -> io::Result<Vec<Partition>> {
         if last < first {
             continue;
         }
-        push(&mut found, i as u32 + 1, first, last - first + 1, size);
+        push(
+            &mut found,
+            i as u32 + 1,
+            first,
+            (last - first).saturating_add(1),
+            size,
+        );
     }
     Ok(found)
 }
