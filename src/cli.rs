@@ -128,7 +128,7 @@ pub struct ScanArgs {
     pub target: TargetArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: ScanFormat,
     /// Exit 1 when a vulnerability, malware match or finding at or above
     /// SEVERITY remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]
@@ -217,6 +217,17 @@ pub enum Format {
     Table,
     /// The imgscan.report/v1 JSON contract.
     Json,
+}
+
+/// Output formats of `scan`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ScanFormat {
+    /// Human-readable text.
+    Table,
+    /// The imgscan.report/v1 JSON contract.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab).
+    Sarif,
 }
 
 /// Output formats of `sbom`.

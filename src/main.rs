@@ -13,7 +13,7 @@ mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{Cli, Command, Format, RulesCommand, SbomFormat, TargetArgs};
+use cli::{Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
 use imgscan_sbom::Severity;
 use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
@@ -133,6 +133,7 @@ enum Output {
     Json,
     CycloneDx,
     Spdx,
+    Sarif,
 }
 
 impl From<Format> for Output {
@@ -140,6 +141,16 @@ impl From<Format> for Output {
         match format {
             Format::Table => Output::Table,
             Format::Json => Output::Json,
+        }
+    }
+}
+
+impl From<ScanFormat> for Output {
+    fn from(format: ScanFormat) -> Self {
+        match format {
+            ScanFormat::Table => Output::Table,
+            ScanFormat::Json => Output::Json,
+            ScanFormat::Sarif => Output::Sarif,
         }
     }
 }
@@ -186,6 +197,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
             imgscan_scanner::report::cyclonedx::render_cyclonedx(&report, SystemTime::now())
         }
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
+        Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
         Output::Table => imgscan_scanner::report::table::render(
             &report,
             args.output.is_none() && terminal::stdout_wants_color(),

@@ -14,5 +14,6 @@ mod interop;
 mod malware;
 mod registry;
 mod registry_server;
+mod sarif;
 mod sbom;
 mod support;

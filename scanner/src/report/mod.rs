@@ -4,6 +4,7 @@
 //! at the repository root describes it.
 
 pub mod cyclonedx;
+pub mod sarif;
 pub mod spdx;
 pub mod table;
 
