@@ -233,6 +233,8 @@ pub struct LayerBuilder<'a> {
     index: LayerIndex,
     positions: HashMap<Box<[u8]>, usize>,
     indexed: u64,
+    /// Content is read in place, not from a stream.
+    in_place: bool,
     scan_pool: Option<&'a ScanPool>,
     buffer: Vec<u8>,
 }
@@ -246,6 +248,7 @@ impl<'a> LayerBuilder<'a> {
             index: LayerIndex::default(),
             positions: HashMap::new(),
             indexed: 0,
+            in_place: false,
             scan_pool: None,
             buffer: Vec::new(),
         }
@@ -269,6 +272,17 @@ impl<'a> LayerBuilder<'a> {
     pub fn unreadable(&mut self, path: &[u8], reason: impl Into<String>) {
         self.index.skipped.unreadable += 1;
         self.unknown(path, reason);
+    }
+
+    /// Says the content readers handed to [`Self::add`] read files in
+    /// place (a directory, a disk), so nothing past what is kept is read.
+    pub fn read_in_place(&mut self) {
+        self.in_place = true;
+    }
+
+    /// Whether the entry limit is reached: a walk can stop.
+    pub fn is_full(&self) -> bool {
+        self.indexed >= self.options.limits.max_entries
     }
 
     /// Counts `count` files under `path` that could not be read, with one
@@ -403,9 +417,15 @@ impl<'a> LayerBuilder<'a> {
         kept.clear();
         let mut limited = reader.take(meta.size);
         (&mut limited).take(keep as u64).read_to_end(&mut kept)?;
-        let rest = io::copy(&mut limited, &mut io::sink())?;
-        let total = kept.len() as u64 + rest;
-        if total != meta.size {
+        // A stream must be read past the parts not kept; a file read in
+        // place need not (a sparse 300 GB `lastlog` costs nothing).
+        let (total, expected) = if self.in_place {
+            (kept.len() as u64, keep as u64)
+        } else {
+            let rest = io::copy(&mut limited, &mut io::sink())?;
+            (kept.len() as u64 + rest, meta.size)
+        };
+        if total != expected {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!(

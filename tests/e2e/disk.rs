@@ -311,3 +311,23 @@ fn a_huge_unindexed_directory_costs_bounded_work() {
     let unread = report["summary"]["skipped"]["unreadable"].as_u64().unwrap();
     assert!(unread > 0 && unread < 8000, "{unread}");
 }
+
+#[test]
+fn a_huge_sparse_file_is_not_read_to_its_end() {
+    if !disk_tools() {
+        return;
+    }
+    let tree = system_tree("sparse-tree");
+    let lastlog = std::fs::File::create(tree.join("srv/lastlog")).unwrap();
+    lastlog.set_len(64 << 30).unwrap();
+    let image = ext4_image(&tree, "sparse.img", "16M", &[]);
+    for target in [&tree, &image] {
+        let (report, _) = scan_json(target);
+        assert_eq!(
+            report["summary"]["skipped"]["over_size_limit"],
+            1,
+            "64 GiB of holes: listed, over the size limit, and not read to its end ({})",
+            target.display()
+        );
+    }
+}

@@ -10,6 +10,15 @@ use crate::walked::add_walked;
 use ext4_view::{DirEntry, Ext4, Ext4Read, FileType, PathBuf as ExtPath};
 use imgscan_sbom::FileKind;
 
+/// Most block groups a filesystem may have (a 4 TiB volume of 4 KiB
+/// blocks has 32,768).
+const MAX_GROUPS: u64 = 1 << 20;
+/// Deepest directory listed (ext4-view's 4096-byte paths allow 2048).
+const MAX_DEPTH: usize = 1024;
+/// Most entries of one directory read (a hostile directory can map one
+/// block of entries many times over).
+const MAX_DIR_ENTRIES: usize = 1_000_000;
+
 /// One volume of a disk as `ext4-view` reads it.
 struct Volume {
     disk: Box<dyn Device + Send>,
@@ -85,11 +94,27 @@ impl ExtFs {
         self.fs
             .read_dir("/")
             .map_err(|e| format!("cannot list the top directory: {e}"))?;
-        let mut pending: Vec<(ExtPath, Vec<u8>)> = vec![(
+        let mut pending: Vec<(ExtPath, Vec<u8>, usize)> = vec![(
             ExtPath::new("/"),
             mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),
+            0,
         )];
-        while let Some((dir, rel)) = pending.pop() {
+        while let Some((dir, rel, depth)) = pending.pop() {
+            if builder.is_full() {
+                break;
+            }
+            // Listing resolves the path from the top: one lookup per level.
+            let listing_cost = depth as u64 + 1;
+            if depth > MAX_DEPTH || *budget < listing_cost {
+                builder.unread(
+                    1,
+                    &rel,
+                    "directory not listed: nested too deep, or the disk's lookup budget is spent \
+                     (a hostile filesystem can link a directory back to its ancestor)",
+                );
+                continue;
+            }
+            *budget -= listing_cost;
             let entries = match self.fs.read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(e) => {
@@ -101,6 +126,14 @@ impl ExtFs {
             for entry in entries {
                 match entry {
                     Ok(entry) if matches!(entry.file_name().as_ref(), b"." | b"..") => {}
+                    Ok(_) if children.len() >= MAX_DIR_ENTRIES => {
+                        builder.unread(
+                            1,
+                            &rel,
+                            format!("more than {MAX_DIR_ENTRIES} entries; the rest are not read"),
+                        );
+                        break;
+                    }
                     Ok(entry) => children.push((entry.file_name().as_ref().to_vec(), entry)),
                     Err(e) => builder.unreadable(&rel, format!("cannot list directory: {e}")),
                 }
@@ -117,7 +150,7 @@ impl ExtFs {
                 child.extend_from_slice(&name);
                 let affordable = *budget >= lookup_cost;
                 match self.visit(&entry, &child, affordable, builder) {
-                    Visited::Dir => subdirs.push((entry.path(), child)),
+                    Visited::Dir => subdirs.push((entry.path(), child, depth + 1)),
                     Visited::Read => *budget -= lookup_cost,
                     Visited::Unread => unread += 1,
                     Visited::Other => {}
@@ -228,5 +261,13 @@ fn declared_size(disk: &mut dyn Device, start: u64) -> std::io::Result<u64> {
     }
     let wide = le32(0x60) & 0x80 != 0;
     let blocks = le32(4) | if wide { le32(0x150) << 32 } else { 0 };
+    // ext4-view allocates per block group: refuse counts no mkfs makes.
+    let per_group = le32(0x20);
+    let groups = blocks.saturating_sub(le32(0x14)).div_ceil(per_group.max(1));
+    if per_group < 8 || groups > MAX_GROUPS {
+        return Err(std::io::Error::other(format!(
+            "ext superblock with {blocks} blocks in groups of {per_group} is not credible"
+        )));
+    }
     Ok(blocks.saturating_mul(1024 << log_block))
 }

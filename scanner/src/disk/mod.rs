@@ -20,6 +20,9 @@ use std::path::Path;
 /// seconds of work; a real system needs a fraction of it.
 const LOOKUP_BUDGET: u64 = 30_000_000;
 
+/// Most ext volumes opened on one disk (each holds its own reader).
+const MAX_EXT_VOLUMES: usize = 16;
+
 /// Most bytes of `/etc/fstab` read.
 const MAX_FSTAB: u64 = 1 << 20;
 
@@ -27,6 +30,7 @@ const MAX_FSTAB: u64 = 1 << 20;
 /// are about the disk as a whole (unreadable, unsupported format, no
 /// readable filesystem); trouble inside a volume is an unknown.
 pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), String> {
+    builder.read_in_place();
     let mut disk = device::open(path)?;
     let volumes = partitions(disk.as_mut()).map_err(|e| format!("partition table: {e}"))?;
     let mut ext_volumes = Vec::new();
@@ -35,6 +39,11 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
         let held =
             contents(disk.as_mut(), volume.start).map_err(|e| format!("{}: {e}", name(&volume)))?;
         match held {
+            Contents::Ext if ext_volumes.len() >= MAX_EXT_VOLUMES => not_read(
+                builder,
+                &volume,
+                &format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read"),
+            ),
             Contents::Ext => match ExtFs::load(device::open(path)?, volume.start, volume.len) {
                 Ok(fs) => ext_volumes.push((volume, fs)),
                 Err(e) => {

@@ -32,8 +32,24 @@ pub enum Contents {
     Unknown,
 }
 
-/// The volumes of `disk`.
+/// The volumes of `disk`, in disk order; a partition that overlaps an
+/// earlier one (a hostile table can list one volume hundreds of times) is
+/// dropped.
 pub fn partitions(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
+    let mut found = listed(disk)?;
+    found.sort_by_key(|p| (p.start, p.number));
+    let mut end = 0;
+    found.retain(|p| {
+        let keep = p.len > 0 && (p.start >= end || p.number == 0);
+        if keep {
+            end = p.start + p.len;
+        }
+        keep
+    });
+    Ok(found)
+}
+
+fn listed(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
     let size = disk.size();
     let whole = vec![Partition {
         number: 0,
@@ -271,6 +287,18 @@ mod tests {
         );
         disk[512 + 84..512 + 88].copy_from_slice(&7u32.to_le_bytes());
         assert!(partitions(&mut Mem(disk)).is_err());
+    }
+
+    #[test]
+    fn overlapping_partitions_are_dropped() {
+        let mut disk = vec![0u8; 64 * 512];
+        mbr_slot(&mut disk, 0, 0, 0x83, 2, 10);
+        mbr_slot(&mut disk, 0, 1, 0x83, 2, 10);
+        mbr_slot(&mut disk, 0, 2, 0x83, 5, 10);
+        mbr_slot(&mut disk, 0, 3, 0x83, 12, 4);
+        let found = partitions(&mut Mem(disk)).unwrap();
+        let numbers: Vec<u32> = found.iter().map(|p| p.number).collect();
+        assert_eq!(numbers, [1, 4]);
     }
 
     #[test]

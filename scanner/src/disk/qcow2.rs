@@ -214,9 +214,11 @@ impl Qcow2 {
             let cluster = self.cluster_size();
             let mut data = Vec::with_capacity(cluster as usize);
             let read = if self.zstd {
-                zstd::stream::read::Decoder::new(&raw[..])?
-                    .take(cluster)
-                    .read_to_end(&mut data)
+                let mut decoder = zstd::stream::read::Decoder::new(&raw[..])?;
+                // QEMU's frames fit in a cluster's window; a crafted frame
+                // may not ask for more.
+                decoder.window_log_max(self.cluster_bits.max(10))?;
+                decoder.take(cluster).read_to_end(&mut data)
             } else {
                 DeflateDecoder::new(&raw[..])
                     .take(cluster)

@@ -2,12 +2,13 @@
 //! config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), the
 //! file `docker login`, `skopeo login` and `podman login --compat-auth-file`
 //! write. Credential helpers (`credsStore`, `credHelpers`) are programs of
-//! their own and are not run.
+//! their own and are not run; an `identitytoken` (an OAuth refresh token
+//! for a token exchange this client does not make) is not used.
 
 use base64::Engine;
 use oci_client::secrets::RegistryAuth;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A user name and a password (or token) for one registry.
@@ -31,7 +32,7 @@ impl std::fmt::Debug for Credentials {
 #[derive(Deserialize)]
 struct DockerConfig {
     #[serde(default)]
-    auths: HashMap<String, AuthEntry>,
+    auths: BTreeMap<String, AuthEntry>,
 }
 
 #[derive(Deserialize)]
@@ -42,8 +43,6 @@ struct AuthEntry {
     username: Option<String>,
     #[serde(default)]
     password: Option<String>,
-    #[serde(default, rename = "identitytoken")]
-    identity_token: Option<String>,
 }
 
 impl Credentials {
@@ -76,12 +75,6 @@ impl Credentials {
 
 impl AuthEntry {
     fn credentials(&self) -> Result<Option<Credentials>, String> {
-        if let Some(token) = &self.identity_token {
-            return Ok(Some(Credentials {
-                username: "<token>".into(),
-                password: token.clone(),
-            }));
-        }
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
             return Ok(Some(Credentials {
                 username: username.clone(),
@@ -115,7 +108,7 @@ fn docker_config_path() -> Option<PathBuf> {
 
 /// The entry for `registry`: keys may be bare (`host:port`) or URLs
 /// (`https://host/v1/`); Docker Hub is filed under its legacy index URL.
-fn find_entry<'a>(auths: &'a HashMap<String, AuthEntry>, registry: &str) -> Option<&'a AuthEntry> {
+fn find_entry<'a>(auths: &'a BTreeMap<String, AuthEntry>, registry: &str) -> Option<&'a AuthEntry> {
     let hub = matches!(
         registry,
         "docker.io" | "index.docker.io" | "registry-1.docker.io"
@@ -141,7 +134,7 @@ fn find_entry<'a>(auths: &'a HashMap<String, AuthEntry>, registry: &str) -> Opti
 mod tests {
     use super::*;
 
-    fn auths(json: &str) -> HashMap<String, AuthEntry> {
+    fn auths(json: &str) -> BTreeMap<String, AuthEntry> {
         serde_json::from_str::<DockerConfig>(json).unwrap().auths
     }
 
@@ -151,7 +144,7 @@ mod tests {
             r#"{"auths": {
                 "127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"},
                 "https://index.docker.io/v1/": {"username": "bob", "password": "pw"},
-                "https://ghcr.io": {"identitytoken": "tok"}
+                "https://ghcr.io": {"identitytoken": "refresh-token"}
             }}"#,
         );
         let creds = |registry: &str| {
@@ -164,7 +157,7 @@ mod tests {
             Some(("alice".into(), "s3cret".into()))
         );
         assert_eq!(creds("docker.io"), Some(("bob".into(), "pw".into())));
-        assert_eq!(creds("ghcr.io").unwrap().1, "tok");
+        assert_eq!(creds("ghcr.io"), None, "a refresh token is not a password");
         assert_eq!(creds("quay.io"), None);
     }
 

@@ -8,12 +8,14 @@ use super::platform::Platform;
 use crate::digest::Digest;
 use crate::error::ScanError;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const MAX_INDEX_DEPTH: usize = 4;
+/// Most images an index (with its nested indexes) may list.
+const MAX_IMAGES: usize = 4096;
 
 /// The format an image was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +224,7 @@ pub fn plan_oci(
         "index.json",
         None,
         0,
+        &mut HashSet::new(),
         &mut candidates,
     )?;
     if let Some(selector) = selector {
@@ -312,6 +315,7 @@ fn collect_manifests(
     referrer: &str,
     inherited_name: Option<&str>,
     depth: usize,
+    seen: &mut HashSet<String>,
     out: &mut Vec<Candidate>,
 ) -> Result<(), ScanError> {
     if depth > MAX_INDEX_DEPTH {
@@ -331,10 +335,19 @@ fn collect_manifests(
             .get(REF_NAME)
             .cloned()
             .or_else(|| inherited_name.map(str::to_string));
+        if out.len() >= MAX_IMAGES {
+            return Err(ScanError::malformed(
+                referrer,
+                format!("lists more than {MAX_IMAGES} images"),
+            ));
+        }
         if matches!(
             desc.media_type.as_deref(),
             Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST)
         ) {
+            if !seen.insert(desc.digest.clone()) {
+                continue;
+            }
             let (digest, bytes) = read_verified(store, referrer, &desc, Role::Manifest)?;
             let nested: Index = parse_json(digest.as_str(), &bytes)?;
             collect_manifests(
@@ -343,6 +356,7 @@ fn collect_manifests(
                 digest.as_str(),
                 ref_name.as_deref(),
                 depth + 1,
+                seen,
                 out,
             )?;
             continue;
