@@ -112,11 +112,16 @@ fn push(found: &mut Vec<Partition>, number: u32, start: u64, sectors: u64, size:
 }
 
 /// Follows the chain of extended boot records from the extended partition
-/// at sector `base`; logical partitions are numbered from 5.
+/// at sector `base`; logical partitions are numbered from 5. A chain may
+/// go backwards (fdisk leaves such), but not in a loop.
 fn logical(disk: &mut dyn Device, base: u64, found: &mut Vec<Partition>) -> io::Result<()> {
     let size = disk.size();
     let mut next = 0u64;
+    let mut visited = std::collections::HashSet::new();
     for number in 5..5 + MAX_PARTITIONS as u32 {
+        if !visited.insert(next) {
+            break;
+        }
         let at = (base + next).saturating_mul(SECTOR);
         if at.saturating_add(SECTOR) > size {
             break;
@@ -131,7 +136,7 @@ fn logical(disk: &mut dyn Device, base: u64, found: &mut Vec<Partition>) -> io::
             push(found, number, base + next + start, sectors, size);
         }
         let (link_kind, link, _) = mbr_entry(&ebr, 1);
-        if link_kind == 0 || link == 0 || link <= next {
+        if link_kind == 0 || link == 0 {
             break;
         }
         next = link;
@@ -250,9 +255,10 @@ mod tests {
         // EBR at 20: a logical partition at 20+1, then a link to 20+10.
         mbr_slot(&mut disk, 20, 0, 0x83, 1, 5);
         mbr_slot(&mut disk, 20, 1, 0x05, 10, 20);
-        // EBR at 30: one more, and a link back (a loop) that is not followed.
+        // EBR at 30: one more, and a link to itself (a loop) that is not
+        // followed twice.
         mbr_slot(&mut disk, 30, 0, 0x83, 1, 1000);
-        mbr_slot(&mut disk, 30, 1, 0x05, 0, 1);
+        mbr_slot(&mut disk, 30, 1, 0x05, 10, 1);
         let found = partitions(&mut Mem(disk)).unwrap();
         let spans: Vec<(u32, u64, u64)> = found
             .iter()

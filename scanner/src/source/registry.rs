@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
 
 /// The manifest media types asked for, indexes first.
@@ -147,6 +147,8 @@ impl BlobStore for RegistryStore {
             handle: self.runtime.handle().clone(),
             stream,
             chunk: bytes::Bytes::new(),
+            started: Instant::now(),
+            received: 0,
         };
         Ok(Some((Box::new(reader), size)))
     }
@@ -182,18 +184,41 @@ impl BlobStore for RegistryStore {
 }
 
 /// A blob's HTTP body as a blocking reader: each read waits for the next
-/// chunk on the network runtime.
+/// chunk on the network runtime. A registry that trickles (each read
+/// within the timeout, the whole far slower than any real link) is cut
+/// off once [`SLOW_AFTER`] has passed below [`MIN_RATE`].
 struct StreamReader {
     handle: Handle,
     stream: SizedStream,
     chunk: bytes::Bytes,
+    started: Instant,
+    received: u64,
 }
+
+/// Bytes per second a blob must average once [`SLOW_AFTER`] has passed.
+const MIN_RATE: u64 = 16 << 10;
+const SLOW_AFTER: Duration = Duration::from_secs(120);
 
 impl Read for StreamReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
+            let elapsed = self.started.elapsed();
+            if elapsed > SLOW_AFTER && self.received / elapsed.as_secs().max(1) < MIN_RATE {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the registry sent {} bytes in {} s, under {} KiB/s",
+                        self.received,
+                        elapsed.as_secs(),
+                        MIN_RATE >> 10
+                    ),
+                ));
+            }
             match self.handle.block_on(self.stream.next()) {
-                Some(chunk) => self.chunk = chunk?,
+                Some(chunk) => {
+                    self.chunk = chunk?;
+                    self.received += self.chunk.len() as u64;
+                }
                 None => return Ok(0),
             }
         }
