@@ -133,10 +133,26 @@ fn a_disk_reads_like_the_directory_it_was_made_from() {
     }
 }
 
+/// The spare volume's PARTUUID in the GPT and MBR disks.
+const SPARE_GPT: &str = "6d1a0c2e-94f3-4b7a-9c55-1e2f3a4b5c6d";
+const SPARE_MBR: &str = "0a0b0c0d-03";
+
 /// A disk of `label` (`gpt` or `dos`) holding a boot volume, the root
-/// volume, an ext volume fstab does not name, and swap.
-fn partitioned(label: &str, name: &str) -> PathBuf {
+/// volume, a spare ext volume (mounted at `/srv/spare` by its PARTUUID
+/// when `mount_spare`, else named nowhere), and swap.
+fn partitioned(label: &str, name: &str, mount_spare: bool) -> PathBuf {
     let tree = system_tree(&format!("{name}-tree"));
+    let gpt = label == "gpt";
+    if mount_spare {
+        let line = format!(
+            "PARTUUID={} /srv/spare ext4 defaults 0 2\n",
+            if gpt { SPARE_GPT } else { SPARE_MBR }
+        );
+        let fstab = tree.join("etc/fstab");
+        let mut text = std::fs::read_to_string(&fstab).unwrap();
+        text.push_str(&line);
+        std::fs::write(&fstab, text).unwrap();
+    }
     let boot_tree = fresh(&format!("{name}-boot"));
     std::fs::create_dir_all(&boot_tree).unwrap();
     std::fs::write(boot_tree.join("vmlinuz"), "not really a kernel").unwrap();
@@ -156,13 +172,18 @@ fn partitioned(label: &str, name: &str) -> PathBuf {
     sh(Command::new("mkswap").arg("-q").arg(&swap));
     let disk = fresh(name);
     std::fs::write(&disk, vec![0u8; 26 << 20]).unwrap();
-    let (linux, swap_type) = if label == "gpt" {
-        ("L", "S")
+    let (linux, swap_type, label_id, spare_id) = if gpt {
+        ("L", "S", String::new(), format!(", uuid={SPARE_GPT}"))
     } else {
-        ("83", "82")
+        (
+            "83",
+            "82",
+            "label-id: 0x0a0b0c0d\n".to_string(),
+            String::new(),
+        )
     };
     let layout = format!(
-        "label: {label}\nstart=2048, size=8192, type={linux}\nstart=10240, size=32768, type={linux}\nstart=43008, size=4096, type={linux}\nstart=47104, size=2048, type={swap_type}\n"
+        "label: {label}\n{label_id}start=2048, size=8192, type={linux}\nstart=10240, size=32768, type={linux}\nstart=43008, size=4096, type={linux}{spare_id}\nstart=47104, size=2048, type={swap_type}\n"
     );
     let mut sfdisk = Command::new("sfdisk")
         .arg("-q")
@@ -197,7 +218,7 @@ fn partitions_are_found_and_fstab_mounts_them() {
         return;
     }
     for label in ["gpt", "dos"] {
-        let raw = partitioned(label, &format!("{label}.img"));
+        let raw = partitioned(label, &format!("{label}.img"), false);
         for image in [raw.clone(), qcow2(&raw, &format!("{label}.qcow2"), &["-c"])] {
             let report = inspect(&image, &[]);
             let paths: Vec<String> = file_rows(&report).into_iter().map(|r| r.0).collect();
@@ -328,6 +349,27 @@ fn a_huge_sparse_file_is_not_read_to_its_end() {
             1,
             "64 GiB of holes: listed, over the size limit, and not read to its end ({})",
             target.display()
+        );
+    }
+}
+
+#[test]
+fn fstab_mounts_by_partuuid_on_gpt_and_mbr() {
+    if !disk_tools() {
+        return;
+    }
+    for label in ["gpt", "dos"] {
+        let raw = partitioned(label, &format!("{label}-partuuid.img"), true);
+        let report = inspect(&raw, &[]);
+        let paths: Vec<String> = file_rows(&report).into_iter().map(|r| r.0).collect();
+        assert!(
+            paths.contains(&"/srv/spare/data".to_string()),
+            "{label}: {paths:?}"
+        );
+        assert!(
+            !report["unknowns"].to_string().contains("does not mount"),
+            "{label}: {}",
+            report["unknowns"]
         );
     }
 }

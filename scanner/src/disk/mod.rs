@@ -2,7 +2,7 @@
 //! found (GPT, MBR, or a bare filesystem), the ext2/3/4 volume that holds
 //! the OS (`/etc/os-release`) is walked as the root, and the other ext
 //! volumes are walked where the root's `/etc/fstab` mounts them (by
-//! `UUID=`, `LABEL=` or the first root candidate). A volume that is not
+//! `UUID=`, `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A volume that is not
 //! read (another filesystem, LVM, encryption, or an ext volume fstab does
 //! not mount) is listed in `unknowns[]` with what it holds.
 
@@ -84,6 +84,10 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
             let matches = match spec {
                 Spec::Uuid(uuid) => uuid.eq_ignore_ascii_case(&fs.uuid()),
                 Spec::Label(label) => *label == fs.label(),
+                Spec::PartUuid(id) => volume
+                    .part_uuid
+                    .as_ref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(id)),
             };
             matches.then_some(dir)
         });
@@ -128,6 +132,7 @@ fn not_read(builder: &mut LayerBuilder<'_>, volume: &Partition, what: &str) {
 enum Spec {
     Uuid(String),
     Label(String),
+    PartUuid(String),
 }
 
 /// The `(volume, mount point)` pairs of an fstab that name volumes by
@@ -142,10 +147,18 @@ fn fstab_mounts(fstab: &str) -> Vec<(Spec, String)> {
             if !dir.starts_with('/') || dir == "/" || dir.split('/').any(|c| c == "..") {
                 return None;
             }
-            let spec = if let Some(uuid) = spec.strip_prefix("UUID=") {
-                Spec::Uuid(uuid.trim_matches('"').to_string())
-            } else if let Some(label) = spec.strip_prefix("LABEL=") {
-                Spec::Label(label.trim_matches('"').to_string())
+            let named = |prefixes: [&str; 2]| {
+                prefixes
+                    .iter()
+                    .find_map(|p| spec.strip_prefix(p))
+                    .map(|v| v.trim_matches('"').to_string())
+            };
+            let spec = if let Some(uuid) = named(["UUID=", "/dev/disk/by-uuid/"]) {
+                Spec::Uuid(uuid)
+            } else if let Some(label) = named(["LABEL=", "/dev/disk/by-label/"]) {
+                Spec::Label(label)
+            } else if let Some(id) = named(["PARTUUID=", "/dev/disk/by-partuuid/"]) {
+                Spec::PartUuid(id)
             } else {
                 return None;
             };
@@ -160,12 +173,15 @@ mod tests {
 
     #[test]
     fn fstab_volumes_below_the_root() {
-        let fstab = "# comment\nUUID=abc-1 / ext4 defaults 0 1\nUUID=\"DEF-2\" /boot ext4 defaults 0 2\nLABEL=data /srv/data ext4 defaults 0 2\n/dev/sda3 /var ext4 defaults 0 2\nUUID=x none swap sw 0 0\nUUID=y /../../etc ext4 defaults 0 0\n";
+        let fstab = "# comment\nUUID=abc-1 / ext4 defaults 0 1\nUUID=\"DEF-2\" /boot ext4 defaults 0 2\nLABEL=data /srv/data ext4 defaults 0 2\n/dev/sda3 /var ext4 defaults 0 2\nUUID=x none swap sw 0 0\nUUID=y /../../etc ext4 defaults 0 0\nPARTUUID=0a0b0c0d-03 /srv/a ext4 defaults 0 2\n/dev/disk/by-uuid/u1 /srv/b ext4 defaults 0 2\n/dev/disk/by-label/l1 /srv/c ext4 defaults 0 2\n";
         assert_eq!(
             fstab_mounts(fstab),
             [
                 (Spec::Uuid("DEF-2".into()), "/boot".to_string()),
                 (Spec::Label("data".into()), "/srv/data".to_string()),
+                (Spec::PartUuid("0a0b0c0d-03".into()), "/srv/a".to_string()),
+                (Spec::Uuid("u1".into()), "/srv/b".to_string()),
+                (Spec::Label("l1".into()), "/srv/c".to_string()),
             ]
         );
     }

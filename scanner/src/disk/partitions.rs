@@ -19,6 +19,9 @@ pub struct Partition {
     pub start: u64,
     /// Length in bytes.
     pub len: u64,
+    /// What fstab's `PARTUUID=` names it by: the GPT partition GUID, or
+    /// `SIGNATURE-NN` from an MBR's disk signature.
+    pub part_uuid: Option<String>,
 }
 
 /// What a volume holds, by magic.
@@ -55,6 +58,7 @@ fn listed(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
         number: 0,
         start: 0,
         len: size,
+        part_uuid: None,
     }];
     if size < 2 * SECTOR {
         return Ok(whole);
@@ -81,7 +85,25 @@ fn listed(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
             push(&mut found, slot as u32 + 1, start, sectors, size);
         }
     }
+    let signature = le_u32(&mbr, 440);
+    if signature != 0 {
+        for p in &mut found {
+            p.part_uuid = Some(format!("{signature:08x}-{:02x}", p.number));
+        }
+    }
     Ok(if found.is_empty() { whole } else { found })
+}
+
+/// A GPT GUID as text: the first three fields are stored little-endian.
+fn guid(b: &[u8]) -> String {
+    format!(
+        "{:08x}-{:04x}-{:04x}-{}-{}",
+        le_u32(b, 0),
+        u16::from_le_bytes([b[4], b[5]]),
+        u16::from_le_bytes([b[6], b[7]]),
+        hex::encode(&b[8..10]),
+        hex::encode(&b[10..16])
+    )
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
@@ -108,7 +130,12 @@ fn push(found: &mut Vec<Partition>, number: u32, start: u64, sectors: u64, size:
         return;
     }
     let len = sectors.saturating_mul(SECTOR).min(size - start);
-    found.push(Partition { number, start, len });
+    found.push(Partition {
+        number,
+        start,
+        len,
+        part_uuid: None,
+    });
 }
 
 /// Follows the chain of extended boot records from the extended partition
@@ -179,6 +206,9 @@ fn gpt(disk: &mut dyn Device, header: &[u8]) -> io::Result<Vec<Partition>> {
             (last - first).saturating_add(1),
             size,
         );
+        if let Some(added) = found.last_mut().filter(|p| p.number == i as u32 + 1) {
+            added.part_uuid = Some(guid(&entry[16..32]));
+        }
     }
     Ok(found)
 }
@@ -288,7 +318,8 @@ mod tests {
             [Partition {
                 number: 2,
                 start: 34 * 512,
-                len: 6 * 512
+                len: 6 * 512,
+                part_uuid: Some("00000000-0000-0000-0000-000000000000".into()),
             }]
         );
         disk[512 + 84..512 + 88].copy_from_slice(&7u32.to_le_bytes());
