@@ -373,3 +373,50 @@ fn fstab_mounts_by_partuuid_on_gpt_and_mbr() {
         );
     }
 }
+
+#[test]
+fn mutated_disk_images_never_crash_the_reader() {
+    if !disk_tools() {
+        return;
+    }
+    let tree = system_tree("mutate-tree");
+    let raw = ext4_image(&tree, "mutate.img", "8M", &[]);
+    let seeds = [
+        (qcow2(&raw, "mutate.qcow2", &["-c"]), 0usize),
+        (partitioned("gpt", "mutate-gpt.img", false), 0),
+        (raw, 1024),
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (seed, from) in &seeds {
+        let original = std::fs::read(seed).unwrap();
+        for round in 0..40 {
+            let mut bytes = original.clone();
+            // Metadata lives near the start: most flips go there.
+            let span = if round % 4 == 0 {
+                bytes.len()
+            } else {
+                64 << 10
+            };
+            for _ in 0..1 + next() % 16 {
+                let at = from + (next() as usize) % (span - from);
+                bytes[at] = next() as u8;
+            }
+            let mutated = fresh(&format!("mutated-{round}.img"));
+            std::fs::write(&mutated, &bytes).unwrap();
+            let done = run(&[OsStr::new("inspect"), mutated.as_os_str()]);
+            assert!(
+                (done.code == 0 || done.code == 2) && !done.stderr.contains("panicked"),
+                "{} round {round}: exit {}: {}",
+                seed.display(),
+                done.code,
+                done.stderr
+            );
+        }
+    }
+}
