@@ -6,6 +6,7 @@
 //! images are clear errors.
 
 use crate::support::*;
+use imgscan_fixtures::xorshift;
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -292,12 +293,9 @@ fn broken_and_unsupported_disks_are_clear_errors() {
     // Metadata overwritten with noise past the superblock: an error or
     // unknowns, never a panic or a hang.
     let mut noisy = bytes.clone();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     for byte in &mut noisy[8192..262_144] {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *byte = state as u8;
+        *byte = next() as u8;
     }
     let corrupt = fresh("corrupt.img");
     std::fs::write(&corrupt, noisy).unwrap();
@@ -386,13 +384,7 @@ fn mutated_disk_images_never_crash_the_reader() {
         (partitioned("gpt", "mutate-gpt.img", false), 0),
         (raw, 1024),
     ];
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     for (seed, from) in &seeds {
         let original = std::fs::read(seed).unwrap();
         for round in 0..40 {
