@@ -63,10 +63,17 @@ fn listed(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
     if size < 2 * SECTOR {
         return Ok(whole);
     }
-    let mut lba1 = [0u8; 512];
-    disk.read_at(SECTOR, &mut lba1)?;
-    if &lba1[..8] == b"EFI PART" {
-        return gpt(disk, &lba1);
+    // A GPT header sits at LBA 1: byte 512 on disks of 512-byte sectors,
+    // byte 4096 on disks of 4 KiB sectors.
+    for sector in [SECTOR, 4096] {
+        if size < 2 * sector {
+            break;
+        }
+        let mut lba1 = [0u8; 512];
+        disk.read_at(sector, &mut lba1)?;
+        if &lba1[..8] == b"EFI PART" {
+            return gpt(disk, &lba1, sector);
+        }
     }
     let mut mbr = [0u8; 512];
     disk.read_at(0, &mut mbr)?;
@@ -125,11 +132,23 @@ fn mbr_entry(sector: &[u8], slot: usize) -> (u8, u64, u64) {
 
 /// Adds a partition of `sectors` from sector `start`, clipped to the disk.
 fn push(found: &mut Vec<Partition>, number: u32, start: u64, sectors: u64, size: u64) {
-    let start = start.saturating_mul(SECTOR);
+    push_sized(found, number, start, sectors, size, SECTOR);
+}
+
+/// [`push`] for a disk of `sector`-byte sectors.
+fn push_sized(
+    found: &mut Vec<Partition>,
+    number: u32,
+    start: u64,
+    sectors: u64,
+    size: u64,
+    sector: u64,
+) {
+    let start = start.saturating_mul(sector);
     if start >= size {
         return;
     }
-    let len = sectors.saturating_mul(SECTOR).min(size - start);
+    let len = sectors.saturating_mul(sector).min(size - start);
     found.push(Partition {
         number,
         start,
@@ -171,7 +190,7 @@ fn logical(disk: &mut dyn Device, base: u64, found: &mut Vec<Partition>) -> io::
     Ok(())
 }
 
-fn gpt(disk: &mut dyn Device, header: &[u8]) -> io::Result<Vec<Partition>> {
+fn gpt(disk: &mut dyn Device, header: &[u8], sector: u64) -> io::Result<Vec<Partition>> {
     let size = disk.size();
     let entries_lba = le_u64(header, 72);
     let count = u64::from(le_u32(header, 80)).min(MAX_PARTITIONS);
@@ -186,7 +205,7 @@ fn gpt(disk: &mut dyn Device, header: &[u8]) -> io::Result<Vec<Partition>> {
     let mut entry = vec![0u8; entry_size as usize];
     for i in 0..count {
         let at = entries_lba
-            .saturating_mul(SECTOR)
+            .saturating_mul(sector)
             .saturating_add(i * entry_size);
         if at.saturating_add(entry_size) > size {
             break;
@@ -199,12 +218,13 @@ fn gpt(disk: &mut dyn Device, header: &[u8]) -> io::Result<Vec<Partition>> {
         if last < first {
             continue;
         }
-        push(
+        push_sized(
             &mut found,
             i as u32 + 1,
             first,
             (last - first).saturating_add(1),
             size,
+            sector,
         );
         if let Some(added) = found.last_mut().filter(|p| p.number == i as u32 + 1) {
             added.part_uuid = Some(guid(&entry[16..32]));
@@ -324,6 +344,23 @@ mod tests {
         );
         disk[512 + 84..512 + 88].copy_from_slice(&7u32.to_le_bytes());
         assert!(partitions(&mut Mem(disk)).is_err());
+    }
+
+    #[test]
+    fn gpt_on_a_disk_of_4k_sectors() {
+        let mut disk = vec![0u8; 64 * 4096];
+        disk[4096..4104].copy_from_slice(b"EFI PART");
+        disk[4096 + 72..4096 + 80].copy_from_slice(&2u64.to_le_bytes());
+        disk[4096 + 80..4096 + 84].copy_from_slice(&4u32.to_le_bytes());
+        disk[4096 + 84..4096 + 88].copy_from_slice(&128u32.to_le_bytes());
+        let entry = 2 * 4096;
+        disk[entry] = 0xaf;
+        disk[entry + 32..entry + 40].copy_from_slice(&6u64.to_le_bytes());
+        disk[entry + 40..entry + 48].copy_from_slice(&9u64.to_le_bytes());
+        let found = partitions(&mut Mem(disk)).unwrap();
+        let spans: Vec<(u32, u64, u64)> =
+            found.iter().map(|p| (p.number, p.start, p.len)).collect();
+        assert_eq!(spans, [(1, 6 * 4096, 4 * 4096)]);
     }
 
     #[test]
