@@ -283,6 +283,10 @@ pub struct TargetArgs {
     /// loopback registries always are.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    /// Trust this CA certificate (PEM) for registry TLS (repeatable); with
+    /// it, loopback registries are reached over HTTPS too.
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
     /// Registry user name (else the Docker config's credentials, else anonymous).
     #[arg(
         long,
@@ -344,6 +348,7 @@ impl TargetArgs {
                 .clone()
                 .zip(self.registry_password.clone())
                 .map(|(username, password)| Credentials { username, password }),
+            ca_files: self.registry_ca.clone(),
         }
     }
 

@@ -2,10 +2,11 @@
 //! 127.0.0.1, filled by `skopeo`): a pulled image reads exactly like its
 //! layout, by tag and by digest; a multi-platform index is narrowed by
 //! `--platform`; basic auth from flags, environment or the Docker config;
+//! TLS with a private CA given by `--registry-ca`;
 //! an unknown tag, a closed port, wrong credentials and a tampered blob
 //! are clear errors.
 
-use crate::registry_server::{Registry, USER, auth_registry, open_registry};
+use crate::registry_server::{Registry, USER, auth_registry, make_ca, open_registry, tls_registry};
 use crate::support::*;
 use base64::Engine;
 use imgscan_fixtures::*;
@@ -268,4 +269,60 @@ fn write_docker_login(dir: &Path, host: &str) {
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", USER.0, USER.1));
     let config = serde_json::json!({ "auths": { host: { "auth": token } } });
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+}
+
+#[test]
+fn a_private_ca_is_trusted_only_when_given() {
+    let Some(registry) = tls_registry() else {
+        return;
+    };
+    let (pushed, _) = unique_image(registry, "tls");
+    let ca = registry.ca.as_ref().unwrap();
+    let trusted = run_clean(
+        &[
+            "inspect",
+            "-f",
+            "json",
+            &pushed,
+            "--registry-ca",
+            ca.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    assert_eq!(json_of(&trusted)["target"]["kind"], "registry");
+
+    // Without the CA a loopback registry is spoken to in plain HTTP, which
+    // this one refuses; with another CA its certificate is not trusted.
+    let plain = run_clean(&["inspect", &pushed], |_| {});
+    assert_eq!(plain.code, 2, "{}", plain.stdout);
+    let other_dir = fresh("other-ca");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = make_ca(&other_dir, "other", false);
+    let untrusted = run_clean(
+        &["inspect", &pushed, "--registry-ca", other.to_str().unwrap()],
+        |_| {},
+    );
+    assert_eq!(untrusted.code, 2, "{}", untrusted.stdout);
+    assert!(
+        untrusted.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        untrusted.stderr
+    );
+    let not_pem = fresh("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let bad = run_clean(
+        &[
+            "inspect",
+            &pushed,
+            "--registry-ca",
+            not_pem.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("not a PEM certificate"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -25,22 +25,68 @@ pub struct Registry {
     pub storage: PathBuf,
     /// Whether it asks for [`USER`].
     pub auth: bool,
+    /// The CA that signed its certificate, when it serves TLS.
+    pub ca: Option<PathBuf>,
 }
 
 /// The open registry, or `None` when the tools are missing outside CI.
 pub fn open_registry() -> Option<&'static Registry> {
     static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
-    REGISTRY.get_or_init(|| start("open", false)).as_ref()
+    REGISTRY
+        .get_or_init(|| start("open", false, false))
+        .as_ref()
 }
 
 /// The registry behind basic auth, or `None` as above.
 pub fn auth_registry() -> Option<&'static Registry> {
     static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
-    REGISTRY.get_or_init(|| start("auth", true)).as_ref()
+    REGISTRY.get_or_init(|| start("auth", false, true)).as_ref()
 }
 
-fn start(name: &str, auth: bool) -> Option<Registry> {
-    for tool in ["docker-registry", "skopeo", "setpriv", "htpasswd"] {
+/// The registry serving TLS with a certificate of its own test CA, or
+/// `None` as above.
+pub fn tls_registry() -> Option<&'static Registry> {
+    static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(|| start("tls", true, false)).as_ref()
+}
+
+/// A fresh CA in `dir` (`NAME.pem`, `NAME.key`); with `leaf`, also a
+/// server certificate for 127.0.0.1 it signed (`leaf.pem`, `leaf.key`).
+pub fn make_ca(dir: &Path, name: &str, leaf: bool) -> PathBuf {
+    let mut script = format!(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=imgscan-test-{name} \
+         -keyout {name}.key -out {name}.pem"
+    );
+    if leaf {
+        script.push_str(&format!(
+            " && printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > leaf.ext \
+             && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout leaf.key -out leaf.csr \
+             && openssl x509 -req -in leaf.csr -CA {name}.pem -CAkey {name}.key -CAcreateserial -days 2 \
+                -extfile leaf.ext -out leaf.pem"
+        ));
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join(format!("{name}.pem"))
+}
+
+fn start(name: &str, tls: bool, auth: bool) -> Option<Registry> {
+    for tool in [
+        "docker-registry",
+        "skopeo",
+        "setpriv",
+        "htpasswd",
+        "openssl",
+    ] {
         if !have_tool(tool) {
             return None;
         }
@@ -58,6 +104,14 @@ fn start(name: &str, auth: bool) -> Option<Registry> {
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
         storage.display()
     );
+    let ca = tls.then(|| make_ca(&dir, "ca", true));
+    if tls {
+        config.push_str(&format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("leaf.pem").display(),
+            dir.join("leaf.key").display()
+        ));
+    }
     if auth {
         let htpasswd = dir.join("htpasswd");
         let out = Command::new("htpasswd")
@@ -97,6 +151,7 @@ fn start(name: &str, auth: bool) -> Option<Registry> {
         host,
         storage,
         auth,
+        ca,
     })
 }
 

@@ -10,7 +10,9 @@ use super::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::ScanError;
 use futures_util::StreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol, SizedStream};
+use oci_client::client::{
+    Certificate, CertificateEncoding, ClientConfig, ClientProtocol, SizedStream,
+};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use std::collections::HashMap;
@@ -40,7 +42,14 @@ pub struct RegistryOptions {
     pub insecure: Vec<String>,
     /// Credentials given explicitly; else the Docker config's are used.
     pub credentials: Option<Credentials>,
+    /// PEM files of certificate authorities trusted besides the bundled
+    /// web roots (a private registry's CA). Given any, a loopback registry
+    /// is reached over HTTPS too.
+    pub ca_files: Vec<PathBuf>,
 }
+
+/// Largest CA file read.
+const MAX_CA_BYTES: u64 = 1 << 20;
 
 /// A registry repository read as a blob store.
 pub struct RegistryStore {
@@ -63,12 +72,22 @@ impl RegistryStore {
             .parse()
             .map_err(|e| ScanError::malformed(reference, format!("not an image reference: {e}")))?;
         let registry = parsed.resolve_registry().to_string();
+        let failed = |reason: String| ScanError::Registry {
+            reference: reference.to_string(),
+            reason,
+        };
         let mut insecure = options.insecure.clone();
-        if is_loopback(&registry) {
+        if is_loopback(&registry) && options.ca_files.is_empty() {
             insecure.push(registry.clone());
         }
+        let extra_root_certificates = options
+            .ca_files
+            .iter()
+            .map(|path| read_ca(path).map_err(&failed))
+            .collect::<Result<Vec<_>, _>>()?;
         let client = Client::new(ClientConfig {
             protocol: ClientProtocol::HttpsExcept(insecure),
+            extra_root_certificates,
             connect_timeout: Some(NETWORK_TIMEOUT),
             read_timeout: Some(NETWORK_TIMEOUT),
             ..Default::default()
@@ -76,26 +95,17 @@ impl RegistryStore {
         let auth = match &options.credentials {
             Some(given) => given.to_auth(),
             None => Credentials::from_docker_config(&registry)
-                .map_err(|reason| ScanError::Registry {
-                    reference: reference.to_string(),
-                    reason,
-                })?
+                .map_err(&failed)?
                 .map_or(RegistryAuth::Anonymous, |c| c.to_auth()),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
-            .map_err(|e| ScanError::Registry {
-                reference: reference.to_string(),
-                reason: format!("cannot start the network runtime: {e}"),
-            })?;
+            .map_err(|e| failed(format!("cannot start the network runtime: {e}")))?;
         let (bytes, digest) = runtime
             .block_on(client.pull_manifest_raw(&parsed, &auth, ACCEPTED))
-            .map_err(|e| ScanError::Registry {
-                reference: reference.to_string(),
-                reason: describe(&e),
-            })?;
+            .map_err(|e| failed(describe(&e)))?;
         let index = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
             "manifests": [{
@@ -181,6 +191,24 @@ impl BlobStore for RegistryStore {
             .insert(digest.to_string(), bytes.clone());
         Ok(Some(bytes))
     }
+}
+
+/// A CA file as a PEM certificate, bounded in size.
+fn read_ca(path: &Path) -> Result<Certificate, String> {
+    let mut data = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CA_BYTES + 1).read_to_end(&mut data))
+        .map_err(|e| format!("cannot read CA file `{}`: {e}", path.display()))?;
+    if data.len() as u64 > MAX_CA_BYTES || !data.starts_with(b"-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "CA file `{}` is not a PEM certificate",
+            path.display()
+        ));
+    }
+    Ok(Certificate {
+        encoding: CertificateEncoding::Pem,
+        data,
+    })
 }
 
 /// A blob's HTTP body as a blocking reader: each read waits for the next
