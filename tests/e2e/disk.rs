@@ -385,6 +385,7 @@ fn mutated_disk_images_never_crash_the_reader() {
         (raw, 1024),
     ];
     let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+    let mutated = fresh("mutated.img");
     for (seed, from) in &seeds {
         let original = std::fs::read(seed).unwrap();
         for round in 0..40 {
@@ -399,7 +400,6 @@ fn mutated_disk_images_never_crash_the_reader() {
                 let at = from + (next() as usize) % (span - from);
                 bytes[at] = next() as u8;
             }
-            let mutated = fresh(&format!("mutated-{round}.img"));
             std::fs::write(&mutated, &bytes).unwrap();
             let done = run(&[OsStr::new("inspect"), mutated.as_os_str()]);
             assert!(

@@ -159,10 +159,42 @@ pub fn arch_of(report: &Value) -> String {
     report["target"]["platform"].as_str().unwrap().to_string()
 }
 
-/// A directory that lives as long as the test process.
+/// Prefix of the scratch directories of test runs.
+const SCRATCH_PREFIX: &str = "imgscan-e2e-";
+
+/// A directory that lives as long as the test process. A static is never
+/// dropped, so each run first removes what runs that ended long ago left.
 pub fn scratch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+    DIR.get_or_init(|| {
+        remove_stale_scratch();
+        tempfile::Builder::new()
+            .prefix(SCRATCH_PREFIX)
+            .tempdir()
+            .unwrap()
+    })
+    .path()
+}
+
+/// Removes scratch directories untouched for a day (no run lasts that long).
+fn remove_stale_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(SCRATCH_PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A fresh path under the process-wide scratch directory.
