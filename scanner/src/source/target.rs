@@ -80,6 +80,7 @@ pub fn resolve_target(input: &str) -> Result<Target, ScanError> {
             return Ok(target(kind, "", None).with_selector(rest));
         }
         if Path::new(rest).exists() {
+            file_or_dir(Path::new(rest))?;
             return Ok(target(kind, rest, None));
         }
         return match split_existing(rest, |_| true) {
@@ -133,21 +134,28 @@ fn looks_like_path(input: &str) -> bool {
         || !input.contains(['/', ':'])
 }
 
+/// Whether an existing target path is a directory (`true`) or a regular
+/// file (`false`); anything else (a FIFO would block the first read, a
+/// device never ends) is refused.
+fn file_or_dir(path: &Path) -> Result<bool, ScanError> {
+    let meta = std::fs::metadata(path).map_err(|e| ScanError::io(path, e))?;
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(ScanError::malformed(
+            path.display().to_string(),
+            "neither a directory nor a regular file",
+        ));
+    }
+    Ok(meta.is_dir())
+}
+
 /// Decides the kind of an existing path from its bytes.
 pub fn sniff(path: &Path) -> Result<TargetKind, ScanError> {
-    let meta = std::fs::metadata(path).map_err(|e| ScanError::io(path, e))?;
-    if meta.is_dir() {
+    if file_or_dir(path)? {
         return Ok(if path.join("oci-layout").is_file() {
             TargetKind::OciDir
         } else {
             TargetKind::Rootfs
         });
-    }
-    if !meta.is_file() {
-        return Err(ScanError::malformed(
-            path.display().to_string(),
-            "neither a directory nor a regular file",
-        ));
     }
     let mut head = vec![0u8; 4096];
     let mut file = File::open(path).map_err(|e| ScanError::io(path, e))?;
@@ -230,6 +238,27 @@ mod tests {
             resolve_target(qcow.to_str().unwrap()).unwrap().kind,
             TargetKind::Disk
         );
+    }
+
+    #[test]
+    fn a_fifo_is_refused_even_with_a_scheme() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for scheme in ["", "disk:", "oci-archive:", "docker-archive:"] {
+            let err = resolve_target(&format!("{scheme}{}", fifo.display())).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("neither a directory nor a regular file"),
+                "{scheme}: {err}"
+            );
+        }
     }
 
     #[test]
