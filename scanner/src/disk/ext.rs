@@ -68,6 +68,11 @@ impl ExtFs {
         self.fs.label().to_str().unwrap_or_default().to_string()
     }
 
+    /// Whether `path` names something (links followed inside the volume).
+    pub fn has(&self, path: &str) -> bool {
+        self.fs.exists(path).unwrap_or(false)
+    }
+
     /// A small file's bytes, if it is there and readable.
     pub fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
         let meta = self.fs.metadata(path).ok()?;
@@ -91,9 +96,6 @@ impl ExtFs {
         budget: &mut u64,
         builder: &mut LayerBuilder<'_>,
     ) -> Result<(), String> {
-        self.fs
-            .read_dir("/")
-            .map_err(|e| format!("cannot list the top directory: {e}"))?;
         let mut pending: Vec<(ExtPath, Vec<u8>, usize)> = vec![(
             ExtPath::new("/"),
             mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),
@@ -117,6 +119,7 @@ impl ExtFs {
             *budget -= listing_cost;
             let entries = match self.fs.read_dir(&dir) {
                 Ok(entries) => entries,
+                Err(e) if depth == 0 => return Err(format!("cannot list the top directory: {e}")),
                 Err(e) => {
                     builder.unreadable(&rel, format!("cannot list directory: {e}"));
                     continue;

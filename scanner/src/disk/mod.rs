@@ -2,9 +2,10 @@
 //! found (GPT, MBR, or a bare filesystem), the ext2/3/4 volume that holds
 //! the OS (`/etc/os-release`) is walked as the root, and the other ext
 //! volumes are walked where the root's `/etc/fstab` mounts them (by
-//! `UUID=`, `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A volume that is not
-//! read (another filesystem, LVM, encryption, or an ext volume fstab does
-//! not mount) is listed in `unknowns[]` with what it holds.
+//! `UUID=`, `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A
+//! volume that is not read (another filesystem, LVM, encryption, contents
+//! not recognised, or an ext volume fstab does not mount) is listed in
+//! `unknowns[]` with what it holds; a blank one is not.
 
 pub mod device;
 pub mod ext;
@@ -53,16 +54,15 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
                 }
             },
             Contents::Other(kind) => not_read(builder, &volume, &format!("{kind}, not read")),
-            Contents::Unknown => {}
+            Contents::Unknown if volume.number > 0 => {
+                not_read(builder, &volume, "contents not recognised, not read")
+            }
+            Contents::Unknown | Contents::Blank => {}
         }
     }
     let root_at = ext_volumes
         .iter()
-        .position(|(_, fs)| {
-            ["/etc/os-release", "/usr/lib/os-release"]
-                .iter()
-                .any(|p| fs.read_small(p, MAX_FSTAB).is_some())
-        })
+        .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"))
         .or_else(|| (!ext_volumes.is_empty()).then_some(0))
         .ok_or_else(|| {
             if unloadable.is_empty() {

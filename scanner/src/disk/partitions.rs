@@ -31,7 +31,9 @@ pub enum Contents {
     Ext,
     /// Another filesystem or volume kind, named.
     Other(&'static str),
-    /// Nothing recognised.
+    /// Zeros where any filesystem keeps its signature: never formatted.
+    Blank,
+    /// Something not recognised.
     Unknown,
 }
 
@@ -89,7 +91,7 @@ fn listed(disk: &mut dyn Device) -> io::Result<Vec<Partition>> {
         if matches!(kind, 0x05 | 0x0f | 0x85) {
             logical(disk, start, &mut found)?;
         } else {
-            push(&mut found, slot as u32 + 1, start, sectors, size);
+            push(&mut found, slot as u32 + 1, start, sectors, size, SECTOR);
         }
     }
     let signature = le_u32(&mbr, 440);
@@ -130,20 +132,9 @@ fn mbr_entry(sector: &[u8], slot: usize) -> (u8, u64, u64) {
     )
 }
 
-/// Adds a partition of `sectors` from sector `start`, clipped to the disk.
-fn push(found: &mut Vec<Partition>, number: u32, start: u64, sectors: u64, size: u64) {
-    push_sized(found, number, start, sectors, size, SECTOR);
-}
-
-/// [`push`] for a disk of `sector`-byte sectors.
-fn push_sized(
-    found: &mut Vec<Partition>,
-    number: u32,
-    start: u64,
-    sectors: u64,
-    size: u64,
-    sector: u64,
-) {
+/// Adds a partition of `sectors` from sector `start` (of `sector` bytes),
+/// clipped to the disk.
+fn push(found: &mut Vec<Partition>, number: u32, start: u64, sectors: u64, size: u64, sector: u64) {
     let start = start.saturating_mul(sector);
     if start >= size {
         return;
@@ -179,7 +170,7 @@ fn logical(disk: &mut dyn Device, base: u64, found: &mut Vec<Partition>) -> io::
         }
         let (kind, start, sectors) = mbr_entry(&ebr, 0);
         if kind != 0 && sectors != 0 {
-            push(found, number, base + next + start, sectors, size);
+            push(found, number, base + next + start, sectors, size, SECTOR);
         }
         let (link_kind, link, _) = mbr_entry(&ebr, 1);
         if link_kind == 0 || link == 0 {
@@ -218,7 +209,7 @@ fn gpt(disk: &mut dyn Device, header: &[u8], sector: u64) -> io::Result<Vec<Part
         if last < first {
             continue;
         }
-        push_sized(
+        push(
             &mut found,
             i as u32 + 1,
             first,
@@ -256,6 +247,8 @@ pub fn contents(disk: &mut dyn Device, start: u64) -> io::Result<Contents> {
         Contents::Other("NTFS")
     } else if btrfs(disk, start)? {
         Contents::Other("Btrfs")
+    } else if head.iter().all(|&b| b == 0) {
+        Contents::Blank
     } else {
         Contents::Unknown
     })
@@ -373,6 +366,14 @@ mod tests {
         let found = partitions(&mut Mem(disk)).unwrap();
         let numbers: Vec<u32> = found.iter().map(|p| p.number).collect();
         assert_eq!(numbers, [1, 4]);
+    }
+
+    #[test]
+    fn blank_and_unrecognised_volumes_differ() {
+        let mut mem = Mem(vec![0u8; 8192]);
+        assert_eq!(contents(&mut mem, 0).unwrap(), Contents::Blank);
+        mem.0[100] = 0x90;
+        assert_eq!(contents(&mut mem, 0).unwrap(), Contents::Unknown);
     }
 
     #[test]
