@@ -103,10 +103,17 @@ impl RegistryStore {
             .enable_all()
             .build()
             .map_err(|e| failed(format!("cannot start the network runtime: {e}")))?;
-        let (bytes, digest) = runtime
-            .block_on(client.pull_manifest_raw(&parsed, &auth, ACCEPTED))
-            .map_err(|e| failed(describe(&e)))?;
-        let index = serde_json::to_vec(&serde_json::json!({
+        let mut store = RegistryStore {
+            runtime,
+            client,
+            auth,
+            origin: PathBuf::from(parsed.whole()),
+            reference: parsed,
+            index: Vec::new(),
+            manifests: Mutex::new(HashMap::new()),
+        };
+        let (bytes, digest) = store.fetch_manifest(&store.reference).map_err(failed)?;
+        store.index = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
             "manifests": [{
                 "mediaType": media_type_of(&bytes),
@@ -115,15 +122,30 @@ impl RegistryStore {
             }],
         }))
         .expect("a JSON value serialises");
-        Ok(RegistryStore {
-            runtime,
-            client,
-            auth,
-            origin: PathBuf::from(parsed.whole()),
-            reference: parsed,
-            index,
-            manifests: Mutex::new(HashMap::from([(digest, bytes)])),
-        })
+        Ok(store)
+    }
+
+    /// Fetches the manifest or index `reference` names (by tag or digest),
+    /// refuses it past the metadata size limit, and keeps it by digest.
+    fn fetch_manifest(&self, reference: &Reference) -> Result<(Vec<u8>, String), String> {
+        let (bytes, digest) = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull_manifest_raw(reference, &self.auth, ACCEPTED),
+            )
+            .map_err(|e| describe(&e))?;
+        if bytes.len() as u64 > MAX_METADATA_BYTES {
+            return Err(format!(
+                "manifest `{digest}` is {} bytes, larger than the {MAX_METADATA_BYTES}-byte limit for metadata",
+                bytes.len()
+            ));
+        }
+        self.manifests
+            .lock()
+            .unwrap()
+            .insert(digest.clone(), bytes.clone());
+        Ok((bytes, digest))
     }
 
     fn registry_error(&self, reason: impl ToString) -> ScanError {
@@ -173,22 +195,8 @@ impl BlobStore for RegistryStore {
         }
         let by_digest = self.reference.clone_with_digest(digest.to_string());
         let (bytes, _) = self
-            .runtime
-            .block_on(
-                self.client
-                    .pull_manifest_raw(&by_digest, &self.auth, ACCEPTED),
-            )
-            .map_err(|e| self.registry_error(format!("manifest `{digest}`: {}", describe(&e))))?;
-        if bytes.len() as u64 > MAX_METADATA_BYTES {
-            return Err(ScanError::malformed(
-                digest.as_str(),
-                format!("larger than the {MAX_METADATA_BYTES}-byte limit for metadata"),
-            ));
-        }
-        self.manifests
-            .lock()
-            .unwrap()
-            .insert(digest.to_string(), bytes.clone());
+            .fetch_manifest(&by_digest)
+            .map_err(|e| self.registry_error(format!("manifest `{digest}`: {e}")))?;
         Ok(Some(bytes))
     }
 }
