@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts: source it after setting `runs`.
+# Shared by the benchmark scripts: source it after setting `runs`, `work`
+# and CARGO_TARGET_DIR.
 
 # best CMD...: the best wall time in seconds of CMD over $runs runs, its
 # output discarded. Exit status 1 (imgscan's "the gate failed", yara's "no
@@ -18,4 +19,16 @@ best() {
     if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
   done
   echo "$best"
+}
+
+# bench_image MIB LAYERS: the path of a generated multi-layer gzip OCI
+# image of about MIB MiB uncompressed, made once under $work by the release
+# build of imgscan-fixtures.
+bench_image() {
+  local image="$work/bench-$1-$2.oci"
+  if [ ! -f "$image/index.json" ]; then
+    echo "generating $image (~$1 MiB uncompressed, $2 layers)" >&2
+    "$CARGO_TARGET_DIR/release/imgscan-fixtures" --bench-image "$image" "$1" "$2"
+  fi
+  echo "$image"
 }

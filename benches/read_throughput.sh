@@ -17,11 +17,8 @@ mkdir -p "$work"
 
 cargo build --release -q -p imgscan -p imgscan-fixtures
 bin="$CARGO_TARGET_DIR/release/imgscan"
-image="$work/bench-$mib-$layers.oci"
-if [ ! -f "$image/index.json" ]; then
-  echo "generating $image (~$mib MiB uncompressed, $layers layers)" >&2
-  "$CARGO_TARGET_DIR/release/imgscan-fixtures" --bench-image "$image" "$mib" "$layers"
-fi
+source benches/lib.sh
+image=$(bench_image "$mib" "$layers")
 blobs=$(python3 - "$image" <<'PY'
 import json, sys
 root = sys.argv[1]
@@ -33,7 +30,6 @@ PY
 # Warm the page cache so both sides read from memory.
 cat $blobs > /dev/null
 
-source benches/lib.sh
 
 gzip_dc() { for b in $blobs; do gzip -dc "$b"; done; }
 bytes=$("$bin" inspect -q -f json "$image" | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["totals"]["layer_bytes"])')

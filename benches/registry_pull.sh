@@ -21,11 +21,8 @@ done
 mkdir -p "$work"
 cargo build --release -q -p imgscan -p imgscan-fixtures
 bin="$CARGO_TARGET_DIR/release/imgscan"
-image="$work/bench-$mib-$layers.oci"
-if [ ! -f "$image/index.json" ]; then
-  echo "generating $image (~$mib MiB uncompressed, $layers layers)" >&2
-  "$CARGO_TARGET_DIR/release/imgscan-fixtures" --bench-image "$image" "$mib" "$layers"
-fi
+source benches/lib.sh
+image=$(bench_image "$mib" "$layers")
 
 tmp=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -50,7 +47,6 @@ echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$tmp/policy.json"
 ref="127.0.0.1:$port/bench:1"
 skopeo --policy "$tmp/policy.json" copy -q --dest-tls-verify=false "oci:$image" "docker://$ref"
 
-source benches/lib.sh
 skopeo_download() {
   rm -rf "$tmp/pulled"
   skopeo --policy "$tmp/policy.json" copy -q --src-tls-verify=false "docker://$ref" "dir:$tmp/pulled"

@@ -482,10 +482,7 @@ fn db_update_fetches_revalidates_and_retries() {
 
 #[test]
 fn the_bundled_demo_set_finds_what_its_readme_says() {
-    let db = fresh("demo-advisories.sqlite");
-    let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories");
-    let imported = import(&db, &[&records]);
-    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let db = demo_advisory_db();
     let archive = demo_docker_archive("demo.docker.tar");
     let (report, done) = scan_json(&archive, &db, &[]);
     assert_eq!(done.code, 1, "the malicious debug fails the gate");

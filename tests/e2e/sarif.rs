@@ -7,7 +7,6 @@ use crate::support::*;
 use imgscan_fixtures::*;
 use serde_json::Value;
 use std::ffi::OsStr;
-use std::path::Path;
 
 fn sarif_schema() -> Option<jsonschema::Validator> {
     let Some(path) = std::env::var_os("IMGSCAN_SARIF_SCHEMA") else {
@@ -49,16 +48,7 @@ fn sarif_output_validates_and_carries_every_kind_of_result() {
     image.layers.push(planted.finish());
     image.history.push("COPY extras /".into());
     let dir = oci_dir(&image, LayerCompression::Gzip);
-    let db = fresh("sarif-advisories.sqlite");
-    let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories");
-    let imported = run(&[
-        OsStr::new("db"),
-        OsStr::new("import"),
-        OsStr::new("--db"),
-        db.as_os_str(),
-        records.as_os_str(),
-    ]);
-    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let db = demo_advisory_db();
     let done = run(&[
         OsStr::new("scan"),
         OsStr::new("-f"),

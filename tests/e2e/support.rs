@@ -279,9 +279,21 @@ pub fn have_tool(tool: &str) -> bool {
 /// An advisory database with no records, so that a scan checks
 /// vulnerabilities (finding none) instead of warning that it could not.
 pub fn empty_advisory_db() -> PathBuf {
-    let db = fresh("empty.sqlite");
-    let records = db.with_file_name("no-records");
+    let records = fresh("no-records");
     std::fs::create_dir_all(&records).unwrap();
+    advisory_db("empty.sqlite", &records)
+}
+
+/// The bundled demo advisories (`fixtures/advisories`) in a new database.
+pub fn demo_advisory_db() -> PathBuf {
+    let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories");
+    advisory_db("demo-advisories.sqlite", &records)
+}
+
+/// A new database `name` holding the OSV records of the directory
+/// `records`, imported through the binary.
+fn advisory_db(name: &str, records: &Path) -> PathBuf {
+    let db = fresh(name);
     let imported = run(&[
         OsStr::new("db"),
         OsStr::new("import"),
