@@ -259,6 +259,9 @@ pub struct TargetArgs {
     /// Most bytes one layer may expand to (e.g. 32GiB).
     #[arg(long, value_name = "SIZE")]
     pub max_layer_size: Option<String>,
+    /// Most bytes all the layers of an image may expand to together (e.g. 64GiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_image_size: Option<String>,
     /// Most uncompressed bytes per stored byte, past the first 256 MiB of a layer.
     #[arg(long, value_name = "N")]
     pub max_expansion_ratio: Option<u64>,
@@ -314,6 +317,9 @@ impl TargetArgs {
         if let Some(size) = &self.max_layer_size {
             limits.max_layer_bytes = parse_size(size)?;
             limits.ratio_floor_bytes = limits.ratio_floor_bytes.min(limits.max_layer_bytes);
+        }
+        if let Some(size) = &self.max_image_size {
+            limits.max_image_bytes = parse_size(size)?;
         }
         if let Some(ratio) = self.max_expansion_ratio {
             anyhow::ensure!(ratio > 0, "--max-expansion-ratio must be at least 1");

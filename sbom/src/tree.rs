@@ -88,6 +88,10 @@ pub trait FileTreeView {
 /// Most symlinks followed while resolving one path (Linux's own limit).
 pub const MAX_LINK_HOPS: usize = 40;
 
+/// Bytes of path looked up while resolving one path for a reader of the
+/// final tree ([`resolve_path`]): far more than any real path needs.
+const RESOLVE_BUDGET: u64 = 16 << 20;
+
 /// Resolves every symlink in the root-relative `path` as a chroot at the
 /// image root would: absolute targets restart at the root, `..` stops at
 /// the root. `lookup` gives the entry stored at a root-relative path. The
@@ -97,35 +101,110 @@ pub fn resolve_path<'a>(
     path: &[u8],
     lookup: impl Fn(&[u8]) -> Option<&'a FileMeta>,
 ) -> Option<Vec<u8>> {
+    let (path, complete) = follow_path(path, lookup, &mut RESOLVE_BUDGET.clone()).ok()?;
+    complete.then_some(path)
+}
+
+/// Why the links along a path could not be followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfollowed {
+    /// More than [`MAX_LINK_HOPS`] links: a loop, or a chain too long.
+    Loop,
+    /// The look-up budget is spent (a hostile, very deep tree).
+    Budget,
+}
+
+/// Where an entry named `path` lands when a runtime writes it into a tree
+/// (`lookup` gives that tree's entries): every symlink among its parents is
+/// followed (see [`follow_path`]); the last component is kept as it is (an
+/// entry replaces a link, it does not write through it). Returns the
+/// root-relative path and whether every parent was found as a directory.
+pub fn place_path<'a>(
+    path: &[u8],
+    lookup: impl Fn(&[u8]) -> Option<&'a FileMeta>,
+    budget: &mut u64,
+) -> Result<(Vec<u8>, bool), Unfollowed> {
+    let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&[][..], path),
+    };
+    let (mut placed, complete) = follow_path(parent, lookup, budget)?;
+    if !placed.is_empty() {
+        placed.push(b'/');
+    }
+    placed.extend_from_slice(name);
+    Ok((placed, complete))
+}
+
+/// Follows every symlink along `path`, the last component included, inside
+/// the tree, as `openat` below a chroot would. Components that are missing,
+/// or below a non-directory, are kept by name (the writer of an entry makes
+/// them directories), and a `..` from a link target climbs back out of them.
+/// Returns the root-relative path and whether every component was found as
+/// a directory. Each look-up charges its path's length to `budget`.
+pub fn follow_path<'a>(
+    path: &[u8],
+    lookup: impl Fn(&[u8]) -> Option<&'a FileMeta>,
+    budget: &mut u64,
+) -> Result<(Vec<u8>, bool), Unfollowed> {
     let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
-    let mut current: Vec<Vec<u8>> = Vec::new();
+    // The path so far, and where each of its components starts.
+    let mut current: Vec<u8> = Vec::with_capacity(path.len());
+    let mut starts: Vec<usize> = Vec::new();
     let mut hops = 0;
+    let mut incomplete = false;
+    // Depth of the first component that was missing or not a directory:
+    // nothing below it exists, so it is not looked up.
+    let mut absent_from: Option<usize> = None;
     while let Some(part) = pending.pop() {
         if part == b".." {
-            current.pop();
+            if let Some(start) = starts.pop() {
+                current.truncate(start.saturating_sub(1));
+            }
+            if absent_from.is_some_and(|depth| starts.len() < depth) {
+                absent_from = None;
+            }
             continue;
         }
-        current.push(part);
-        let meta = lookup(&current.join(&b'/'))?;
-        match meta.kind {
-            FileKind::Symlink => {
+        starts.push(if current.is_empty() {
+            0
+        } else {
+            current.len() + 1
+        });
+        if !current.is_empty() {
+            current.push(b'/');
+        }
+        current.extend_from_slice(&part);
+        if absent_from.is_some() {
+            continue;
+        }
+        *budget = budget
+            .checked_sub(current.len() as u64 + 1)
+            .ok_or(Unfollowed::Budget)?;
+        match lookup(&current) {
+            Some(meta) if meta.kind == FileKind::Symlink => {
                 hops += 1;
                 if hops > MAX_LINK_HOPS {
-                    return None;
+                    return Err(Unfollowed::Loop);
                 }
-                current.pop();
+                let start = starts.pop().unwrap_or(0);
+                current.truncate(start.saturating_sub(1));
                 let target = meta.link.as_deref().unwrap_or_default();
                 if target.first() == Some(&b'/') {
                     current.clear();
+                    starts.clear();
                 }
                 pending.extend(components(target).rev().map(<[u8]>::to_vec));
             }
-            FileKind::Dir => {}
-            _ if !pending.is_empty() => return None,
-            _ => {}
+            Some(meta) if meta.kind == FileKind::Dir => {}
+            Some(_) if pending.is_empty() => {}
+            _ => {
+                incomplete = true;
+                absent_from = Some(starts.len());
+            }
         }
     }
-    Some(current.join(&b'/'))
+    Ok((current, !incomplete))
 }
 
 fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {

@@ -3,8 +3,8 @@
 //! ever holding more than a buffer of the output.
 
 use std::io::{self, BufRead, Read};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// How a blob is compressed, as its first bytes say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,37 +57,91 @@ pub fn decoder<'a, R: BufRead + 'a>(mut input: R) -> io::Result<(Compression, Bo
 }
 
 /// Error payload raised when a stream expands past its budget.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "expands past the limit of {limit} bytes (a decompression bomb, or raise --max-layer-size / --max-expansion-ratio)"
+    "{scope} expands past the limit of {limit} bytes (a decompression bomb, or raise --max-layer-size / --max-expansion-ratio / --max-image-size)"
 )]
 pub struct BudgetExceeded {
+    /// What the budget bounds: `layer`, `archive` or `image`.
+    pub scope: &'static str,
     /// The budget in bytes.
     pub limit: u64,
 }
 
-/// Passes through at most `limit` bytes; one more byte is an error, and the
-/// shared flag records that the budget, not the stream, ended the read.
+/// Bytes all the layers of one image may expand to together, drawn from by
+/// every layer pass as it reads, in parallel: a manifest that lists one
+/// small bomb many times, or many small bombs, cannot multiply the work.
+#[derive(Debug, Clone)]
+pub struct ImageBudget {
+    limit: u64,
+    left: Arc<AtomicU64>,
+}
+
+impl ImageBudget {
+    /// A budget of `limit` bytes for the whole image.
+    pub fn new(limit: u64) -> Self {
+        ImageBudget {
+            limit,
+            left: Arc::new(AtomicU64::new(limit)),
+        }
+    }
+
+    /// Takes `bytes` from the budget; false (and nothing left) when it
+    /// does not hold them.
+    fn take(&self, bytes: u64) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                Some(left.saturating_sub(bytes))
+            })
+            .is_ok_and(|left| left >= bytes)
+    }
+}
+
+impl Default for ImageBudget {
+    fn default() -> Self {
+        ImageBudget::new(u64::MAX)
+    }
+}
+
+/// Which budget ended a read, once one has.
+pub type Exceeded = Arc<OnceLock<BudgetExceeded>>;
+
+/// Passes through at most `limit` bytes, and no more than the image budget
+/// holds; one more byte is an error, and the shared slot records which
+/// budget, not the stream, ended the read.
 pub struct Budget<R> {
     inner: R,
+    scope: &'static str,
     limit: u64,
     remaining: u64,
-    exceeded: Arc<AtomicBool>,
+    image: ImageBudget,
+    exceeded: Exceeded,
 }
 
 impl<R: Read> Budget<R> {
-    /// Wraps `inner` with a budget of `limit` bytes.
-    pub fn new(inner: R, limit: u64) -> (Self, Arc<AtomicBool>) {
-        let exceeded = Arc::new(AtomicBool::new(false));
+    /// Wraps `inner` with a budget of `limit` bytes for `scope` (`layer`,
+    /// `archive`), drawing from `image` as well.
+    pub fn new(inner: R, scope: &'static str, limit: u64, image: &ImageBudget) -> (Self, Exceeded) {
+        let exceeded = Exceeded::default();
         (
             Budget {
                 inner,
+                scope,
                 limit,
                 remaining: limit,
+                image: image.clone(),
                 exceeded: exceeded.clone(),
             },
             exceeded,
         )
+    }
+
+    fn exceed(&self, scope: &'static str, limit: u64) -> io::Error {
+        let payload = self
+            .exceeded
+            .get_or_init(|| BudgetExceeded { scope, limit })
+            .clone();
+        io::Error::other(payload)
     }
 }
 
@@ -100,16 +154,16 @@ impl<R: Read> Read for Budget<R> {
             let mut probe = [0u8; 1];
             return match self.inner.read(&mut probe)? {
                 0 => Ok(0),
-                _ => {
-                    self.exceeded.store(true, Ordering::Relaxed);
-                    Err(io::Error::other(BudgetExceeded { limit: self.limit }))
-                }
+                _ => Err(self.exceed(self.scope, self.limit)),
             };
         }
         let want = buf
             .len()
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
+        if !self.image.take(n as u64) {
+            return Err(self.exceed("image", self.image.limit));
+        }
         self.remaining -= n as u64;
         Ok(n)
     }
@@ -159,11 +213,25 @@ mod tests {
     #[test]
     fn budget_allows_exactly_the_limit() {
         let data = [0u8; 100];
-        let (mut ok, flag) = Budget::new(&data[..], 100);
+        let image = ImageBudget::default();
+        let (mut ok, flag) = Budget::new(&data[..], "layer", 100, &image);
         assert_eq!(io::copy(&mut ok, &mut io::sink()).unwrap(), 100);
-        assert!(!flag.load(Ordering::Relaxed));
-        let (mut over, flag) = Budget::new(&data[..], 99);
+        assert!(flag.get().is_none());
+        let (mut over, flag) = Budget::new(&data[..], "layer", 99, &image);
         assert!(io::copy(&mut over, &mut io::sink()).is_err());
-        assert!(flag.load(Ordering::Relaxed));
+        assert_eq!(flag.get().unwrap().scope, "layer");
+    }
+
+    #[test]
+    fn the_image_budget_is_shared_by_its_layers() {
+        let data = [0u8; 100];
+        let image = ImageBudget::new(150);
+        let (mut first, flag) = Budget::new(&data[..], "layer", 1000, &image);
+        assert_eq!(io::copy(&mut first, &mut io::sink()).unwrap(), 100);
+        assert!(flag.get().is_none());
+        let (mut second, flag) = Budget::new(&data[..], "layer", 1000, &image);
+        assert!(io::copy(&mut second, &mut io::sink()).is_err());
+        let exceeded = flag.get().unwrap();
+        assert_eq!((exceeded.scope, exceeded.limit), ("image", 150));
     }
 }

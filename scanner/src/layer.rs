@@ -4,20 +4,36 @@
 //! stream of entries, whether they come from a tar or from a directory walk.
 
 use crate::capture::CaptureSpec;
+use crate::decompress::ImageBudget;
 use crate::entry_name::{join, normalize, split_parent};
 use crate::limits::Limits;
+use imgscan_sbom::tree::{Unfollowed, follow_path};
 use imgscan_sbom::{FileKind, FileMeta, display_path};
 use imgscan_signatures::{
     InnerPath, RuleHit, RuleSet, ScanPool, ScanProblem, ScanSettings, with_scan_pool,
 };
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How many leading bytes of every regular file the pass keeps.
 pub const HEAD_BYTES: usize = 64;
+
+/// Most bytes a layer keeps of files it places under a parent it does not
+/// declare itself: a lower layer may make that parent a link, so such a
+/// file's real path, and whether a cataloger or check wants it, is only
+/// known at the merge.
+pub const UNPLACED_CAPTURE_BYTES: usize = 64 << 20;
+
+/// Bytes of path a layer may look up while following links to place its
+/// entries (a real layer needs a tiny fraction; a hostile, very deep one
+/// cannot make placement quadratic).
+pub const PLACEMENT_BUDGET: u64 = 1 << 30;
+
+/// Why an entry is kept by its name, unplaced.
+pub const PLACEMENT_SPENT: &str = "link look-ups past their budget; this entry and the rest are placed by name, without following links";
 
 /// Something in the target that was not read, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,6 +69,9 @@ pub struct Skipped {
     /// nested too deep, over the expansion or member limit, broken,
     /// encrypted or of an unsupported method.
     pub not_unpacked: u64,
+    /// Entries that break the layer format: whiteouts of an empty, `.` or
+    /// `..` name, entries below a whiteout marker, parents whose links loop.
+    pub invalid: u64,
 }
 
 impl Skipped {
@@ -67,20 +86,26 @@ impl Skipped {
         self.over_entry_limit += other.over_entry_limit;
         self.unsupported += other.unsupported;
         self.not_unpacked += other.not_unpacked;
+        self.invalid += other.invalid;
     }
 }
 
 /// One entry as a layer stores it.
 #[derive(Debug, Clone)]
 pub struct IndexedEntry {
-    /// Root-relative path.
+    /// Root-relative path, with the links this layer made among its parents
+    /// followed.
     pub path: Box<[u8]>,
     /// Its metadata.
     pub meta: FileMeta,
+    /// Every parent is a directory this layer declared before the entry, so
+    /// no lower layer can move it; otherwise the merge places it again
+    /// through the links of the layers below.
+    pub placed: bool,
 }
 
 /// Everything one layer pass learned about one layer.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LayerIndex {
     /// Entries in stream order; a name repeated in the layer keeps its last copy.
     pub entries: Vec<IndexedEntry>,
@@ -98,6 +123,9 @@ pub struct LayerIndex {
     pub entry_count: u64,
     /// Files of this layer that rules matched.
     pub malware: Vec<LayerMalware>,
+    /// Files not placed in this layer (see [`IndexedEntry::placed`]) whose
+    /// bytes were not kept, [`UNPLACED_CAPTURE_BYTES`] being spent.
+    pub unkept: Vec<Box<[u8]>>,
 }
 
 /// A file of a layer that rules matched, or something inside it.
@@ -141,6 +169,8 @@ pub struct PassOptions {
     pub rules: Option<RuleSet>,
     /// Longest a rule scan of one file may take.
     pub scan_timeout: Duration,
+    /// What all the layers of the image may still expand to, together.
+    pub image: ImageBudget,
 }
 
 impl PassOptions {
@@ -151,6 +181,7 @@ impl PassOptions {
             capture,
             rules: None,
             scan_timeout: Duration::from_secs(10),
+            image: ImageBudget::default(),
         }
     }
 }
@@ -231,12 +262,22 @@ pub struct LayerBuilder<'a> {
     layer: usize,
     options: &'a PassOptions,
     index: LayerIndex,
-    positions: HashMap<Box<[u8]>, usize>,
+    /// Where each live path sits in `index.entries`; an entry whose path
+    /// is no longer here (a replaced directory's child) is dropped.
+    positions: BTreeMap<Box<[u8]>, usize>,
     indexed: u64,
-    /// Content is read in place, not from a stream.
-    in_place: bool,
+    /// Entries come from walking a filesystem in place, not from a stream.
+    walked: bool,
     scan_pool: Option<&'a ScanPool>,
     buffer: Vec<u8>,
+    /// Bytes kept of files not placed in this layer.
+    unplaced_kept: usize,
+    /// The last parent placed: (name as given, placed path, placed?).
+    last_parent: Option<(Vec<u8>, Vec<u8>, bool)>,
+    /// What is left of [`PLACEMENT_BUDGET`].
+    placement_budget: u64,
+    /// Whether the budget ran out (said once).
+    placement_spent: bool,
 }
 
 impl<'a> LayerBuilder<'a> {
@@ -246,11 +287,15 @@ impl<'a> LayerBuilder<'a> {
             layer,
             options,
             index: LayerIndex::default(),
-            positions: HashMap::new(),
+            positions: BTreeMap::new(),
             indexed: 0,
-            in_place: false,
+            walked: false,
             scan_pool: None,
             buffer: Vec::new(),
+            unplaced_kept: 0,
+            last_parent: None,
+            placement_budget: PLACEMENT_BUDGET,
+            placement_spent: false,
         }
     }
 
@@ -274,10 +319,12 @@ impl<'a> LayerBuilder<'a> {
         self.unknown(path, reason);
     }
 
-    /// Says the content readers handed to [`Self::add`] read files in
-    /// place (a directory, a disk), so nothing past what is kept is read.
-    pub fn read_in_place(&mut self) {
-        self.in_place = true;
+    /// Says the entries come from walking a filesystem (a directory, a
+    /// disk): content readers read files in place, so nothing past what is
+    /// kept is read, and a name like `.wh.x` is an ordinary file there,
+    /// not a whiteout.
+    pub fn walk_volume(&mut self) {
+        self.walked = true;
     }
 
     /// Whether the entry limit is reached: a walk can stop.
@@ -322,15 +369,12 @@ impl<'a> LayerBuilder<'a> {
         if path.is_empty() {
             return Ok(());
         }
-        let (parent, base) = split_parent(&path);
-        if let Some(hidden) = base.strip_prefix(b".wh.") {
-            if hidden == b".wh..opq" {
-                self.index.opaque_dirs.push(parent.into());
-            } else if !hidden.starts_with(b".wh.") {
-                self.index.whiteouts.push(join(parent, hidden).into());
-            }
+        if !self.walked && self.whiteout(&path) {
             return Ok(());
         }
+        let Some((path, placed)) = self.place(&path) else {
+            return Ok(());
+        };
         if self.indexed >= limits.max_entries {
             self.index.skipped.over_entry_limit += 1;
             if self.index.skipped.over_entry_limit == 1 {
@@ -360,7 +404,7 @@ impl<'a> LayerBuilder<'a> {
         match raw.kind {
             FileKind::File => {
                 if let Some(reader) = content {
-                    self.read_content(&path, &mut meta, reader)?;
+                    self.read_content(&path, placed, &mut meta, reader)?;
                 }
             }
             FileKind::HardLink => {
@@ -373,19 +417,133 @@ impl<'a> LayerBuilder<'a> {
             }
             FileKind::Dir | FileKind::Symlink => {}
         }
-        self.push(path, meta);
+        if meta.kind != FileKind::File {
+            self.last_parent = None;
+        }
+        self.push(path, meta, placed);
         Ok(())
     }
 
-    fn push(&mut self, path: Vec<u8>, meta: FileMeta) {
+    /// Handles the whiteout names of the layer format; returns whether
+    /// `path` was one (or is invalid because it sits below one).
+    fn whiteout(&mut self, path: &[u8]) -> bool {
+        let (parent, base) = split_parent(path);
+        if let Some(marker) = parent
+            .split(|&b| b == b'/')
+            .find(|c| c.starts_with(b".wh."))
+        {
+            self.invalid(
+                path,
+                format!(
+                    "entry below the whiteout marker `{}`, which has no children; skipped",
+                    display_path(marker).trim_start_matches('/')
+                ),
+            );
+            return true;
+        }
+        let Some(hidden) = base.strip_prefix(b".wh.") else {
+            return false;
+        };
+        if hidden == b".wh..opq" {
+            // The directory itself may be a link this layer made.
+            if let Some((marker, _)) = self.place(path) {
+                self.index.opaque_dirs.push(split_parent(&marker).0.into());
+            }
+        } else if matches!(hidden, b"" | b"." | b"..") {
+            self.invalid(path, "whiteout of an empty, `.` or `..` name; ignored");
+        } else if !hidden.starts_with(b".wh.")
+            && let Some((deleted, _)) = self.place(&join(parent, hidden))
+        {
+            self.index.whiteouts.push(deleted.into());
+        }
+        true
+    }
+
+    fn invalid(&mut self, path: &[u8], reason: impl Into<String>) {
+        self.index.skipped.invalid += 1;
+        self.unknown(path, reason);
+    }
+
+    /// Where `path` lands once the links this layer made among its parents
+    /// are followed, and whether every parent is a directory of this layer.
+    /// `None` (counted, with an unknown) when the links loop.
+    fn place(&mut self, path: &[u8]) -> Option<(Vec<u8>, bool)> {
+        let (parent, name) = split_parent(path);
+        if parent.is_empty() {
+            return Some((path.to_vec(), true));
+        }
+        // A parent this layer holds as a directory is where it is.
+        if let Some(&at) = self.positions.get(parent)
+            && self.index.entries[at].meta.kind == FileKind::Dir
+        {
+            return Some((path.to_vec(), self.index.entries[at].placed));
+        }
+        let cached = self
+            .last_parent
+            .as_ref()
+            .filter(|(given, _, _)| given == parent)
+            .map(|(_, at, placed)| (at.clone(), *placed));
+        let (at, placed) = match cached {
+            Some(hit) => hit,
+            None => {
+                let entries = &self.index.entries;
+                let positions = &self.positions;
+                let lookup = |p: &[u8]| positions.get(p).map(|&at| &entries[at].meta);
+                let followed = match follow_path(parent, lookup, &mut self.placement_budget) {
+                    Ok(followed) => followed,
+                    Err(Unfollowed::Loop) => {
+                        self.invalid(path, "its parent directories are links that loop; skipped");
+                        return None;
+                    }
+                    Err(Unfollowed::Budget) => {
+                        if !std::mem::replace(&mut self.placement_spent, true) {
+                            self.unknown(path, PLACEMENT_SPENT);
+                        }
+                        (parent.to_vec(), false)
+                    }
+                };
+                self.last_parent = Some((parent.to_vec(), followed.0.clone(), followed.1));
+                followed
+            }
+        };
+        Some((join(&at, name), placed))
+    }
+
+    fn push(&mut self, path: Vec<u8>, meta: FileMeta, placed: bool) {
         let path: Box<[u8]> = path.into();
         if let Some(&at) = self.positions.get(&path) {
-            self.index.entries[at].meta = meta;
+            let old = &mut self.index.entries[at];
+            let was_dir = old.meta.kind == FileKind::Dir;
+            old.meta = meta;
+            old.placed = placed;
+            if was_dir && old.meta.kind != FileKind::Dir {
+                self.drop_children(&path);
+            }
         } else {
             self.positions
                 .insert(path.clone(), self.index.entries.len());
-            self.index.entries.push(IndexedEntry { path, meta });
+            self.index.entries.push(IndexedEntry { path, meta, placed });
             self.indexed += 1;
+        }
+    }
+
+    /// A directory replaced by a non-directory takes its children with it.
+    fn drop_children(&mut self, dir: &[u8]) {
+        let mut start = dir.to_vec();
+        start.push(b'/');
+        let mut end = dir.to_vec();
+        end.push(b'/' + 1);
+        let doomed: Vec<Box<[u8]>> = self
+            .positions
+            .range::<[u8], _>((
+                std::ops::Bound::Included(&start[..]),
+                std::ops::Bound::Excluded(&end[..]),
+            ))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for path in doomed {
+            self.positions.remove(&path);
+            self.index.captured.remove(&path);
         }
     }
 
@@ -394,13 +552,25 @@ impl<'a> LayerBuilder<'a> {
     fn read_content(
         &mut self,
         path: &[u8],
+        placed: bool,
         meta: &mut FileMeta,
         reader: &mut dyn Read,
     ) -> io::Result<()> {
         let limits = self.options.limits;
-        let wanted = self.options.capture.wants(path);
         let scan = self.scan_pool.is_some();
         let within_limit = meta.size <= limits.max_file_bytes;
+        let mut wanted = self.options.capture.wants(path);
+        if !placed && !wanted && within_limit {
+            // Its real path is known at the merge: keep it while the
+            // budget lasts, in case that path is wanted.
+            let size = meta.size as usize;
+            if self.unplaced_kept + size <= UNPLACED_CAPTURE_BYTES {
+                self.unplaced_kept += size;
+                wanted = true;
+            } else {
+                self.index.unkept.push(path.into());
+            }
+        }
         let read_all = (wanted || scan) && within_limit;
         let keep = if read_all {
             meta.size as usize
@@ -419,7 +589,7 @@ impl<'a> LayerBuilder<'a> {
         (&mut limited).take(keep as u64).read_to_end(&mut kept)?;
         // A stream must be read past the parts not kept; a file read in
         // place need not (a sparse 300 GB `lastlog` costs nothing).
-        let (total, expected) = if self.in_place {
+        let (total, expected) = if self.walked {
             (kept.len() as u64, keep as u64)
         } else {
             let rest = io::copy(&mut limited, &mut io::sink())?;
@@ -470,6 +640,9 @@ impl<'a> LayerBuilder<'a> {
                 return false;
             }
         };
+        let Some((target, _)) = self.place(&target) else {
+            return false;
+        };
         if let Some(&at) = self.positions.get(target.as_slice()) {
             let source = self.index.entries[at].meta.clone();
             if source.kind == FileKind::File {
@@ -484,8 +657,16 @@ impl<'a> LayerBuilder<'a> {
         true
     }
 
-    /// The finished index.
-    pub fn finish(self) -> LayerIndex {
+    /// The finished index: entries in stream order, without those a
+    /// later entry of the layer removed.
+    pub fn finish(mut self) -> LayerIndex {
+        let positions = &self.positions;
+        let mut at = 0;
+        self.index.entries.retain(|entry| {
+            let live = positions.get(&entry.path) == Some(&at);
+            at += 1;
+            live
+        });
         self.index
     }
 }
@@ -527,6 +708,97 @@ mod tests {
         assert_eq!(index.entry_count, 3);
     }
 
+    fn link<'a>(name: &'a [u8], target: &'a [u8], kind: FileKind) -> RawEntry<'a> {
+        RawEntry {
+            name,
+            kind,
+            size: 0,
+            mode: 0o777,
+            uid: 0,
+            gid: 0,
+            link: Some(target),
+        }
+    }
+
+    fn dir(name: &[u8]) -> RawEntry<'_> {
+        RawEntry {
+            kind: FileKind::Dir,
+            ..file(name, 0)
+        }
+    }
+
+    fn paths(index: &LayerIndex) -> Vec<(String, bool)> {
+        index
+            .entries
+            .iter()
+            .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.placed))
+            .collect()
+    }
+
+    #[test]
+    fn entries_are_written_through_the_layers_own_links() {
+        let opts = options(&["etc/ld.so.preload"]);
+        let mut b = LayerBuilder::new(0, &opts);
+        b.add(dir(b"etc"), None).unwrap();
+        b.add(link(b"e", b"etc", FileKind::Symlink), None).unwrap();
+        b.add(file(b"e/ld.so.preload", 3), Some(&mut &b"/x\n"[..]))
+            .unwrap();
+        b.add(file(b"e/.wh.passwd", 0), Some(&mut &b""[..]))
+            .unwrap();
+        b.add(file(b"u/f", 0), Some(&mut &b""[..])).unwrap();
+        let index = b.finish();
+        assert_eq!(
+            paths(&index),
+            [
+                ("etc".to_string(), true),
+                ("e".to_string(), true),
+                ("etc/ld.so.preload".to_string(), true),
+                ("u/f".to_string(), false),
+            ]
+        );
+        assert!(index.captured.contains_key(&b"etc/ld.so.preload"[..]));
+        assert_eq!(index.whiteouts, vec![Box::from(&b"etc/passwd"[..])]);
+    }
+
+    #[test]
+    fn a_directory_replaced_by_a_link_drops_its_children() {
+        let opts = options(&["d/f"]);
+        let mut b = LayerBuilder::new(0, &opts);
+        b.add(dir(b"d"), None).unwrap();
+        b.add(file(b"d/f", 1), Some(&mut &b"x"[..])).unwrap();
+        b.add(link(b"d", b"etc", FileKind::Symlink), None).unwrap();
+        b.add(file(b"d/g", 0), Some(&mut &b""[..])).unwrap();
+        let index = b.finish();
+        assert_eq!(
+            paths(&index),
+            [("d".to_string(), true), ("etc/g".to_string(), false)]
+        );
+        assert!(!index.captured.contains_key(&b"d/f"[..]));
+    }
+
+    #[test]
+    fn invalid_whiteouts_are_named_and_walked_volumes_have_none() {
+        let opts = options(&[]);
+        let mut b = LayerBuilder::new(0, &opts);
+        for name in [
+            &b".wh."[..],
+            b"a/.wh..",
+            b"a/.wh.x/child",
+            b"a/.wh..wh..opq/c",
+        ] {
+            b.add(file(name, 0), Some(&mut &b""[..])).unwrap();
+        }
+        let index = b.finish();
+        assert!(index.entries.is_empty() && index.whiteouts.is_empty());
+        assert!(index.opaque_dirs.is_empty());
+        assert_eq!(index.skipped.invalid, 4);
+        let mut b = LayerBuilder::new(0, &opts);
+        b.walk_volume();
+        b.add(file(b".wh.x", 0), Some(&mut &b""[..])).unwrap();
+        let index = b.finish();
+        assert_eq!(paths(&index), [(".wh.x".to_string(), true)]);
+    }
+
     #[test]
     fn capture_keeps_wanted_bytes_and_heads_of_all() {
         let opts = options(&["etc/os-release"]);
@@ -534,11 +806,16 @@ mod tests {
         b.add(file(b"./etc/os-release", 8), Some(&mut &b"ID=test\n"[..]))
             .unwrap();
         let big = vec![b'x'; 1000];
+        b.add(dir(b"bin"), None).unwrap();
         b.add(file(b"bin/x", 1000), Some(&mut &big[..])).unwrap();
+        // Under an undeclared parent, a lower layer's link may move it to
+        // a wanted path: kept until the merge knows.
+        b.add(file(b"opt/y", 3), Some(&mut &b"abc"[..])).unwrap();
         let index = b.finish();
         assert_eq!(&*index.captured[&b"etc/os-release"[..]], b"ID=test\n");
-        assert_eq!(index.entries[1].meta.head.len(), HEAD_BYTES);
+        assert_eq!(index.entries[2].meta.head.len(), HEAD_BYTES);
         assert!(!index.captured.contains_key(&b"bin/x"[..]));
+        assert!(index.captured.contains_key(&b"opt/y"[..]));
     }
 
     #[test]

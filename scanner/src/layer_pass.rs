@@ -3,14 +3,13 @@
 //! entry, all in a single read. Nothing is written to disk and no layer is
 //! held whole in memory.
 
-use crate::decompress::{Budget, BudgetExceeded, Compression, decoder};
+use crate::decompress::{Budget, Compression, decoder};
 use crate::digest::{HashTap, Tapped};
 use crate::error::ScanError;
 use crate::layer::{LayerIndex, PassOptions, run_pass};
 use crate::source::plan::PlannedLayer;
 use crate::tar_stream::index_tar;
 use std::io::{self, BufReader, Read};
-use std::sync::atomic::Ordering;
 
 /// Buffer between the stored blob and the decompressor.
 const READ_BUFFER: usize = 256 << 10;
@@ -42,23 +41,22 @@ pub fn read_layer<R: Read>(
     let (compression, decoded) =
         decoder(BufReader::with_capacity(READ_BUFFER, stored_tap)).map_err(|e| e.to_string())?;
     let limit = options.limits.layer_budget(stored_size);
-    let (budget, exceeded) = Budget::new(decoded, limit);
+    let (budget, exceeded) = Budget::new(decoded, "layer", limit, &options.image);
     let (mut tar_tap, uncompressed) = HashTap::new(budget);
     let (result, index) = run_pass(layer, options, |builder| {
         let result = index_tar(&mut tar_tap, builder, options.limits.max_name_bytes)
             .and_then(|()| io::copy(&mut tar_tap, &mut io::sink()).map(drop));
-        if result.is_err() && exceeded.load(Ordering::Relaxed) {
-            builder.expansion_exceeded(format!(
-                "layer {}; the rest of the layer is not indexed",
-                BudgetExceeded { limit }
-            ));
+        if result.is_err()
+            && let Some(why) = exceeded.get()
+        {
+            builder.expansion_exceeded(format!("{why}; the rest of the layer is not indexed"));
         }
         result
     });
     let bytes_read = tar_tap.bytes_read();
     match result {
         Ok(()) => {}
-        Err(_) if exceeded.load(Ordering::Relaxed) => {
+        Err(_) if exceeded.get().is_some() => {
             return Ok(LayerOutcome {
                 index,
                 compression,

@@ -10,6 +10,9 @@ use imgscan_signatures::NestedLimits;
 pub struct Limits {
     /// Most uncompressed bytes one layer may expand to.
     pub max_layer_bytes: u64,
+    /// Most uncompressed bytes all the layers of an image may expand to
+    /// together.
+    pub max_image_bytes: u64,
     /// Most uncompressed bytes per compressed byte, once a layer has
     /// expanded past [`Limits::ratio_floor_bytes`].
     pub max_expansion_ratio: u64,
@@ -38,6 +41,7 @@ impl Default for Limits {
         let nested = NestedLimits::default();
         Limits {
             max_layer_bytes: 32 << 30,
+            max_image_bytes: 64 << 30,
             max_expansion_ratio: 200,
             ratio_floor_bytes: 256 << 20,
             max_file_bytes: 512 << 20,
@@ -57,6 +61,16 @@ impl Limits {
             .saturating_mul(self.max_expansion_ratio)
             .max(self.ratio_floor_bytes);
         by_ratio.min(self.max_layer_bytes)
+    }
+
+    /// Most uncompressed bytes all the layers of an image, `compressed`
+    /// bytes as stored, may expand to together: the ratio applies to the
+    /// whole image, and its floor once per image, not once per layer.
+    pub fn image_budget(&self, compressed: u64) -> u64 {
+        let by_ratio = compressed
+            .saturating_mul(self.max_expansion_ratio)
+            .max(self.ratio_floor_bytes.saturating_mul(4));
+        by_ratio.min(self.max_image_bytes)
     }
 
     /// How far the rule scan looks inside compressed files and archives.
@@ -86,5 +100,8 @@ mod tests {
         assert_eq!(limits.layer_budget(1), 100);
         assert_eq!(limits.layer_budget(1000), 10_000);
         assert_eq!(limits.layer_budget(u64::MAX), 1 << 40);
+        assert_eq!(limits.image_budget(1), 400);
+        assert_eq!(limits.image_budget(1000), 10_000);
+        assert_eq!(limits.image_budget(u64::MAX), 64 << 30);
     }
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// an unknown and the walk goes on.
 pub fn index_rootfs(root: &Path, builder: &mut LayerBuilder<'_>) -> io::Result<()> {
     fs::read_dir(root)?;
-    builder.read_in_place();
+    builder.walk_volume();
     let mut pending: Vec<(PathBuf, Vec<u8>)> = vec![(root.to_path_buf(), Vec::new())];
     while let Some((dir, rel)) = pending.pop() {
         let mut children = match read_children(&dir) {

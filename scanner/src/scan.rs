@@ -3,7 +3,7 @@
 //! source can seek), merge them into the final tree, and detect the OS.
 
 use crate::capture::CaptureSpec;
-use crate::decompress::Compression;
+use crate::decompress::{Compression, ImageBudget};
 use crate::disk::index_disk;
 use crate::error::ScanError;
 use crate::ignore::{IgnoreList, today};
@@ -26,6 +26,7 @@ use imgscan_signatures::{
     CheckContext, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
 };
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -147,13 +148,14 @@ pub fn scan(
         capture,
         rules: options.rules.clone(),
         scan_timeout: options.scan_timeout,
+        image: ImageBudget::default(),
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
             let reference = target.selector.as_deref().unwrap_or_default();
             let store = RegistryStore::connect(reference, &options.registry)?;
             let plan = plan_oci(&store, input, None, options.platform.as_ref())?;
-            let read = read_planned(&store, &plan, &pass, progress)?;
+            let read = read_planned(&store, &plan, &pass, declared_size(&plan), progress)?;
             (TargetKind::Registry, Some(plan), read)
         }
         TargetKind::Disk => (
@@ -180,7 +182,7 @@ pub fn scan(
                 target.selector.as_deref(),
                 options.platform.as_ref(),
             )?;
-            let read = read_planned(&store, &plan, &pass, progress)?;
+            let read = read_planned(&store, &plan, &pass, declared_size(&plan), progress)?;
             (TargetKind::OciDir, Some(plan), read)
         }
         TargetKind::Archive | TargetKind::OciArchive | TargetKind::DockerArchive => {
@@ -190,16 +192,16 @@ pub fn scan(
     let digest = plan
         .as_ref()
         .and_then(|p| p.digest.as_ref().map(|d| d.to_string()));
-    let mut unknowns: Vec<Unknown> = read
+    let (layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
+    let tree = FileTree::merge(&mut indexes, &pass.capture);
+    let mut unknowns: Vec<Unknown> = indexes
         .iter()
-        .flat_map(|(_, index)| index.unknowns.iter().cloned())
+        .flat_map(|index| index.unknowns.iter().cloned())
         .collect();
     let mut skipped = Skipped::default();
-    for (_, index) in &read {
+    for index in &indexes {
         skipped.add(&index.skipped);
     }
-    let (layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
-    let tree = FileTree::merge(&mut indexes);
     let malware = options
         .rules
         .is_some()
@@ -363,19 +365,24 @@ fn read_archive(
     let compressed = Compression::sniff(&head[..n])
         .map_err(|reason| ScanError::malformed(path.display().to_string(), reason))?
         != Compression::None;
+    let stored = std::fs::metadata(path)
+        .map_err(|e| ScanError::io(path, e))?
+        .len();
     if compressed {
-        let mut streamed = read_compressed_archive(path, pass)?;
+        let pass = with_image_budget(pass, stored);
+        let mut streamed = read_compressed_archive(path, &pass)?;
         let kind = archive_kind(target, &streamed.metadata)?;
         let plan = make_plan(kind, &streamed.metadata, target, options)?;
         progress.start(plan.layers.len());
         let referrer = referrer_of(&plan);
-        let mut read = Vec::new();
+        let firsts = first_uses(&plan);
+        let mut outcomes = Vec::new();
         for (layer, planned) in plan.layers.iter().enumerate() {
-            let key = String::from_utf8_lossy(
-                &crate::entry_name::normalize(planned.blob.as_bytes(), 4096).unwrap_or_default(),
-            )
-            .into_owned();
-            let outcome = match streamed.layers.remove(&key) {
+            if firsts[layer] != layer {
+                outcomes.push(None);
+                continue;
+            }
+            let outcome = match streamed.layers.remove(&blob_key(planned)) {
                 None => {
                     return Err(ScanError::MissingBlob {
                         blob: planned.blob.clone(),
@@ -396,14 +403,15 @@ fn read_archive(
             };
             verify_layer(layer, planned, &outcome)?;
             progress.layer_done(outcome.bytes_read);
-            read.push(layer_info(layer, planned, outcome));
+            outcomes.push(Some(outcome));
         }
+        let read = assemble_layers(&plan, outcomes, &pass.limits)?;
         return Ok((kind, Some(plan), read));
     }
     let store = TarStore::index(path, pass.limits.max_name_bytes)?;
     let kind = archive_kind(target, &store)?;
     let plan = make_plan(kind, &store, target, options)?;
-    let read = read_planned(&store, &plan, pass, progress)?;
+    let read = read_planned(&store, &plan, pass, stored, progress)?;
     Ok((kind, Some(plan), read))
 }
 
@@ -447,21 +455,66 @@ fn referrer_of(plan: &ImagePlan) -> String {
     }
 }
 
-/// Reads the planned layers in parallel, each in one pass, and checks them.
-/// The first failing layer (by index) is the error reported.
+/// The stored size of an image's distinct layers, as its manifest declares
+/// them (each is checked as it is read).
+fn declared_size(plan: &ImagePlan) -> u64 {
+    let firsts = first_uses(plan);
+    plan.layers
+        .iter()
+        .enumerate()
+        .filter(|(layer, _)| firsts[*layer] == *layer)
+        .map(|(_, planned)| planned.size.unwrap_or(0))
+        .fold(0u64, u64::saturating_add)
+}
+
+/// The pass options with an image-wide expansion budget for an image of
+/// `stored` bytes.
+fn with_image_budget(pass: &PassOptions, stored: u64) -> PassOptions {
+    PassOptions {
+        image: ImageBudget::new(pass.limits.image_budget(stored)),
+        ..pass.clone()
+    }
+}
+
+/// The name that identifies a layer's blob in its image.
+fn blob_key(planned: &PlannedLayer) -> String {
+    let name = crate::entry_name::normalize(planned.blob.as_bytes(), 4096).unwrap_or_default();
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+/// For each planned layer, the first layer that names the same blob: a
+/// blob listed again is the same content and is read once.
+fn first_uses(plan: &ImagePlan) -> Vec<usize> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    plan.layers
+        .iter()
+        .enumerate()
+        .map(|(layer, planned)| *seen.entry(blob_key(planned)).or_insert(layer))
+        .collect()
+}
+
+/// Reads the planned layers in parallel, each distinct blob in one pass,
+/// and checks them. The first failing layer (by index) is the error
+/// reported.
 fn read_planned(
     store: &dyn BlobStore,
     plan: &ImagePlan,
     pass: &PassOptions,
+    stored: u64,
     progress: &dyn Progress,
 ) -> Result<LayersRead, ScanError> {
     progress.start(plan.layers.len());
     let referrer = referrer_of(plan);
-    let results: Vec<Result<(LayerInfo, LayerIndex), ScanError>> = plan
+    let pass = with_image_budget(pass, stored);
+    let firsts = first_uses(plan);
+    let results: Vec<Result<Option<LayerOutcome>, ScanError>> = plan
         .layers
         .par_iter()
         .enumerate()
         .map(|(layer, planned)| {
+            if firsts[layer] != layer {
+                return Ok(None);
+            }
             let (reader, size) =
                 store
                     .open(&planned.blob)?
@@ -470,25 +523,82 @@ fn read_planned(
                         referrer: referrer.clone(),
                     })?;
             let outcome =
-                read_layer(layer, reader, size, pass).map_err(|reason| ScanError::Layer {
+                read_layer(layer, reader, size, &pass).map_err(|reason| ScanError::Layer {
                     layer,
                     blob: planned.blob.clone(),
                     reason,
                 })?;
             verify_layer(layer, planned, &outcome)?;
             progress.layer_done(outcome.bytes_read);
-            Ok(layer_info(layer, planned, outcome))
+            Ok(Some(outcome))
         })
         .collect();
-    results.into_iter().collect()
+    let outcomes = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    assemble_layers(plan, outcomes, &pass.limits)
 }
 
-fn layer_info(
-    layer: usize,
-    planned: &PlannedLayer,
-    outcome: LayerOutcome,
-) -> (LayerInfo, LayerIndex) {
-    let info = LayerInfo {
+/// The image's layers in order from the outcomes of their first uses (each
+/// already checked against its digests): a layer that repeats an earlier
+/// blob is checked against its own digests and applied again as a copy of that layer's index, while the image's
+/// entries stay within the entry limit.
+fn assemble_layers(
+    plan: &ImagePlan,
+    mut outcomes: Vec<Option<LayerOutcome>>,
+    limits: &Limits,
+) -> Result<LayersRead, ScanError> {
+    let firsts = first_uses(plan);
+    let mut entries = 0u64;
+    let mut read: Vec<(LayerInfo, Option<LayerIndex>)> = Vec::new();
+    for (layer, planned) in plan.layers.iter().enumerate() {
+        let first = firsts[layer];
+        let Some(outcome) = outcomes[first].as_ref() else {
+            unreachable!("every first use was read");
+        };
+        if first != layer {
+            verify_layer(layer, planned, outcome)?;
+        }
+        let count = outcome.index.entries.len() as u64;
+        let copy = (first != layer).then(|| {
+            let mut copy = if entries + count > limits.max_entries {
+                let mut skipped = LayerIndex::default();
+                skipped.skipped.over_entry_limit += count;
+                skipped.unknowns.push(Unknown {
+                    path: "/".to_string(),
+                    layer,
+                    reason: format!(
+                        "repeats layer {first} (the same blob); not applied again: the image would hold more than {} entries",
+                        limits.max_entries
+                    ),
+                });
+                skipped
+            } else {
+                entries += count;
+                outcome.index.clone()
+            };
+            copy.renumber(layer);
+            copy
+        });
+        if first == layer {
+            entries += count;
+        }
+        read.push((layer_info(layer, planned, outcome), copy));
+    }
+    Ok(read
+        .into_iter()
+        .enumerate()
+        .map(|(layer, (info, copy))| {
+            let index = copy.unwrap_or_else(|| {
+                std::mem::take(&mut outcomes[layer])
+                    .map(|outcome| outcome.index)
+                    .unwrap_or_default()
+            });
+            (info, index)
+        })
+        .collect())
+}
+
+fn layer_info(layer: usize, planned: &PlannedLayer, outcome: &LayerOutcome) -> LayerInfo {
+    LayerInfo {
         index: layer,
         digest: planned
             .digest
@@ -506,6 +616,5 @@ fn layer_info(
         size: outcome.bytes_read,
         entries: outcome.index.entry_count,
         created_by: planned.created_by.clone(),
-    };
-    (info, outcome.index)
+    }
 }

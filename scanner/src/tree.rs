@@ -3,11 +3,14 @@
 //! knows the layer that put it there, and which files later layers deleted.
 //! Symlinks resolve inside the tree only, as a chroot at the image root would.
 
+use crate::capture::CaptureSpec;
 use crate::entry_name::split_parent;
-use crate::layer::LayerIndex;
-use imgscan_sbom::tree::resolve_path;
-use imgscan_sbom::{FileKind, FileMeta, FileTreeView, LayerIndex as LayerNo};
-use std::collections::{BTreeMap, HashMap};
+use crate::layer::{
+    LayerIndex, PLACEMENT_BUDGET, PLACEMENT_SPENT, UNPLACED_CAPTURE_BYTES, Unknown,
+};
+use imgscan_sbom::tree::{Unfollowed, follow_path, place_path, resolve_path};
+use imgscan_sbom::{FileKind, FileMeta, FileTreeView, LayerIndex as LayerNo, display_path};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// The file bytes one layer kept, by path.
@@ -42,21 +45,72 @@ pub struct FileTree {
 }
 
 impl FileTree {
-    /// Applies the layers in order. Each layer's opaque directories and
-    /// whiteouts hide what the layers below put there; then its entries
-    /// replace what they name, and an entry that is not a directory also
-    /// hides what lay below it.
-    pub fn merge(layers: &mut [LayerIndex]) -> FileTree {
+    /// Applies the layers in order, as a runtime unpacks them. Each layer's
+    /// opaque directories and whiteouts hide what the layers below put
+    /// there; then its entries replace what they name, and an entry that is
+    /// not a directory also hides what lay below it. An entry whose parents
+    /// the layer did not declare is placed through the links the tree holds
+    /// by then (`e -> etc` below, `e/cron.d/x` above: `/etc/cron.d/x`), and
+    /// keeps its captured bytes only where `capture` wants its real path.
+    /// What cannot be placed is counted in the layer's index, with an
+    /// unknown.
+    pub fn merge(layers: &mut [LayerIndex], capture: &CaptureSpec) -> FileTree {
         let mut tree = FileTree::default();
         for (layer, index) in layers.iter_mut().enumerate() {
-            for dir in &index.opaque_dirs {
-                tree.remove_below(dir, layer);
+            let mut placing = Placing::new(layer);
+            for dir in std::mem::take(&mut index.opaque_dirs) {
+                let followed = tree.follow(&dir, &mut placing.budget);
+                if let Some(dir) = placing.settle(followed, &dir, index) {
+                    tree.remove_below(&dir, layer);
+                }
             }
-            for path in &index.whiteouts {
-                tree.remove(path, layer);
-                tree.remove_below(path, layer);
+            for path in std::mem::take(&mut index.whiteouts) {
+                let placed = tree.place(&path, &mut placing.budget);
+                if let Some(path) = placing.settle(placed, &path, index) {
+                    tree.remove(&path, layer);
+                    tree.remove_below(&path, layer);
+                }
             }
-            for entry in index.entries.drain(..) {
+            let mut old_captured = std::mem::take(&mut index.captured);
+            let mut captured = Captured::new();
+            let unkept: HashSet<Box<[u8]>> =
+                std::mem::take(&mut index.unkept).into_iter().collect();
+            let mut moved: HashMap<Box<[u8]>, Box<[u8]>> = HashMap::new();
+            for mut entry in std::mem::take(&mut index.entries) {
+                let named = entry.path.clone();
+                if !entry.placed {
+                    let placed = tree.place(&entry.path, &mut placing.budget);
+                    let Some(path) = placing.settle(placed, &entry.path, index) else {
+                        continue;
+                    };
+                    entry.path = path.into();
+                }
+                if entry.meta.kind == FileKind::HardLink
+                    && let Some(target) = entry.meta.link.clone()
+                {
+                    let placed = tree.place(&target, &mut placing.budget);
+                    if let Some(target) = placing.settle(placed, &target, index) {
+                        entry.meta.link = Some(target.into());
+                    }
+                }
+                if let Some(bytes) = old_captured.remove(&named)
+                    && (entry.placed || capture.wants(&entry.path))
+                {
+                    captured.insert(entry.path.clone(), bytes);
+                } else if unkept.contains(&named) && capture.wants(&entry.path) {
+                    index.skipped.unreadable += 1;
+                    index.unknowns.push(Unknown {
+                        path: display_path(&entry.path),
+                        layer,
+                        reason: format!(
+                            "written as `{}` through links of a lower layer; its bytes were not kept (more such files than {UNPLACED_CAPTURE_BYTES} bytes in the layer)",
+                            display_path(&named)
+                        ),
+                    });
+                }
+                if entry.path != named {
+                    moved.insert(named, entry.path.clone());
+                }
                 if entry.meta.kind != FileKind::Dir {
                     tree.remove_below(&entry.path, layer);
                 }
@@ -76,9 +130,33 @@ impl FileTree {
                     });
                 }
             }
-            tree.captured.push(std::mem::take(&mut index.captured));
+            for found in &mut index.malware {
+                if let Some(path) = moved.get(&found.path) {
+                    found.path = path.clone();
+                }
+            }
+            tree.captured.push(captured);
         }
         tree
+    }
+
+    /// Where an entry named `path` lands in the tree as it is now.
+    fn place(&self, path: &[u8], budget: &mut u64) -> Result<Vec<u8>, Unfollowed> {
+        let parent = split_parent(path).0;
+        if parent.is_empty()
+            || self
+                .nodes
+                .get(parent)
+                .is_some_and(|n| n.meta.kind == FileKind::Dir)
+        {
+            return Ok(path.to_vec());
+        }
+        place_path(path, |p| self.nodes.get(p).map(|n| &n.meta), budget).map(|(p, _)| p)
+    }
+
+    /// `path` with every link along it followed in the tree as it is now.
+    fn follow(&self, path: &[u8], budget: &mut u64) -> Result<Vec<u8>, Unfollowed> {
+        follow_path(path, |p| self.nodes.get(p).map(|n| &n.meta), budget).map(|(p, _)| p)
     }
 
     fn remove(&mut self, path: &[u8], layer: LayerNo) {
@@ -165,6 +243,54 @@ impl FileTree {
     }
 }
 
+/// The link look-ups of one layer's merge, within [`PLACEMENT_BUDGET`].
+struct Placing {
+    layer: LayerNo,
+    budget: u64,
+    spent: bool,
+}
+
+impl Placing {
+    fn new(layer: LayerNo) -> Self {
+        Placing {
+            layer,
+            budget: PLACEMENT_BUDGET,
+            spent: false,
+        }
+    }
+
+    /// The placed path of `named`; `None` (counted, with an unknown) when
+    /// its links loop; `named` itself once the budget is spent (said once).
+    fn settle(
+        &mut self,
+        placed: Result<Vec<u8>, Unfollowed>,
+        named: &[u8],
+        index: &mut LayerIndex,
+    ) -> Option<Vec<u8>> {
+        let unknown = |reason: &str| Unknown {
+            path: display_path(named),
+            layer: self.layer,
+            reason: reason.to_string(),
+        };
+        match placed {
+            Ok(path) => Some(path),
+            Err(Unfollowed::Loop) => {
+                index.skipped.invalid += 1;
+                index.unknowns.push(unknown(
+                    "the links above it in the layers below loop; skipped",
+                ));
+                None
+            }
+            Err(Unfollowed::Budget) => {
+                if !std::mem::replace(&mut self.spent, true) {
+                    index.unknowns.push(unknown(PLACEMENT_SPENT));
+                }
+                Some(named.to_vec())
+            }
+        }
+    }
+}
+
 impl FileTreeView for FileTree {
     fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerNo)> {
         self.nodes.get(path).map(|node| (&node.meta, node.layer))
@@ -235,12 +361,17 @@ mod tests {
                 .map(|(p, k, l)| IndexedEntry {
                     path: p.as_bytes().into(),
                     meta: meta(*k, *l),
+                    placed: false,
                 })
                 .collect(),
             whiteouts: whiteouts.iter().map(|p| p.as_bytes().into()).collect(),
             opaque_dirs: opaque.iter().map(|p| p.as_bytes().into()).collect(),
             ..LayerIndex::default()
         }
+    }
+
+    fn nothing() -> CaptureSpec {
+        CaptureSpec::new::<&str>(&[]).unwrap()
     }
 
     fn paths(tree: &FileTree) -> Vec<String> {
@@ -274,7 +405,7 @@ mod tests {
                 &["var/x"],
             ),
         ];
-        let tree = FileTree::merge(&mut layers);
+        let tree = FileTree::merge(&mut layers, &nothing());
         assert_eq!(
             paths(&tree),
             [
@@ -310,27 +441,78 @@ mod tests {
             layer(&[("a/b/c", File, None), ("a/d", File, None)], &[], &[]),
             layer(&[], &["a"], &[]),
         ];
-        let tree = FileTree::merge(&mut layers);
+        let tree = FileTree::merge(&mut layers, &nothing());
         assert!(tree.is_empty());
         assert_eq!(tree.deleted().len(), 4);
     }
 
     #[test]
-    fn implicit_parent_directories_shadow_lower_links() {
+    fn entries_are_written_through_lower_links_and_declared_directories_replace_them() {
         use FileKind::*;
-        let mut layers = vec![
+        let lower = || {
             layer(
-                &[("usr/bin", Dir, None), ("bin", Symlink, Some("usr/bin"))],
+                &[
+                    ("usr/bin", Dir, None),
+                    ("bin", Symlink, Some("usr/bin")),
+                    ("e", Symlink, Some("/etc/../etc")),
+                ],
+                &[],
+                &[],
+            )
+        };
+        // No `bin/` in the upper layer: the file lands in `usr/bin`.
+        let mut layers = vec![
+            lower(),
+            layer(
+                &[("bin/tool", File, None), ("e/cron.d/m", File, None)],
                 &[],
                 &[],
             ),
-            layer(&[("bin/tool", File, None)], &[], &[]),
         ];
-        let tree = FileTree::merge(&mut layers);
+        let tree = FileTree::merge(&mut layers, &nothing());
+        assert_eq!(tree.entry(b"bin").unwrap().0.kind, Symlink);
+        assert_eq!(tree.entry(b"usr/bin/tool").unwrap().1, 1);
+        assert!(tree.entry(b"bin/tool").is_none());
+        assert_eq!(tree.entry(b"etc/cron.d/m").unwrap().1, 1);
+        assert!(tree.deleted().is_empty());
+        // `bin/` declared: a directory replaces the link.
+        let mut layers = vec![
+            lower(),
+            layer(&[("bin", Dir, None), ("bin/tool", File, None)], &[], &[]),
+        ];
+        let tree = FileTree::merge(&mut layers, &nothing());
         assert_eq!(tree.entry(b"bin").unwrap().0.kind, Dir);
-        assert_eq!(tree.entry(b"bin").unwrap().1, 1);
         assert_eq!(tree.resolve(b"bin/tool").unwrap(), b"bin/tool");
         assert_eq!(tree.deleted().len(), 1);
+    }
+
+    #[test]
+    fn whiteouts_and_captured_bytes_follow_lower_links() {
+        use FileKind::*;
+        let mut upper = layer(
+            &[("e/passwd", File, None), ("e/junk", File, None)],
+            &["e/shadow"],
+            &[],
+        );
+        upper
+            .captured
+            .insert(b"e/passwd"[..].into(), Arc::from(&b"root"[..]));
+        upper
+            .captured
+            .insert(b"e/junk"[..].into(), Arc::from(&b"junk"[..]));
+        let mut layers = vec![
+            layer(
+                &[("etc/shadow", File, None), ("e", Symlink, Some("etc"))],
+                &[],
+                &[],
+            ),
+            upper,
+        ];
+        let capture = CaptureSpec::new(&["etc/passwd"]).unwrap();
+        let tree = FileTree::merge(&mut layers, &capture);
+        assert!(tree.entry(b"etc/shadow").is_none());
+        assert_eq!(tree.content(b"etc/passwd").unwrap(), b"root");
+        assert_eq!(tree.captured_in(1, b"etc/junk"), None, "not wanted there");
     }
 
     #[test]
@@ -349,7 +531,7 @@ mod tests {
             &[],
             &[],
         )];
-        let tree = FileTree::merge(&mut layers);
+        let tree = FileTree::merge(&mut layers, &nothing());
         assert_eq!(tree.resolve(b"bin/bash").unwrap(), b"usr/bin/bash");
         assert_eq!(tree.resolve(b"etc/escape").unwrap(), b"usr/bin/bash");
         assert_eq!(tree.resolve(b"etc/abs").unwrap(), b"usr/bin/bash");
@@ -369,7 +551,7 @@ mod tests {
             entries.push((&names[i], Symlink, Some(&names[i + 1])));
         }
         entries.push((names.last().unwrap(), File, None));
-        let tree = FileTree::merge(&mut [layer(&entries, &[], &[])]);
+        let tree = FileTree::merge(&mut [layer(&entries, &[], &[])], &nothing());
         assert_eq!(tree.resolve(b"l0"), None);
         assert!(tree.resolve(b"l2").is_some());
     }

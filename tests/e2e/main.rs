@@ -4,9 +4,11 @@
 //! codes, output, streams), images pulled from a real registry, and VM disk images.
 
 mod advisories;
+mod amplification;
 mod checks;
 mod cli;
 mod disk;
+mod evasion;
 mod forms;
 mod hostile;
 mod http_server;

@@ -31,7 +31,7 @@ const MAX_FSTAB: u64 = 1 << 20;
 /// are about the disk as a whole (unreadable, unsupported format, no
 /// readable filesystem); trouble inside a volume is an unknown.
 pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), String> {
-    builder.read_in_place();
+    builder.walk_volume();
     let mut disk = device::open(path)?;
     let volumes = partitions(disk.as_mut()).map_err(|e| format!("partition table: {e}"))?;
     let mut ext_volumes = Vec::new();

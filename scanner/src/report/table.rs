@@ -199,6 +199,7 @@ pub fn render(report: &Report, color: bool) -> String {
         ("over the entry limit", k.over_entry_limit),
         ("unsupported entry types", k.unsupported),
         ("archives not wholly looked into", k.not_unpacked),
+        ("invalid layer entries", k.invalid),
     ];
     let skipped: Vec<String> = skipped
         .iter()

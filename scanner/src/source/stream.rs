@@ -5,7 +5,7 @@
 //! them at the end picks the layers and checks their digests.
 
 use super::blobs::{MAX_METADATA_BYTES, MemoryStore};
-use crate::decompress::{Budget, decoder};
+use crate::decompress::{Budget, ImageBudget, decoder};
 use crate::entry_name::normalize;
 use crate::error::ScanError;
 use crate::layer::PassOptions;
@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 /// Bytes of each member looked at to tell metadata from a layer.
 const SNIFF_BYTES: usize = 512;
@@ -41,7 +40,7 @@ pub fn read_compressed_archive(
     let (_, decoded) =
         decoder(BufReader::with_capacity(256 << 10, file)).map_err(|e| ScanError::io(path, e))?;
     let limit = options.limits.layer_budget(size);
-    let (budget, exceeded) = Budget::new(decoded, limit);
+    let (budget, exceeded) = Budget::new(decoded, "archive", limit, &ImageBudget::default());
     let mut archive = tar::Archive::new(budget);
     let mut metadata = HashMap::new();
     let mut layers = HashMap::new();
@@ -75,8 +74,8 @@ pub fn read_compressed_archive(
         Ok(())
     })
     .map_err(|e| {
-        let reason = if exceeded.load(Ordering::Relaxed) {
-            format!("archive expands past the limit of {limit} bytes")
+        let reason = if let Some(why) = exceeded.get() {
+            why.to_string()
         } else {
             format!("broken archive stream: {e}")
         };
