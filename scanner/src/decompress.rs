@@ -2,8 +2,8 @@
 //! lie), and the expansion budget that stops decompression bombs without
 //! ever holding more than a buffer of the output.
 
+use crate::shared_budget::SharedBudget;
 use std::io::{self, BufRead, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// How a blob is compressed, as its first bytes say.
@@ -68,41 +68,6 @@ pub struct BudgetExceeded {
     pub limit: u64,
 }
 
-/// Bytes all the layers of one image may expand to together, drawn from by
-/// every layer pass as it reads, in parallel: a manifest that lists one
-/// small bomb many times, or many small bombs, cannot multiply the work.
-#[derive(Debug, Clone)]
-pub struct ImageBudget {
-    limit: u64,
-    left: Arc<AtomicU64>,
-}
-
-impl ImageBudget {
-    /// A budget of `limit` bytes for the whole image.
-    pub fn new(limit: u64) -> Self {
-        ImageBudget {
-            limit,
-            left: Arc::new(AtomicU64::new(limit)),
-        }
-    }
-
-    /// Takes `bytes` from the budget; false (and nothing left) when it
-    /// does not hold them.
-    fn take(&self, bytes: u64) -> bool {
-        self.left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                Some(left.saturating_sub(bytes))
-            })
-            .is_ok_and(|left| left >= bytes)
-    }
-}
-
-impl Default for ImageBudget {
-    fn default() -> Self {
-        ImageBudget::new(u64::MAX)
-    }
-}
-
 /// Which budget ended a read, once one has.
 pub type Exceeded = Arc<OnceLock<BudgetExceeded>>;
 
@@ -114,14 +79,19 @@ pub struct Budget<R> {
     scope: &'static str,
     limit: u64,
     remaining: u64,
-    image: ImageBudget,
+    image: SharedBudget,
     exceeded: Exceeded,
 }
 
 impl<R: Read> Budget<R> {
     /// Wraps `inner` with a budget of `limit` bytes for `scope` (`layer`,
     /// `archive`), drawing from `image` as well.
-    pub fn new(inner: R, scope: &'static str, limit: u64, image: &ImageBudget) -> (Self, Exceeded) {
+    pub fn new(
+        inner: R,
+        scope: &'static str,
+        limit: u64,
+        image: &SharedBudget,
+    ) -> (Self, Exceeded) {
         let exceeded = Exceeded::default();
         (
             Budget {
@@ -162,7 +132,7 @@ impl<R: Read> Read for Budget<R> {
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         if !self.image.take(n as u64) {
-            return Err(self.exceed("image", self.image.limit));
+            return Err(self.exceed("image", self.image.limit()));
         }
         self.remaining -= n as u64;
         Ok(n)
@@ -213,7 +183,7 @@ mod tests {
     #[test]
     fn budget_allows_exactly_the_limit() {
         let data = [0u8; 100];
-        let image = ImageBudget::default();
+        let image = SharedBudget::default();
         let (mut ok, flag) = Budget::new(&data[..], "layer", 100, &image);
         assert_eq!(io::copy(&mut ok, &mut io::sink()).unwrap(), 100);
         assert!(flag.get().is_none());
@@ -225,7 +195,7 @@ mod tests {
     #[test]
     fn the_image_budget_is_shared_by_its_layers() {
         let data = [0u8; 100];
-        let image = ImageBudget::new(150);
+        let image = SharedBudget::new(150);
         let (mut first, flag) = Budget::new(&data[..], "layer", 1000, &image);
         assert_eq!(io::copy(&mut first, &mut io::sink()).unwrap(), 100);
         assert!(flag.get().is_none());

@@ -4,9 +4,9 @@
 //! stream of entries, whether they come from a tar or from a directory walk.
 
 use crate::capture::CaptureSpec;
-use crate::decompress::ImageBudget;
 use crate::entry_name::{join, normalize, split_parent};
 use crate::limits::Limits;
+use crate::shared_budget::SharedBudget;
 use imgscan_sbom::tree::{Unfollowed, follow_path};
 use imgscan_sbom::{FileKind, FileMeta, display_path};
 use imgscan_signatures::{
@@ -21,11 +21,11 @@ use std::time::Duration;
 /// How many leading bytes of every regular file the pass keeps.
 pub const HEAD_BYTES: usize = 64;
 
-/// Most bytes a layer keeps of files it places under a parent it does not
-/// declare itself: a lower layer may make that parent a link, so such a
-/// file's real path, and whether a cataloger or check wants it, is only
-/// known at the merge.
-pub const UNPLACED_CAPTURE_BYTES: usize = 64 << 20;
+/// Most bytes an image's layers keep, together, of files placed under a
+/// parent their own layer does not declare: a lower layer may make that
+/// parent a link, so such a file's real path, and whether a cataloger or
+/// check wants it, is only known at the merge.
+pub const UNPLACED_CAPTURE_BYTES: u64 = 128 << 20;
 
 /// Bytes of path a layer may look up while following links to place its
 /// entries (a real layer needs a tiny fraction; a hostile, very deep one
@@ -170,7 +170,10 @@ pub struct PassOptions {
     /// Longest a rule scan of one file may take.
     pub scan_timeout: Duration,
     /// What all the layers of the image may still expand to, together.
-    pub image: ImageBudget,
+    pub image: SharedBudget,
+    /// What all the layers may still keep of files not placed in their
+    /// own layer (at most [`UNPLACED_CAPTURE_BYTES`]).
+    pub unplaced: SharedBudget,
 }
 
 impl PassOptions {
@@ -181,7 +184,8 @@ impl PassOptions {
             capture,
             rules: None,
             scan_timeout: Duration::from_secs(10),
-            image: ImageBudget::default(),
+            image: SharedBudget::default(),
+            unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
         }
     }
 }
@@ -270,8 +274,6 @@ pub struct LayerBuilder<'a> {
     walked: bool,
     scan_pool: Option<&'a ScanPool>,
     buffer: Vec<u8>,
-    /// Bytes kept of files not placed in this layer.
-    unplaced_kept: usize,
     /// The last parent placed: (name as given, placed path, placed?).
     last_parent: Option<(Vec<u8>, Vec<u8>, bool)>,
     /// What is left of [`PLACEMENT_BUDGET`].
@@ -292,7 +294,6 @@ impl<'a> LayerBuilder<'a> {
             walked: false,
             scan_pool: None,
             buffer: Vec::new(),
-            unplaced_kept: 0,
             last_parent: None,
             placement_budget: PLACEMENT_BUDGET,
             placement_spent: false,
@@ -563,9 +564,7 @@ impl<'a> LayerBuilder<'a> {
         if !placed && !wanted && within_limit {
             // Its real path is known at the merge: keep it while the
             // budget lasts, in case that path is wanted.
-            let size = meta.size as usize;
-            if self.unplaced_kept + size <= UNPLACED_CAPTURE_BYTES {
-                self.unplaced_kept += size;
+            if self.options.unplaced.take(meta.size) {
                 wanted = true;
             } else {
                 self.index.unkept.push(path.into());

@@ -25,6 +25,7 @@ pub mod limits;
 pub mod report;
 pub mod rootfs;
 pub mod scan;
+pub mod shared_budget;
 pub mod source;
 pub mod tar_stream;
 pub mod tree;

@@ -3,16 +3,19 @@
 //! source can seek), merge them into the final tree, and detect the OS.
 
 use crate::capture::CaptureSpec;
-use crate::decompress::{Compression, ImageBudget};
+use crate::decompress::Compression;
 use crate::disk::index_disk;
 use crate::error::ScanError;
 use crate::ignore::{IgnoreList, today};
 use crate::inventory::{capture_globs, take_inventory};
-use crate::layer::{LayerBuilder, LayerIndex, PassOptions, Skipped, Unknown, run_pass};
+use crate::layer::{
+    LayerBuilder, LayerIndex, PassOptions, Skipped, UNPLACED_CAPTURE_BYTES, Unknown, run_pass,
+};
 use crate::layer_pass::{LayerOutcome, read_layer, verify_layer};
 use crate::limits::Limits;
 use crate::report::{LayerInfo, TargetInfo};
 use crate::rootfs::index_rootfs;
+use crate::shared_budget::SharedBudget;
 use crate::source::blobs::{BlobStore, DirStore, TarStore};
 use crate::source::plan::{ImageFormat, ImagePlan, PlannedLayer, plan_docker, plan_oci};
 use crate::source::registry::{RegistryOptions, RegistryStore};
@@ -148,7 +151,8 @@ pub fn scan(
         capture,
         rules: options.rules.clone(),
         scan_timeout: options.scan_timeout,
-        image: ImageBudget::default(),
+        image: SharedBudget::default(),
+        unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
@@ -471,7 +475,7 @@ fn declared_size(plan: &ImagePlan) -> u64 {
 /// `stored` bytes.
 fn with_image_budget(pass: &PassOptions, stored: u64) -> PassOptions {
     PassOptions {
-        image: ImageBudget::new(pass.limits.image_budget(stored)),
+        image: SharedBudget::new(pass.limits.image_budget(stored)),
         ..pass.clone()
     }
 }

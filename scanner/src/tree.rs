@@ -103,7 +103,7 @@ impl FileTree {
                         path: display_path(&entry.path),
                         layer,
                         reason: format!(
-                            "written as `{}` through links of a lower layer; its bytes were not kept (more such files than {UNPLACED_CAPTURE_BYTES} bytes in the layer)",
+                            "written as `{}` through links of a lower layer; its bytes were not kept (more such files than {UNPLACED_CAPTURE_BYTES} bytes in the image)",
                             display_path(&named)
                         ),
                     });
@@ -513,6 +513,20 @@ mod tests {
         assert!(tree.entry(b"etc/shadow").is_none());
         assert_eq!(tree.content(b"etc/passwd").unwrap(), b"root");
         assert_eq!(tree.captured_in(1, b"etc/junk"), None, "not wanted there");
+    }
+
+    #[test]
+    fn a_moved_file_whose_bytes_were_not_kept_is_named() {
+        use FileKind::*;
+        let mut upper = layer(&[("e/passwd", File, None)], &[], &[]);
+        upper.unkept.push(b"e/passwd"[..].into());
+        let mut layers = vec![layer(&[("e", Symlink, Some("etc"))], &[], &[]), upper];
+        let capture = CaptureSpec::new(&["etc/passwd"]).unwrap();
+        let tree = FileTree::merge(&mut layers, &capture);
+        assert!(tree.entry(b"etc/passwd").is_some());
+        assert_eq!(layers[1].skipped.unreadable, 1);
+        assert_eq!(layers[1].unknowns[0].path, "/etc/passwd");
+        assert!(layers[1].unknowns[0].reason.contains("`/e/passwd`"));
     }
 
     #[test]

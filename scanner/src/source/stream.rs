@@ -5,11 +5,12 @@
 //! them at the end picks the layers and checks their digests.
 
 use super::blobs::{MAX_METADATA_BYTES, MemoryStore};
-use crate::decompress::{Budget, ImageBudget, decoder};
+use crate::decompress::{Budget, decoder};
 use crate::entry_name::normalize;
 use crate::error::ScanError;
 use crate::layer::PassOptions;
 use crate::layer_pass::{LayerOutcome, read_layer};
+use crate::shared_budget::SharedBudget;
 use crate::tar_stream::walk_entries;
 use imgscan_sbom::FileKind;
 use std::collections::HashMap;
@@ -40,7 +41,7 @@ pub fn read_compressed_archive(
     let (_, decoded) =
         decoder(BufReader::with_capacity(256 << 10, file)).map_err(|e| ScanError::io(path, e))?;
     let limit = options.limits.layer_budget(size);
-    let (budget, exceeded) = Budget::new(decoded, "archive", limit, &ImageBudget::default());
+    let (budget, exceeded) = Budget::new(decoded, "archive", limit, &SharedBudget::default());
     let mut archive = tar::Archive::new(budget);
     let mut metadata = HashMap::new();
     let mut layers = HashMap::new();
