@@ -256,6 +256,11 @@ pub struct TargetArgs {
     /// default: the host's, else the only one.
     #[arg(long)]
     pub platform: Option<String>,
+    /// Accept a disk image whose OS root was not found while a volume was
+    /// left unread (LVM, an unknown or encrypted filesystem); by default
+    /// such a scan is refused (exit 2), never passed half-blind.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Most bytes one layer may expand to (e.g. 32GiB).
     #[arg(long, value_name = "SIZE")]
     pub max_layer_size: Option<String>,

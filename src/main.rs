@@ -181,6 +181,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
         registry: args.registry(),
+        allow_incomplete: args.allow_incomplete,
     };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);

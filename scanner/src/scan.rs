@@ -62,6 +62,10 @@ pub struct ScanOptions {
     pub vulnerability_filter: VulnerabilityFilter,
     /// How to reach registries.
     pub registry: RegistryOptions,
+    /// Accept a disk image whose OS root was not found while a volume was
+    /// left unread (otherwise an error: a scan that read nothing of the
+    /// system is never a pass).
+    pub allow_incomplete: bool,
 }
 
 impl Default for ScanOptions {
@@ -79,6 +83,7 @@ impl Default for ScanOptions {
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
             registry: RegistryOptions::default(),
+            allow_incomplete: false,
         }
     }
 }
@@ -166,7 +171,7 @@ pub fn scan(
             TargetKind::Disk,
             None,
             vec![read_volume(&pass, progress, |builder| {
-                index_disk(&target.path, builder).map_err(|reason| {
+                index_disk(&target.path, builder, options.allow_incomplete).map_err(|reason| {
                     ScanError::malformed(target.path.display().to_string(), reason)
                 })
             })?],

@@ -1,6 +1,8 @@
 //! VM disk images made by the real tools: `mke2fs -d` fills an ext4
 //! filesystem from a directory, `sfdisk` partitions a disk (GPT and MBR),
-//! `qemu-img` converts it to qcow2 (plain, deflate- and zstd-compressed).
+//! `qemu-img` converts it to qcow2 (plain, deflate- and zstd-compressed),
+//! VMDK (monolithicSparse, streamOptimized, monolithicFlat), VHD (fixed,
+//! dynamic) and VHDX, and `tar` packs an OVA.
 //! A disk reads like the directory it was made from; fstab mounts the
 //! other volumes; what is not read is named; broken and unsupported
 //! images are clear errors.
@@ -67,13 +69,72 @@ fn ext4_image(source: &Path, name: &str, size: &str, extra: &[&str]) -> PathBuf 
 }
 
 fn qcow2(raw: &Path, name: &str, options: &[&str]) -> PathBuf {
+    convert(raw, "qcow2", name, options)
+}
+
+/// `qemu-img convert -O FORMAT [options] RAW NAME`.
+fn convert(raw: &Path, format: &str, name: &str, options: &[&str]) -> PathBuf {
     let out = fresh(name);
     sh(Command::new("qemu-img")
-        .args(["convert", "-O", "qcow2"])
+        .args(["convert", "-O", format])
         .args(options)
         .arg(raw)
         .arg(&out));
     out
+}
+
+/// An OVA holding `disk` (its descriptor names it `href`).
+fn ova(disk: &Path, href: &str) -> PathBuf {
+    let dir = fresh("ova-parts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("vm.ovf"),
+        format!(
+            r#"<?xml version="1.0"?><Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References><File ovf:href="{href}" ovf:id="file1"/></References><DiskSection><Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="16777216"/></DiskSection></Envelope>"#
+        ),
+    )
+    .unwrap();
+    std::fs::copy(disk, dir.join("disk1.vmdk")).unwrap();
+    let out = fresh("appliance.ova");
+    sh(Command::new("tar")
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&dir)
+        .args(["vm.ovf", "disk1.vmdk"]));
+    out
+}
+
+/// The same raw disk in every other image format imgscan reads.
+fn every_format(raw: &Path) -> Vec<PathBuf> {
+    let stream = convert(
+        raw,
+        "vmdk",
+        "stream.vmdk",
+        &["-o", "subformat=streamOptimized"],
+    );
+    vec![
+        qcow2(raw, "plain.qcow2", &[]),
+        qcow2(raw, "deflate.qcow2", &["-c"]),
+        qcow2(raw, "zstd.qcow2", &["-c", "-o", "compression_type=zstd"]),
+        convert(raw, "vmdk", "sparse.vmdk", &[]),
+        convert(
+            raw,
+            "vmdk",
+            "flat.vmdk",
+            &["-o", "subformat=monolithicFlat"],
+        ),
+        convert(
+            raw,
+            "vpc",
+            "fixed.vhd",
+            &["-o", "subformat=fixed,force_size=on"],
+        ),
+        convert(raw, "vpc", "dynamic.vhd", &["-o", "force_size=on"]),
+        convert(raw, "vhdx", "disk.vhdx", &[]),
+        ova(&stream, "disk1.vmdk"),
+        stream,
+    ]
 }
 
 fn files(target: &Path) -> Vec<(String, u64, String, u64, Option<u64>)> {
@@ -112,12 +173,7 @@ fn a_disk_reads_like_the_directory_it_was_made_from() {
         "{expected:?}"
     );
     let (dir_report, _) = scan_json(&tree);
-    for image in [
-        raw.clone(),
-        qcow2(&raw, "plain.qcow2", &[]),
-        qcow2(&raw, "deflate.qcow2", &["-c"]),
-        qcow2(&raw, "zstd.qcow2", &["-c", "-o", "compression_type=zstd"]),
-    ] {
+    for image in std::iter::once(raw.clone()).chain(every_format(&raw)) {
         assert_eq!(files(&image), expected, "{}", image.display());
         let (report, done) = scan_json(&image);
         assert_eq!(done.code, 1, "the miner config fails the gate");
@@ -171,8 +227,6 @@ fn partitioned(label: &str, name: &str, mount_spare: bool) -> PathBuf {
     let swap = fresh(&format!("{name}-swap.img"));
     std::fs::write(&swap, vec![0u8; 1 << 20]).unwrap();
     sh(Command::new("mkswap").arg("-q").arg(&swap));
-    let disk = fresh(name);
-    std::fs::write(&disk, vec![0u8; 26 << 20]).unwrap();
     let (linux, swap_type, label_id, spare_id) = if gpt {
         ("L", "S", String::new(), format!(", uuid={SPARE_GPT}"))
     } else {
@@ -183,9 +237,29 @@ fn partitioned(label: &str, name: &str, mount_spare: bool) -> PathBuf {
             String::new(),
         )
     };
-    let layout = format!(
-        "label: {label}\n{label_id}start=2048, size=8192, type={linux}\nstart=10240, size=32768, type={linux}\nstart=43008, size=4096, type={linux}{spare_id}\nstart=47104, size=2048, type={swap_type}\n"
-    );
+    disk_of(
+        name,
+        26 << 20,
+        &format!("label: {label}\n{label_id}"),
+        &[
+            (&boot, 2048, 8192, linux.to_string()),
+            (&root, 10240, 32768, linux.to_string()),
+            (&spare, 43008, 4096, format!("{linux}{spare_id}")),
+            (&swap, 47104, 2048, swap_type.to_string()),
+        ],
+    )
+}
+
+/// A disk of `size` bytes partitioned by `sfdisk` (`header`, then one line
+/// per `(image, start sector, sectors, type)`), each image written into its
+/// partition.
+fn disk_of(name: &str, size: usize, header: &str, parts: &[(&Path, u64, u64, String)]) -> PathBuf {
+    let disk = fresh(name);
+    std::fs::write(&disk, vec![0u8; size]).unwrap();
+    let mut layout = header.to_string();
+    for (_, start, sectors, kind) in parts {
+        layout.push_str(&format!("start={start}, size={sectors}, type={kind}\n"));
+    }
     let mut sfdisk = Command::new("sfdisk")
         .arg("-q")
         .arg(&disk)
@@ -200,17 +274,76 @@ fn partitioned(label: &str, name: &str, mount_spare: bool) -> PathBuf {
         .write_all(layout.as_bytes())
         .unwrap();
     assert!(sfdisk.wait().unwrap().success());
-    for (image, sector) in [
-        (&boot, 2048u64),
-        (&root, 10240),
-        (&spare, 43008),
-        (&swap, 47104),
-    ] {
+    for (image, sector, _, _) in parts {
         let bytes = std::fs::read(image).unwrap();
         let file = std::fs::OpenOptions::new().write(true).open(&disk).unwrap();
         std::os::unix::fs::FileExt::write_all_at(&file, &bytes, sector * 512).unwrap();
     }
     disk
+}
+
+/// An LVM physical volume of `size` made by `pvcreate` on a loop device.
+fn physical_volume(name: &str, size: &str) -> PathBuf {
+    let pv = fresh(name);
+    sh(Command::new("truncate").args(["-s", size]).arg(&pv));
+    let out = Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&pv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loop_device = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let made = Command::new("pvcreate")
+        .args(["-q", "-y", &loop_device])
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+        .status()
+        .unwrap()
+        .success();
+    let _ = Command::new("losetup").args(["-d", &loop_device]).status();
+    assert!(made, "pvcreate on {loop_device}");
+    pv
+}
+
+#[test]
+fn a_disk_whose_root_was_not_read_is_never_a_pass() {
+    if !disk_tools() || !have_tool("pvcreate") {
+        return;
+    }
+    // /boot on ext4, the root in LVM (as RHEL-family images have it).
+    let boot_tree = fresh("lvm-boot");
+    std::fs::create_dir_all(&boot_tree).unwrap();
+    std::fs::write(boot_tree.join("vmlinuz"), "not really a kernel").unwrap();
+    let boot = ext4_image(&boot_tree, "lvm-boot.img", "4M", &[]);
+    let pv = physical_volume("lvm-pv.img", "8M");
+    let disk = disk_of(
+        "lvm-disk.img",
+        16 << 20,
+        "label: dos\n",
+        &[
+            (&boot, 2048, 8192, "83".into()),
+            (&pv, 10240, 16384, "8e".into()),
+        ],
+    );
+    let err = fails(&[disk.as_os_str()]);
+    assert!(
+        err.contains("no OS root found") && err.contains("partition 2 (LVM physical volume"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-incomplete"), "{err}");
+    let report = inspect(&disk, &["--allow-incomplete"]);
+    assert!(
+        report["unknowns"]
+            .to_string()
+            .contains("LVM physical volume")
+    );
+    assert!(
+        live(&report, "/vmlinuz").is_some(),
+        "what could be read was"
+    );
 }
 
 #[test]
@@ -270,16 +403,43 @@ fn broken_and_unsupported_disks_are_clear_errors() {
     let err = fails(&[overlay.as_os_str()]);
     assert!(err.contains("backing file"), "{err}");
 
-    let vmdk = fresh("disk.vmdk");
+    let base = convert(&raw, "vmdk", "base.vmdk", &[]);
+    let child = fresh("child.vmdk");
     sh(Command::new("qemu-img")
-        .args(["convert", "-O", "vmdk"])
-        .arg(&raw)
-        .arg(&vmdk));
-    let err = fails(&[vmdk.as_os_str()]);
-    assert!(
-        err.contains("VMDK") && err.contains("qemu-img convert"),
-        "{err}"
+        .args(["create", "-q", "-f", "vmdk", "-F", "vmdk", "-b"])
+        .arg(&base)
+        .arg(&child));
+    let err = fails(&[child.as_os_str()]);
+    assert!(err.contains("differencing VMDK"), "{err}");
+
+    // A descriptor or an OVF that names a file outside: refused, unopened.
+    let flat = convert(
+        &raw,
+        "vmdk",
+        "outside.vmdk",
+        &["-o", "subformat=monolithicFlat"],
     );
+    let text = std::fs::read_to_string(&flat).unwrap();
+    let escaping = text.replace("\"outside-flat.vmdk\"", "\"../outside-flat.vmdk\"");
+    assert_ne!(text, escaping);
+    std::fs::write(&flat, escaping).unwrap();
+    let err = fails(&[flat.as_os_str()]);
+    assert!(err.contains("not a file beside the descriptor"), "{err}");
+    let stream = convert(&raw, "vmdk", "s.vmdk", &["-o", "subformat=streamOptimized"]);
+    let err = fails(&[ova(&stream, "../disk1.vmdk").as_os_str()]);
+    assert!(err.contains("not a member name"), "{err}");
+
+    // Cut short: the VHD's footer, the stream's end are gone.
+    for (image, name) in [
+        (convert(&raw, "vpc", "d.vhd", &[]), "cut.vhd"),
+        (stream, "cut.vmdk"),
+    ] {
+        let whole = std::fs::read(&image).unwrap();
+        let cut = fresh(name);
+        std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+        let err = fails(&[OsStr::new(&format!("disk:{}", cut.display()))]);
+        assert!(err.contains("truncated"), "{err}");
+    }
 
     let mut no_fs = vec![0u8; 1 << 20];
     no_fs[510] = 0x55;
@@ -382,6 +542,17 @@ fn mutated_disk_images_never_crash_the_reader() {
     let seeds = [
         (qcow2(&raw, "mutate.qcow2", &["-c"]), 0usize),
         (partitioned("gpt", "mutate-gpt.img", false), 0),
+        (
+            convert(
+                &raw,
+                "vmdk",
+                "mutate.vmdk",
+                &["-o", "subformat=streamOptimized"],
+            ),
+            0,
+        ),
+        (convert(&raw, "vpc", "mutate.vhd", &[]), 0),
+        (convert(&raw, "vhdx", "mutate.vhdx", &[]), 0),
         (raw, 1024),
     ];
     let mut next = xorshift(0x9e37_79b9_7f4a_7c15);

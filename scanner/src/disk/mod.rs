@@ -1,16 +1,22 @@
-//! VM disk images (raw or qcow2) read as one layer: the partitions are
-//! found (GPT, MBR, or a bare filesystem), the ext2/3/4 volume that holds
-//! the OS (`/etc/os-release`) is walked as the root, and the other ext
-//! volumes are walked where the root's `/etc/fstab` mounts them (by
-//! `UUID=`, `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A
-//! volume that is not read (another filesystem, LVM, encryption, contents
-//! not recognised, or an ext volume fstab does not mount) is listed in
-//! `unknowns[]` with what it holds; a blank one is not.
+//! VM disk images (raw, qcow2, VHD, VHDX, VMDK, or the disks of an OVA)
+//! read as one layer: the partitions of every disk are found (GPT, MBR, or
+//! a bare filesystem), the ext2/3/4 volume that holds the OS
+//! (`/etc/os-release`) is walked as the root, and the other ext volumes
+//! are walked where the root's `/etc/fstab` mounts them (by `UUID=`,
+//! `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A volume that is
+//! not read (another filesystem, LVM, encryption, contents not recognised,
+//! or an ext volume fstab does not mount) is listed in `unknowns[]` with
+//! what it holds; a blank one is not. When no volume holds an OS and one
+//! was left unread, the scan is refused rather than passed half-blind.
 
 pub mod device;
 pub mod ext;
+pub mod ova;
 pub mod partitions;
 pub mod qcow2;
+pub mod vhd;
+pub mod vhdx;
+pub mod vmdk;
 
 use crate::layer::LayerBuilder;
 use ext::ExtFs;
@@ -27,42 +33,98 @@ const MAX_EXT_VOLUMES: usize = 16;
 /// Most bytes of `/etc/fstab` read.
 const MAX_FSTAB: u64 = 1 << 20;
 
-/// Indexes the disk image at `path` into `builder` as one layer. Errors
-/// are about the disk as a whole (unreadable, unsupported format, no
-/// readable filesystem); trouble inside a volume is an unknown.
-pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), String> {
-    builder.walk_volume();
-    let mut disk = device::open(path)?;
-    let volumes = partitions(disk.as_mut()).map_err(|e| format!("partition table: {e}"))?;
-    let mut ext_volumes = Vec::new();
-    let mut unloadable = Vec::new();
-    for volume in volumes {
-        let held =
-            contents(disk.as_mut(), volume.start).map_err(|e| format!("{}: {e}", name(&volume)))?;
-        match held {
-            Contents::Ext if ext_volumes.len() >= MAX_EXT_VOLUMES => not_read(
-                builder,
-                &volume,
-                &format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read"),
-            ),
-            Contents::Ext => match ExtFs::load(device::open(path)?, volume.start, volume.len) {
-                Ok(fs) => ext_volumes.push((volume, fs)),
-                Err(e) => {
-                    let reason = format!("ext filesystem that does not load ({e})");
-                    not_read(builder, &volume, &reason);
-                    unloadable.push(format!("{}: {reason}", name(&volume)));
-                }
-            },
-            Contents::Other(kind) => not_read(builder, &volume, &format!("{kind}, not read")),
-            Contents::Unknown if volume.number > 0 => {
-                not_read(builder, &volume, "contents not recognised, not read")
-            }
-            Contents::Unknown | Contents::Blank => {}
+/// A volume of one of the image's disks.
+struct Volume {
+    /// Which disk of the image (an OVA may hold several), and how many.
+    disk: usize,
+    disks: usize,
+    partition: Partition,
+}
+
+impl Volume {
+    /// How the report names it: `partition 2`, `disk 1 partition 2`.
+    fn name(&self) -> String {
+        let disk = format!("disk {}", self.disk + 1);
+        match (self.partition.number, self.disks > 1) {
+            (0, true) => disk,
+            (0, false) => "the disk".to_string(),
+            (n, true) => format!("{disk} partition {n}"),
+            (n, false) => format!("partition {n}"),
         }
     }
-    let root_at = ext_volumes
+}
+
+/// Indexes the disk image at `path` into `builder` as one layer. Errors
+/// are about the image as a whole (unreadable, unsupported format, no
+/// readable filesystem; no OS root found while a volume was left unread,
+/// unless `allow_incomplete`); trouble inside a volume is an unknown.
+pub fn index_disk(
+    path: &Path,
+    builder: &mut LayerBuilder<'_>,
+    allow_incomplete: bool,
+) -> Result<(), String> {
+    builder.walk_volume();
+    let disks = device::disk_count(path)?;
+    let mut ext_volumes = Vec::new();
+    let mut unloadable = Vec::new();
+    let mut unread = Vec::new();
+    for disk in 0..disks {
+        let mut device = device::open(path, disk)?;
+        let found = partitions(device.as_mut()).map_err(|e| {
+            let on = if disks > 1 {
+                format!(" of disk {}", disk + 1)
+            } else {
+                String::new()
+            };
+            format!("partition table{on}: {e}")
+        })?;
+        for partition in found {
+            let volume = Volume {
+                disk,
+                disks,
+                partition,
+            };
+            let start = volume.partition.start;
+            let held =
+                contents(device.as_mut(), start).map_err(|e| format!("{}: {e}", volume.name()))?;
+            let what = match held {
+                Contents::Ext if ext_volumes.len() >= MAX_EXT_VOLUMES => {
+                    format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read")
+                }
+                Contents::Ext => {
+                    let len = volume.partition.len;
+                    match ExtFs::load(device::open(path, disk)?, start, len) {
+                        Ok(fs) => {
+                            ext_volumes.push((volume, fs));
+                            continue;
+                        }
+                        Err(e) => {
+                            let reason = format!("ext filesystem that does not load ({e})");
+                            unloadable.push(format!("{}: {reason}", volume.name()));
+                            reason
+                        }
+                    }
+                }
+                Contents::Other(kind) => format!("{kind}, not read"),
+                Contents::Unknown if volume.partition.number > 0 => {
+                    "contents not recognised, not read".to_string()
+                }
+                Contents::Unknown | Contents::Blank => continue,
+            };
+            not_read(builder, &volume, &what);
+            unread.push(format!("{} ({what})", volume.name()));
+        }
+    }
+    let with_os = ext_volumes
         .iter()
-        .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"))
+        .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"));
+    if with_os.is_none() && !unread.is_empty() && !allow_incomplete {
+        return Err(format!(
+            "no OS root found, and not read: {}; the scan would miss the system (--allow-incomplete accepts it)",
+            unread.join("; ")
+        ));
+    }
+    let root_at = with_os
         .or_else(|| (!ext_volumes.is_empty()).then_some(0))
         .ok_or_else(|| {
             if unloadable.is_empty() {
@@ -74,7 +136,7 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
     let (root_volume, root) = ext_volumes.remove(root_at);
     let mut budget = LOOKUP_BUDGET;
     root.walk(b"", &mut budget, builder)
-        .map_err(|e| format!("{}: {e}", name(&root_volume)))?;
+        .map_err(|e| format!("{}: {e}", root_volume.name()))?;
     let mounts = root
         .read_small("/etc/fstab", MAX_FSTAB)
         .map(|bytes| fstab_mounts(&String::from_utf8_lossy(&bytes)))
@@ -85,6 +147,7 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
                 Spec::Uuid(uuid) => uuid.eq_ignore_ascii_case(&fs.uuid()),
                 Spec::Label(label) => *label == fs.label(),
                 Spec::PartUuid(id) => volume
+                    .partition
                     .part_uuid
                     .as_ref()
                     .is_some_and(|p| p.eq_ignore_ascii_case(id)),
@@ -112,18 +175,10 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
     Ok(())
 }
 
-fn name(volume: &Partition) -> String {
-    if volume.number == 0 {
-        "the disk".to_string()
-    } else {
-        format!("partition {}", volume.number)
-    }
-}
-
-fn not_read(builder: &mut LayerBuilder<'_>, volume: &Partition, what: &str) {
+fn not_read(builder: &mut LayerBuilder<'_>, volume: &Volume, what: &str) {
     builder.unsupported(
         b"",
-        &format!("{} ({} bytes): {what}", name(volume), volume.len),
+        &format!("{} ({} bytes): {what}", volume.name(), volume.partition.len),
     );
 }
 
