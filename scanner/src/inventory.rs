@@ -103,6 +103,13 @@ fn catalog_file(
     let Some(content) = tree.content(path) else {
         return Ok(Vec::new());
     };
+    let limit = cataloger.max_bytes();
+    if content.len() as u64 > limit {
+        return Err(unknown(format!(
+            "{} bytes, over the limit of {limit} bytes for this format; not parsed",
+            content.len()
+        )));
+    }
     let parse = |content: &[u8]| {
         cataloger.catalog(&CatalogInput {
             path,
@@ -112,9 +119,18 @@ fn catalog_file(
         })
     };
     let mut packages = parse(content).map_err(|e| unknown(e.to_string()))?;
+    // Every cataloger refuses a record without a name or version; this
+    // holds the line for one that would not.
+    if packages
+        .iter()
+        .any(|p| p.name.trim().is_empty() || p.version.trim().is_empty())
+    {
+        return Err(unknown("a record with an empty name or version".into()));
+    }
     // Earlier layers' own copies of this file, parsed for names and versions.
     let earlier: Vec<(usize, BTreeSet<(String, String)>)> = (0..layer)
         .filter_map(|l| tree.captured_in(l, path).map(|bytes| (l, bytes)))
+        .filter(|(_, bytes)| bytes.len() as u64 <= limit)
         .filter_map(|(l, bytes)| {
             parse(bytes)
                 .ok()

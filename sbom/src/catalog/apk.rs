@@ -90,9 +90,12 @@ impl Block {
         if !block.started {
             return Ok(None);
         }
-        let (Some(name), Some(version)) = (block.name, block.version) else {
+        let present = |v: &String| !v.trim().is_empty();
+        let (Some(name), Some(version)) =
+            (block.name.filter(present), block.version.filter(present))
+        else {
             return Err(CatalogError(format!(
-                "package block ending at line {line} lacks `P:` or `V:`"
+                "package block ending at line {line} lacks `P:` or `V:`, or one is empty"
             )));
         };
         let distro = input
@@ -193,6 +196,10 @@ R:libcrypto.so.3
     #[test]
     fn malformed_blocks_are_errors() {
         assert!(catalog("P:x\n\n").is_err(), "no version");
+        for empty in ["P:\nV:1.0-r0\n", "P:x\nV:\n", "P: \nV:\n", "P:\nV:\n"] {
+            let err = catalog(empty).unwrap_err();
+            assert!(err.0.contains("or one is empty"), "{empty:?}: {err}");
+        }
         assert!(catalog("this is not apk\n").is_err());
         assert_eq!(catalog("\n\n").unwrap(), vec![]);
     }

@@ -40,9 +40,13 @@ impl Cataloger for DpkgCataloger {
             if !is_on_disk(&stanza) {
                 continue;
             }
-            let (Some(name), Some(version)) = (stanza.get("Package"), stanza.get("Version")) else {
+            let present = |v: &&str| !v.trim().is_empty();
+            let (Some(name), Some(version)) = (
+                stanza.get("Package").filter(present),
+                stanza.get("Version").filter(present),
+            ) else {
                 return Err(CatalogError(format!(
-                    "stanza at line {} lacks `Package` or `Version`",
+                    "stanza at line {} lacks `Package` or `Version`, or one is empty",
                     stanza.line
                 )));
             };
@@ -327,6 +331,13 @@ Version: 1.0
             .is_err()
         );
         assert!(catalog("var/lib/dpkg/status", "garbage line\n", &tree).is_err());
+        for empty in [
+            "Package:\nVersion: 1.0\nStatus: install ok installed\n",
+            "Package: x\nVersion: \nStatus: install ok installed\n",
+        ] {
+            let err = catalog("var/lib/dpkg/status", empty, &tree).unwrap_err();
+            assert!(err.0.contains("or one is empty"), "{empty:?}: {err}");
+        }
         assert!(
             DpkgCataloger
                 .catalog(&CatalogInput {

@@ -31,6 +31,9 @@ pub struct CatalogInput<'a> {
 #[error("{0}")]
 pub struct CatalogError(pub String);
 
+/// The default [`Cataloger::max_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
 /// Turns package databases or lockfiles of one ecosystem into packages.
 pub trait Cataloger: Send + Sync {
     /// Stable name (`dpkg`, `apk`, `rpm`, `npm-lock`, ...).
@@ -45,6 +48,14 @@ pub trait Cataloger: Send + Sync {
     /// their own (dpkg's `info/*.list`).
     fn aux_globs(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The largest file this cataloger parses, in bytes: a larger one is
+    /// an unknown, not a parse whose memory grows without bound. The
+    /// default suits line-oriented databases; formats parsed into a tree
+    /// (JSON, YAML) set their own from the largest real files.
+    fn max_bytes(&self) -> u64 {
+        DEFAULT_MAX_BYTES
     }
 
     /// Parses one file into packages. The caller sets each package's
