@@ -9,6 +9,7 @@ mod cli;
 mod disk;
 mod forms;
 mod hostile;
+mod hostile_io;
 mod http_server;
 mod interop;
 mod malware;
