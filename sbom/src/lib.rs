@@ -22,7 +22,7 @@ pub mod tree;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_tree;
 
-pub use catalog::{CatalogError, CatalogInput, Cataloger};
+pub use catalog::{CatalogError, CatalogInput, Cataloger, Catalogued};
 pub use finding::{Finding, Severity};
 pub use os::{OS_FILES, OsRelease, detect_os};
 pub use package::{Ecosystem, Package, Scope, SourcePackage};

@@ -448,11 +448,18 @@ fn every_member_of_an_osv_zip_is_read_whatever_its_name() {
 
 #[test]
 fn a_record_without_a_name_or_version_is_never_a_package() {
-    for (path, content) in [
-        ("lib/apk/db/installed", "P:\nV:1.0-r0\n\nP:zlib\nV:\n\n"),
+    for (path, content, kept) in [
+        (
+            "lib/apk/db/installed",
+            "P:\nV:1.0-r0\n\nP:zlib\nV:\n\nP:musl\nV:1.2.4-r4\n\n",
+            "musl",
+        ),
         (
             "var/lib/dpkg/status",
-            "Package:\nVersion: 1.0\nStatus: install ok installed\n",
+            "Package:\nVersion: 1.0\nStatus: install ok installed\n\n\
+             Package: zlib1g\nVersion:  \nStatus: install ok installed\n\n\
+             Package: bash\nVersion: 5.2\nStatus: install ok installed\n",
+            "bash",
         ),
     ] {
         let target = rootfs(&[("etc/os-release", b"ID=test\n"), (path, content.as_bytes())]);
@@ -461,14 +468,22 @@ fn a_record_without_a_name_or_version_is_never_a_package() {
         let run = run_bounded(&args, LIMIT);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(report["packages"], serde_json::json!([]), "{path}");
+        let names: Vec<&str> = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [kept], "{path}: the good record is kept");
         let unknowns = report["unknowns"].as_array().unwrap();
-        assert_eq!(unknowns.len(), 1, "{path}: {unknowns:?}");
-        assert_eq!(unknowns[0]["path"], format!("/{path}"));
-        assert!(
-            unknowns[0]["reason"].as_str().unwrap().contains("empty"),
-            "{unknowns:?}"
-        );
+        assert_eq!(unknowns.len(), 2, "{path}: {unknowns:?}");
+        for unknown in unknowns {
+            assert_eq!(unknown["path"], format!("/{path}"));
+            assert!(
+                unknown["reason"].as_str().unwrap().contains("empty"),
+                "{unknowns:?}"
+            );
+        }
     }
 }
 
