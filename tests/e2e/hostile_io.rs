@@ -345,6 +345,24 @@ fn output_that_cannot_be_written_is_exit_2() {
             assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         }
     }
+    // `db update` finds a closed standard output before it downloads.
+    let update = vec![
+        "db".into(),
+        "update".into(),
+        "-q".into(),
+        "--source".into(),
+        "http://127.0.0.1:1".into(),
+        "--db".into(),
+        fresh("update.sqlite").into(),
+    ];
+    let run = run_unwritable(&update, true);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot write to standard output: it is closed"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
