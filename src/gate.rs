@@ -38,14 +38,14 @@ pub fn verdict(report: &Report, fail_on: Option<Severity>) -> ExitCode {
             .count()
     });
     if malware + vulnerabilities + findings > 0 {
-        eprintln!(
+        crate::output::note(&format!(
             "imgscan: gate failed: {vulnerabilities} vulnerable or malicious package(s), {malware} malware match(es), {findings} finding(s) at or above the gate"
-        );
+        ));
         return ExitCode::from(1);
     }
     if fail_on.is_some() && report.summary.not_checked.contains(&"vulnerabilities") {
-        eprintln!(
-            "imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (no advisory database: run `imgscan db update`)"
+        crate::output::note(
+            "imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (no advisory database: run `imgscan db update`)",
         );
         return ExitCode::from(2);
     }

@@ -7,6 +7,7 @@
 mod cli;
 mod db;
 mod gate;
+mod output;
 mod progress;
 mod rules;
 mod size;
@@ -19,7 +20,6 @@ use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
 use imgscan_scanner::{Report, ScanOptions, scan};
 use imgscan_signatures::RuleSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -32,20 +32,57 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
+            // Library errors carry their cause in their own message; a
+            // cause is added only when its text is not already there.
             let mut message = format!("{err}");
             for cause in err.chain().skip(1) {
-                message.push_str(&format!(": {cause}"));
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(&format!(": {cause}"));
+                }
             }
-            eprintln!("imgscan: error: {message}");
+            // YARA-X's diagnostics on the user's own rules keep their lines;
+            // anything else is one line, whatever the image put in it.
+            let compile = matches!(
+                err.downcast_ref::<imgscan_signatures::RulesError>(),
+                Some(imgscan_signatures::RulesError::Compile(_))
+            );
+            if compile {
+                output::note_block(&format!("imgscan: error: {message}"));
+            } else {
+                output::note(&format!("imgscan: error: {message}"));
+            }
             ExitCode::from(2)
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Before any file is opened: with standard output closed, the first
+    // file opened would become descriptor 1 and receive the output.
+    let to_stdout = match &cli.command {
+        Command::Scan(args) => args.target.output.is_none(),
+        Command::Inspect(args) => args.target.output.is_none(),
+        Command::Sbom(args) => args.target.output.is_none(),
+        Command::Rules(_) | Command::Db(_) => true,
+    };
+    if to_stdout {
+        output::require_stdout()?;
+    }
     match cli.command {
         Command::Scan(args) => {
+            let advisories = args.db.path()?;
+            let mut read: Vec<(&'static str, PathBuf)> =
+                args.rules.iter().map(|p| ("rules", p.clone())).collect();
+            read.push(("advisory database", advisories.clone()));
+            read.push((
+                "ignore file",
+                args.ignore_file
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_IGNORE_FILE.into()),
+            ));
             let job = Job {
+                read,
                 catalog: true,
                 checks: true,
                 skip_checks: args.skip_check.clone(),
@@ -54,7 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 scan_timeout: Duration::from_secs(args.scan_timeout.max(1)),
                 files: false,
                 fail_on: args.fail_on.map(Into::into),
-                advisories: Some(args.db.path()?),
+                advisories: Some(advisories),
                 vulnerability_filter: VulnerabilityFilter {
                     only_fixed: args.only_fixed,
                     severities: args.severity.iter().map(|&s| s.into()).collect(),
@@ -76,7 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Output::from(args.format),
         ),
         Command::Rules(RulesCommand::List) => {
-            print!("{}", rules::list()?);
+            output::print(&rules::list()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules(RulesCommand::Check { path }) => rules::check(&path),
@@ -97,6 +134,9 @@ fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
 
 /// What a command asks of the scan.
 struct Job {
+    /// The files the command reads besides the target (ignore file, rules,
+    /// database), which `-o` must not overwrite.
+    read: Vec<(&'static str, PathBuf)>,
     catalog: bool,
     checks: bool,
     skip_checks: Vec<String>,
@@ -110,9 +150,22 @@ struct Job {
 }
 
 impl Job {
+    /// Every file the command reads: the target's path and [`Job::read`].
+    fn inputs(&self, args: &TargetArgs) -> Vec<(&'static str, PathBuf)> {
+        let mut inputs = self.read.clone();
+        if let Ok(target) = imgscan_scanner::source::resolve_target(&args.target)
+            && !target.path.as_os_str().is_empty()
+        {
+            inputs.push(("target", target.path));
+        }
+        inputs.extend(args.registry_ca.iter().map(|p| ("CA file", p.clone())));
+        inputs
+    }
+
     /// Reading and describing only: no catalogers, checks or rules, no gate.
     fn describe(files: bool) -> Self {
         Job {
+            read: Vec::new(),
             catalog: false,
             checks: false,
             skip_checks: Vec::new(),
@@ -183,6 +236,10 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         registry: args.registry(),
         allow_incomplete: args.allow_incomplete,
     };
+    match &args.output {
+        Some(path) => output::refuse_overwriting_inputs(path, &job.inputs(args))?,
+        None => output::require_stdout()?,
+    }
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
     let scanned = scan(&args.target, &options, &progress);
@@ -190,7 +247,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     let scanned = scanned?;
     let report = Report::new(&scanned, job.files, started.elapsed());
     for warning in &report.summary.warnings {
-        eprintln!("imgscan: warning: {warning}");
+        output::note(&format!("imgscan: warning: {warning}"));
     }
     let text = match output {
         Output::Json => report.to_json(),
@@ -207,18 +264,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let written = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush());
-            // A closed pipe (`imgscan … | head`) is the reader's choice, not a failure.
-            if let Err(e) = written
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                anyhow::bail!("cannot write the report: {e}");
-            }
-        }
+        None => output::print(&text)?,
     }
     Ok(gate::verdict(&report, job.fail_on))
 }

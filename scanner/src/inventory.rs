@@ -52,7 +52,7 @@ pub fn take_inventory(
             }
         }
     }
-    let results: Vec<Result<Vec<Package>, Unknown>> = work
+    let results: Vec<Result<Cataloged, Unknown>> = work
         .par_iter()
         .map(|&(at, path, layer)| catalog_file(tree, os, catalogers[at].as_ref(), path, layer))
         .collect();
@@ -60,7 +60,8 @@ pub fn take_inventory(
     let mut seen = HashSet::new();
     for result in results {
         match result {
-            Ok(packages) => {
+            Ok((packages, passed_over)) => {
+                inventory.unknowns.extend(passed_over);
                 for package in packages {
                     let key = (
                         package.ecosystem,
@@ -87,13 +88,16 @@ pub fn take_inventory(
     inventory
 }
 
-fn catalog_file(
-    tree: &FileTree,
-    os: Option<&OsRelease>,
+/// One file's packages, and its records that are not packages.
+type Cataloged = (Vec<Package>, Vec<Unknown>);
+
+fn catalog_file<'a>(
+    tree: &'a FileTree,
+    os: Option<&'a OsRelease>,
     cataloger: &dyn Cataloger,
-    path: &[u8],
+    path: &'a [u8],
     layer: usize,
-) -> Result<Vec<Package>, Unknown> {
+) -> Result<Cataloged, Unknown> {
     let location = display_path(path);
     let unknown = |reason: String| Unknown {
         path: location.clone(),
@@ -101,20 +105,39 @@ fn catalog_file(
         reason: format!("{}: {reason}", cataloger.name()),
     };
     let Some(content) = tree.content(path) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    let parse = |content: &[u8]| {
-        cataloger.catalog(&CatalogInput {
-            path,
-            content,
-            os,
-            tree,
-        })
+    let limit = cataloger.max_bytes();
+    if content.len() as u64 > limit {
+        return Err(unknown(format!(
+            "{} bytes, over the limit of {limit} bytes for this format; not parsed",
+            content.len()
+        )));
+    }
+    let input = |content: &'a [u8]| CatalogInput {
+        path,
+        content,
+        os,
+        tree,
     };
-    let mut packages = parse(content).map_err(|e| unknown(e.to_string()))?;
+    let parse = |content: &'a [u8]| cataloger.catalog(&input(content));
+    let found = cataloger
+        .catalog_records(&input(content))
+        .map_err(|e| unknown(e.to_string()))?;
+    let mut packages = found.packages;
+    let passed_over = found.passed_over.into_iter().map(unknown).collect();
+    // Every cataloger refuses a record without a name or version; this
+    // holds the line for one that would not.
+    if packages
+        .iter()
+        .any(|p| p.name.trim().is_empty() || p.version.trim().is_empty())
+    {
+        return Err(unknown("a record with an empty name or version".into()));
+    }
     // Earlier layers' own copies of this file, parsed for names and versions.
     let earlier: Vec<(usize, BTreeSet<(String, String)>)> = (0..layer)
         .filter_map(|l| tree.captured_in(l, path).map(|bytes| (l, bytes)))
+        .filter(|(_, bytes)| bytes.len() as u64 <= limit)
         .filter_map(|(l, bytes)| {
             parse(bytes)
                 .ok()
@@ -130,7 +153,7 @@ fn catalog_file(
             .map(|(l, _)| *l)
             .unwrap_or(layer);
     }
-    Ok(packages)
+    Ok((packages, passed_over))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod disk;
 mod evasion;
 mod forms;
 mod hostile;
+mod hostile_io;
 mod http_server;
 mod interop;
 mod malware;
