@@ -308,6 +308,152 @@ fn physical_volume(name: &str, size: &str) -> PathBuf {
     pv
 }
 
+/// LVM commands that leave nothing behind on the host.
+fn lvm(args: &[&str]) -> Command {
+    let mut cmd = Command::new(args[0]);
+    cmd.args(&args[1..])
+        .args(["--config", "backup { backup = 0 archive = 0 }"])
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1");
+    cmd
+}
+
+/// A physical volume of 40 MiB holding the group `group` (extents of 1
+/// MiB from 1 MiB on) with the logical volumes `root` (extents 0–19,
+/// linear), `data` (extents 20–23 and 30–31, two segments) and `blank` (a
+/// `zero` segment, which is named, not read), written into the metadata by
+/// `vgcfgrestore` (creating volumes needs device-mapper, which is absent).
+fn volume_group(group: &str) -> PathBuf {
+    let pv = fresh("vg.img");
+    sh(Command::new("truncate").args(["-s", "40M"]).arg(&pv));
+    let out = Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&pv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loop_device = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let backup = fresh("vg.txt");
+    let made = (|| {
+        lvm(&["pvcreate", "-q", "-y", &loop_device])
+            .status()
+            .ok()?
+            .success()
+            .then_some(())?;
+        lvm(&["vgcreate", "-q", "-s", "1M", group, &loop_device])
+            .status()
+            .ok()?
+            .success()
+            .then_some(())?;
+        let file = backup.to_str()?;
+        lvm(&["vgcfgbackup", "-q", "-f", file, group])
+            .status()
+            .ok()?
+            .success()
+            .then_some(())?;
+        let text = std::fs::read_to_string(&backup).ok()?;
+        let segment = |n: u32, start: u32, count: u32, pe: u32| {
+            format!(
+                "segment{n} {{ start_extent = {start} extent_count = {count} type = \"striped\" stripe_count = 1 stripes = [ \"pv0\", {pe} ] }}\n"
+            )
+        };
+        let lvs = format!(
+            "logical_volumes {{\nroot {{ id = \"aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaa1\" status = [\"READ\", \"WRITE\", \"VISIBLE\"] flags = [] segment_count = 1\n{}}}\ndata {{ id = \"aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaa2\" status = [\"READ\", \"WRITE\", \"VISIBLE\"] flags = [] segment_count = 2\n{}{}}}\nblank {{ id = \"aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaa3\" status = [\"READ\", \"WRITE\", \"VISIBLE\"] flags = [] segment_count = 1\nsegment1 {{ start_extent = 0 extent_count = 2 type = \"zero\" }}\n}}\n}}\n",
+            segment(1, 0, 20, 0),
+            segment(1, 0, 4, 20),
+            segment(2, 4, 2, 30),
+        );
+        let at = text.rfind('}')?;
+        let edited = format!("{}{lvs}{}", &text[..at], &text[at..]);
+        std::fs::write(&backup, edited).ok()?;
+        lvm(&["vgcfgrestore", "-q", "-f", file, group])
+            .status()
+            .ok()?
+            .success()
+            .then_some(())
+    })();
+    let _ = Command::new("losetup").args(["-d", &loop_device]).status();
+    assert!(made.is_some(), "making the volume group on {loop_device}");
+    pv
+}
+
+/// The system tree on LVM as RHEL-family and Ubuntu images lay it out:
+/// `/boot` on a partition, the root and `/srv/data` on logical volumes of
+/// `group` that fstab mounts by their device paths.
+fn lvm_system(group: &str, name: &str) -> PathBuf {
+    let tree = system_tree("lvm-root");
+    let fstab = tree.join("etc/fstab");
+    let mut text = std::fs::read_to_string(&fstab).unwrap();
+    text.push_str(&format!("/dev/mapper/{group}-root / ext4 defaults 0 1\n/dev/{group}/data /srv/data ext4 defaults 0 2\n"));
+    std::fs::write(&fstab, text).unwrap();
+    let data_tree = fresh("lvm-data");
+    std::fs::create_dir_all(&data_tree).unwrap();
+    std::fs::write(data_tree.join("db.conf"), "on a logical volume").unwrap();
+    let root = ext4_image(&tree, "lvm-root.img", "20M", &[]);
+    let data = ext4_image(&data_tree, "lvm-data.img", "6M", &[]);
+    let pv = volume_group(group);
+    let file = std::fs::OpenOptions::new().write(true).open(&pv).unwrap();
+    use std::os::unix::fs::FileExt;
+    // Extents start at 1 MiB; `data` is extents 20–23, then 30–31.
+    file.write_all_at(&std::fs::read(&root).unwrap(), 1 << 20)
+        .unwrap();
+    let data_bytes = std::fs::read(&data).unwrap();
+    file.write_all_at(&data_bytes[..4 << 20], 21 << 20).unwrap();
+    file.write_all_at(&data_bytes[4 << 20..], 31 << 20).unwrap();
+    let boot_tree = fresh("lvm-boot2");
+    std::fs::create_dir_all(&boot_tree).unwrap();
+    std::fs::write(boot_tree.join("vmlinuz"), "not really a kernel").unwrap();
+    let boot = ext4_image(&boot_tree, "lvm-boot2.img", "4M", &["-U", BOOT_UUID]);
+    disk_of(
+        name,
+        48 << 20,
+        "label: gpt\n",
+        &[
+            (&boot, 2048, 8192, "L".into()),
+            (
+                &pv,
+                10240,
+                81920,
+                "E6D6D379-F507-44C2-A23C-238F2A3DF928".into(),
+            ),
+        ],
+    )
+}
+
+#[test]
+fn logical_volumes_are_read_like_partitions() {
+    if !disk_tools() || !have_tool("pvcreate") {
+        return;
+    }
+    let group = format!("imgscan{}", std::process::id());
+    let disk = lvm_system(&group, "lvm-system.img");
+    for image in [disk.clone(), convert(&disk, "vmdk", "lvm.vmdk", &[])] {
+        let report = inspect(&image, &[]);
+        assert_eq!(
+            report["target"]["os"]["id"],
+            "debian",
+            "{}",
+            image.display()
+        );
+        for path in ["/etc/os-release", "/boot/vmlinuz", "/srv/data/db.conf"] {
+            assert!(
+                live(&report, path).is_some(),
+                "{path} in {}",
+                image.display()
+            );
+        }
+        let unknowns = report["unknowns"].to_string();
+        assert!(
+            unknowns.contains(&format!("logical volume {group}/blank"))
+                && unknowns.contains("a `zero` segment"),
+            "{unknowns}"
+        );
+    }
+}
+
 #[test]
 fn a_disk_whose_root_was_not_read_is_never_a_pass() {
     if !disk_tools() || !have_tool("pvcreate") {
@@ -555,20 +701,25 @@ fn mutated_disk_images_never_crash_the_reader() {
         (convert(&raw, "vhdx", "mutate.vhdx", &[]), 0),
         (raw, 1024),
     ];
+    let lvm_seed = have_tool("pvcreate").then(|| {
+        let group = format!("imgscanm{}", std::process::id());
+        // Partition 2, the volume group's label and metadata, starts at 5 MiB.
+        (lvm_system(&group, "mutate-lvm.img"), 5 << 20)
+    });
     let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let mutated = fresh("mutated.img");
-    for (seed, from) in &seeds {
+    for (seed, from) in seeds.iter().chain(&lvm_seed) {
         let original = std::fs::read(seed).unwrap();
         for round in 0..40 {
             let mut bytes = original.clone();
-            // Metadata lives near the start: most flips go there.
+            // Metadata lives just past `from`: most flips go there.
             let span = if round % 4 == 0 {
                 bytes.len()
             } else {
                 64 << 10
             };
             for _ in 0..1 + next() % 16 {
-                let at = from + (next() as usize) % (span - from);
+                let at = from + (next() as usize) % span.min(bytes.len() - from);
                 bytes[at] = next() as u8;
             }
             std::fs::write(&mutated, &bytes).unwrap();

@@ -11,6 +11,7 @@
 
 pub mod device;
 pub mod ext;
+pub mod lvm;
 pub mod ova;
 pub mod partitions;
 pub mod qcow2;
@@ -19,8 +20,10 @@ pub mod vhdx;
 pub mod vmdk;
 
 use crate::layer::LayerBuilder;
+use device::{BoxedDevice, Device};
 use ext::ExtFs;
-use partitions::{Contents, Partition, contents, partitions};
+use lvm::{LogicalVolume, PhysicalVolume, PlacedVolume};
+use partitions::{Contents, LVM_PV, Partition, contents, partitions};
 use std::path::Path;
 
 /// Steps of name lookups a disk may cost (see [`ExtFs::walk`]): a few
@@ -33,24 +36,111 @@ const MAX_EXT_VOLUMES: usize = 16;
 /// Most bytes of `/etc/fstab` read.
 const MAX_FSTAB: u64 = 1 << 20;
 
-/// A volume of one of the image's disks.
+/// A volume of the image: a partition of one of its disks, or a logical
+/// volume of an LVM group.
 struct Volume {
-    /// Which disk of the image (an OVA may hold several), and how many.
-    disk: usize,
-    disks: usize,
-    partition: Partition,
+    /// How the report names it: `partition 2`, `disk 1 partition 2`,
+    /// `logical volume vg/root`.
+    name: String,
+    /// Its bytes.
+    len: u64,
+    /// What fstab's `PARTUUID=` names it by.
+    part_uuid: Option<String>,
+    /// Device paths fstab may name it by (`/dev/mapper/vg-root`).
+    devices: Vec<String>,
+    /// A whole disk without a partition table: unrecognised contents there
+    /// are not worth naming (a partition's are).
+    whole_disk: bool,
 }
 
 impl Volume {
-    /// How the report names it: `partition 2`, `disk 1 partition 2`.
-    fn name(&self) -> String {
-        let disk = format!("disk {}", self.disk + 1);
-        match (self.partition.number, self.disks > 1) {
-            (0, true) => disk,
+    fn partition(partition: &Partition, disk: usize, disks: usize) -> Self {
+        let on = format!("disk {}", disk + 1);
+        let name = match (partition.number, disks > 1) {
+            (0, true) => on,
             (0, false) => "the disk".to_string(),
-            (n, true) => format!("{disk} partition {n}"),
+            (n, true) => format!("{on} partition {n}"),
             (n, false) => format!("partition {n}"),
+        };
+        Volume {
+            name,
+            len: partition.len,
+            part_uuid: partition.part_uuid.clone(),
+            devices: Vec::new(),
+            whole_disk: partition.number == 0,
         }
+    }
+
+    fn logical(name: &str, len: u64) -> Self {
+        Volume {
+            name: format!("logical volume {name}"),
+            len,
+            part_uuid: None,
+            devices: lvm::device_names(name),
+            whole_disk: false,
+        }
+    }
+}
+
+/// An LVM physical volume found on a partition.
+struct FoundPv {
+    disk: usize,
+    start: u64,
+    len: u64,
+    pv: PhysicalVolume,
+    volume: Volume,
+}
+
+/// What the volumes of an image are being sorted into.
+#[derive(Default)]
+struct Survey {
+    ext: Vec<(Volume, ExtFs)>,
+    unloadable: Vec<String>,
+    unread: Vec<String>,
+}
+
+impl Survey {
+    /// Files `device` (the bytes of `volume`, from `start`) by what it
+    /// holds; `reopen` gives another handle on the same bytes. Returns
+    /// the volume back when it is an LVM physical volume.
+    fn sort(
+        &mut self,
+        builder: &mut LayerBuilder<'_>,
+        volume: Volume,
+        device: &mut dyn Device,
+        start: u64,
+        reopen: impl FnOnce() -> Result<BoxedDevice, String>,
+    ) -> Result<Option<Volume>, String> {
+        let held = contents(device, start).map_err(|e| format!("{}: {e}", volume.name))?;
+        let what = match held {
+            Contents::Ext if self.ext.len() >= MAX_EXT_VOLUMES => {
+                format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read")
+            }
+            Contents::Ext => match ExtFs::load(reopen()?, start, volume.len) {
+                Ok(fs) => {
+                    self.ext.push((volume, fs));
+                    return Ok(None);
+                }
+                Err(e) => {
+                    let reason = format!("ext filesystem that does not load ({e})");
+                    self.unloadable.push(format!("{}: {reason}", volume.name));
+                    reason
+                }
+            },
+            Contents::Other(LVM_PV) => return Ok(Some(volume)),
+            Contents::Other(kind) => format!("{kind}, not read"),
+            Contents::Unknown if !volume.whole_disk => {
+                "contents not recognised, not read".to_string()
+            }
+            Contents::Unknown | Contents::Blank => return Ok(None),
+        };
+        self.unread(builder, &volume, &what);
+        Ok(None)
+    }
+
+    fn unread(&mut self, builder: &mut LayerBuilder<'_>, volume: &Volume, what: &str) {
+        not_read(builder, volume, what);
+        self.unread.push(format!("{} ({what})", volume.name));
     }
 }
 
@@ -65,9 +155,8 @@ pub fn index_disk(
 ) -> Result<(), String> {
     builder.walk_volume();
     let disks = device::disk_count(path)?;
-    let mut ext_volumes = Vec::new();
-    let mut unloadable = Vec::new();
-    let mut unread = Vec::new();
+    let mut survey = Survey::default();
+    let mut pvs = Vec::new();
     for disk in 0..disks {
         let mut device = device::open(path, disk)?;
         let found = partitions(device.as_mut()).map_err(|e| {
@@ -79,42 +168,29 @@ pub fn index_disk(
             format!("partition table{on}: {e}")
         })?;
         for partition in found {
-            let volume = Volume {
-                disk,
-                disks,
-                partition,
-            };
-            let start = volume.partition.start;
-            let held =
-                contents(device.as_mut(), start).map_err(|e| format!("{}: {e}", volume.name()))?;
-            let what = match held {
-                Contents::Ext if ext_volumes.len() >= MAX_EXT_VOLUMES => {
-                    format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read")
+            let volume = Volume::partition(&partition, disk, disks);
+            let reopen = || device::open(path, disk);
+            let start = partition.start;
+            if let Some(volume) = survey.sort(builder, volume, device.as_mut(), start, reopen)? {
+                match lvm::read_physical_volume(device.as_mut(), start) {
+                    Ok(pv) => pvs.push(FoundPv {
+                        disk,
+                        start,
+                        len: partition.len,
+                        pv,
+                        volume,
+                    }),
+                    Err(e) => survey.unread(builder, &volume, &format!("LVM physical volume: {e}")),
                 }
-                Contents::Ext => {
-                    let len = volume.partition.len;
-                    match ExtFs::load(device::open(path, disk)?, start, len) {
-                        Ok(fs) => {
-                            ext_volumes.push((volume, fs));
-                            continue;
-                        }
-                        Err(e) => {
-                            let reason = format!("ext filesystem that does not load ({e})");
-                            unloadable.push(format!("{}: {reason}", volume.name()));
-                            reason
-                        }
-                    }
-                }
-                Contents::Other(kind) => format!("{kind}, not read"),
-                Contents::Unknown if volume.partition.number > 0 => {
-                    "contents not recognised, not read".to_string()
-                }
-                Contents::Unknown | Contents::Blank => continue,
-            };
-            not_read(builder, &volume, &what);
-            unread.push(format!("{} ({what})", volume.name()));
+            }
         }
     }
+    read_volume_groups(path, &pvs, &mut survey, builder);
+    let Survey {
+        ext: mut ext_volumes,
+        unloadable,
+        unread,
+    } = survey;
     let with_os = ext_volumes
         .iter()
         .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"));
@@ -136,7 +212,7 @@ pub fn index_disk(
     let (root_volume, root) = ext_volumes.remove(root_at);
     let mut budget = LOOKUP_BUDGET;
     root.walk(b"", &mut budget, builder)
-        .map_err(|e| format!("{}: {e}", root_volume.name()))?;
+        .map_err(|e| format!("{}: {e}", root_volume.name))?;
     let mounts = root
         .read_small("/etc/fstab", MAX_FSTAB)
         .map(|bytes| fstab_mounts(&String::from_utf8_lossy(&bytes)))
@@ -147,10 +223,10 @@ pub fn index_disk(
                 Spec::Uuid(uuid) => uuid.eq_ignore_ascii_case(&fs.uuid()),
                 Spec::Label(label) => *label == fs.label(),
                 Spec::PartUuid(id) => volume
-                    .partition
                     .part_uuid
                     .as_ref()
                     .is_some_and(|p| p.eq_ignore_ascii_case(id)),
+                Spec::Device(path) => volume.devices.contains(path),
             };
             matches.then_some(dir)
         });
@@ -175,10 +251,81 @@ pub fn index_disk(
     Ok(())
 }
 
+/// The logical volumes of every LVM group whose physical volumes were
+/// found, each sorted like a partition; a group's newest metadata (highest
+/// `seqno`) wins over older copies on its other volumes.
+fn read_volume_groups(
+    path: &Path,
+    pvs: &[FoundPv],
+    survey: &mut Survey,
+    builder: &mut LayerBuilder<'_>,
+) {
+    let mut groups: Vec<(String, u64, &str)> = Vec::new();
+    for found in pvs {
+        let Some(text) = &found.pv.metadata else {
+            survey.unread(
+                builder,
+                &found.volume,
+                "LVM physical volume without metadata, not read",
+            );
+            continue;
+        };
+        let (group, seqno) = lvm::group_of(text);
+        match groups.iter_mut().find(|(g, _, _)| *g == group) {
+            Some(known) if known.1 >= seqno => {}
+            Some(known) => *known = (group, seqno, text),
+            None => groups.push((group, seqno, text)),
+        }
+    }
+    for (group, _, text) in groups {
+        let mut open = |uuid: &str| {
+            let found = pvs.iter().find(|f| f.pv.uuid == uuid)?;
+            Some(PlacedVolume {
+                uuid: uuid.to_string(),
+                disk: device::open(path, found.disk).ok()?,
+                start: found.start,
+                len: found.len,
+            })
+        };
+        let lvs = match lvm::logical_volumes(text, &mut open) {
+            Ok(lvs) => lvs,
+            Err(e) => {
+                let volume = Volume::logical(&format!("{group}/*"), 0);
+                survey.unread(builder, &volume, &format!("LVM metadata: {e}"));
+                continue;
+            }
+        };
+        for lv in lvs {
+            match lv {
+                LogicalVolume::Mapped { name, mut device } => {
+                    let volume = Volume::logical(&name, device.size());
+                    let reopen = || {
+                        lvm::logical_volumes(text, &mut open)?
+                            .into_iter()
+                            .find_map(|lv| match lv {
+                                LogicalVolume::Mapped { name: n, device } if n == name => {
+                                    Some(device)
+                                }
+                                _ => None,
+                            })
+                            .ok_or_else(|| format!("logical volume {name} is gone"))
+                    };
+                    let _ = survey
+                        .sort(builder, volume, device.as_mut(), 0, reopen)
+                        .map_err(|e| not_read(builder, &Volume::logical(&name, 0), &e));
+                }
+                LogicalVolume::Unread { name, reason } => {
+                    survey.unread(builder, &Volume::logical(&name, 0), &reason);
+                }
+            }
+        }
+    }
+}
+
 fn not_read(builder: &mut LayerBuilder<'_>, volume: &Volume, what: &str) {
     builder.unsupported(
         b"",
-        &format!("{} ({} bytes): {what}", volume.name(), volume.partition.len),
+        &format!("{} ({} bytes): {what}", volume.name, volume.len),
     );
 }
 
@@ -188,6 +335,8 @@ enum Spec {
     Uuid(String),
     Label(String),
     PartUuid(String),
+    /// A logical volume's device path (`/dev/mapper/vg-root`, `/dev/vg/root`).
+    Device(String),
 }
 
 /// The `(volume, mount point)` pairs of an fstab that name volumes by
@@ -214,6 +363,12 @@ fn fstab_mounts(fstab: &str) -> Vec<(Spec, String)> {
                 Spec::Label(label)
             } else if let Some(id) = named(["PARTUUID=", "/dev/disk/by-partuuid/"]) {
                 Spec::PartUuid(id)
+            } else if spec.starts_with("/dev/mapper/")
+                || spec
+                    .strip_prefix("/dev/")
+                    .is_some_and(|rest| rest.matches('/').count() == 1)
+            {
+                Spec::Device(spec.to_string())
             } else {
                 return None;
             };

@@ -24,6 +24,9 @@ pub struct Partition {
     pub part_uuid: Option<String>,
 }
 
+/// What [`Contents::Other`] names an LVM physical volume.
+pub const LVM_PV: &str = "LVM physical volume";
+
 /// What a volume holds, by magic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contents {
@@ -236,7 +239,7 @@ pub fn contents(disk: &mut dyn Device, start: u64) -> io::Result<Contents> {
     } else if at(0, b"XFSB") {
         Contents::Other("XFS")
     } else if at(512, b"LABELONE") || at(24, b"LABELONE") {
-        Contents::Other("LVM physical volume")
+        Contents::Other(LVM_PV)
     } else if at(0, b"LUKS\xba\xbe") {
         Contents::Other("LUKS encrypted volume")
     } else if at(4086, b"SWAPSPACE2") {
