@@ -83,6 +83,42 @@ fn convert(raw: &Path, format: &str, name: &str, options: &[&str]) -> PathBuf {
     out
 }
 
+/// An XFS image of `size` filled from `source` through a loop mount
+/// (`mkfs_options`: e.g. `-m crc=0` for a v4 filesystem); `None` where
+/// this machine cannot mount one (CI runs as root and can).
+fn xfs_image(source: &Path, name: &str, size: &str, mkfs_options: &[&str]) -> Option<PathBuf> {
+    let image = fresh(name);
+    sh(Command::new("truncate").args(["-s", size]).arg(&image));
+    sh(Command::new("mkfs.xfs")
+        .args(["-q", "-f"])
+        .args(mkfs_options)
+        .arg(&image));
+    let mount = fresh("xfs-mount");
+    std::fs::create_dir_all(&mount).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-o", "loop"])
+        .arg(&image)
+        .arg(&mount)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to mount an XFS image"
+        );
+        return None;
+    }
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", source.display()))
+        .arg(&mount)
+        .status()
+        .is_ok_and(|s| s.success());
+    sh(Command::new("umount").arg(&mount));
+    assert!(copied, "copying into the XFS image");
+    Some(image)
+}
+
 /// An OVA holding `disk` (its descriptor names it `href`).
 fn ova(disk: &Path, href: &str) -> PathBuf {
     let dir = fresh("ova-parts");
@@ -188,6 +224,92 @@ fn a_disk_reads_like_the_directory_it_was_made_from() {
             image.display()
         );
     }
+}
+
+#[test]
+fn xfs_volumes_read_like_the_directory_they_were_made_from() {
+    if !disk_tools() || !have_tool("mkfs.xfs") {
+        return;
+    }
+    let tree = system_tree("xfs-tree");
+    // A leaf/node directory, and a file of many extents (a B+tree fork).
+    std::fs::create_dir_all(tree.join("srv/many")).unwrap();
+    for i in 0..3000 {
+        std::fs::write(
+            tree.join(format!("srv/many/entry-with-a-long-name-{i}")),
+            i.to_string(),
+        )
+        .unwrap();
+    }
+    let sparse = std::fs::File::create(tree.join("srv/sparse")).unwrap();
+    use std::os::unix::fs::FileExt;
+    for i in 0..400u64 {
+        sparse
+            .write_all_at(&[(i % 250) as u8 + 1; 4096], i * 65536)
+            .unwrap();
+    }
+    // A rule matches its last extent: the malware entry's digest (equal to
+    // the directory's) proves the tree-mapped content reads right.
+    sparse
+        .write_all_at(b"stratum+tcp://pool.supportxmr.com:3333", 400 * 65536)
+        .unwrap();
+    let expected = files(&tree);
+    let (dir_report, _) = scan_json(&tree);
+    let Some(image) = xfs_image(&tree, "v5.xfs", "300M", &[]) else {
+        return;
+    };
+    for target in [image.clone(), qcow2(&image, "v5.qcow2", &[])] {
+        assert_eq!(files(&target), expected, "{}", target.display());
+        let (report, done) = scan_json(&target);
+        assert_eq!(done.code, 1, "the miner config fails the gate");
+        assert_eq!(report["packages"], dir_report["packages"]);
+        assert_eq!(report["malware"], dir_report["malware"]);
+        assert_eq!(report["target"]["os"]["id"], "debian");
+    }
+}
+
+#[test]
+fn v4_xfs_volumes_are_read_too() {
+    if !disk_tools() || !have_tool("mkfs.xfs") {
+        return;
+    }
+    // This kernel no longer mounts v4 XFS: mkfs.xfs fills it from a
+    // protofile instead.
+    let tree = fresh("xfs-v4-tree");
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::create_dir_all(tree.join("srv")).unwrap();
+    std::fs::write(tree.join("etc/os-release"), "ID=rocky\nVERSION_ID=8.9\n").unwrap();
+    std::fs::write(
+        tree.join("srv/pool.json"),
+        r#"{"url": "stratum+tcp://pool.supportxmr.com:3333"}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/os-release", tree.join("etc/link")).unwrap();
+    let source = |name: &str| tree.join(name).display().to_string();
+    let proto = fresh("proto.txt");
+    std::fs::write(
+        &proto,
+        format!(
+            "/boot\n0 0\nd--755 0 0\netc d--755 0 0\nos-release ---644 0 0 {}\nlink l--777 0 0 /etc/os-release\n$\nsrv d--755 0 0\npool.json ---600 0 0 {}\n$\n$\n",
+            source("etc/os-release"),
+            source("srv/pool.json")
+        ),
+    )
+    .unwrap();
+    let image = fresh("v4.xfs");
+    sh(Command::new("truncate").args(["-s", "300M"]).arg(&image));
+    sh(Command::new("mkfs.xfs")
+        .args(["-q", "-f", "-m", "crc=0", "-p"])
+        .arg(&proto)
+        .arg(&image));
+    let rows: Vec<(String, String, u64)> =
+        files(&image).into_iter().map(|r| (r.0, r.2, r.3)).collect();
+    let expected: Vec<(String, String, u64)> =
+        files(&tree).into_iter().map(|r| (r.0, r.2, r.3)).collect();
+    assert_eq!(rows, expected);
+    let (report, done) = scan_json(&image);
+    assert_eq!(done.code, 1, "the miner config fails the gate");
+    assert_eq!(report["target"]["os"]["id"], "rocky");
 }
 
 /// The spare volume's PARTUUID in the GPT and MBR disks.
@@ -594,7 +716,7 @@ fn broken_and_unsupported_disks_are_clear_errors() {
     std::fs::write(&empty, &no_fs).unwrap();
     let forced = format!("disk:{}", empty.display());
     let err = fails(&[OsStr::new(&forced)]);
-    assert!(err.contains("no ext2/3/4 filesystem"), "{err}");
+    assert!(err.contains("no ext2/3/4 or XFS filesystem"), "{err}");
 
     // Metadata overwritten with noise past the superblock: an error or
     // unknowns, never a panic or a hang.
@@ -701,6 +823,9 @@ fn mutated_disk_images_never_crash_the_reader() {
         (convert(&raw, "vhdx", "mutate.vhdx", &[]), 0),
         (raw, 1024),
     ];
+    let xfs_seed = have_tool("mkfs.xfs")
+        .then(|| xfs_image(&tree, "mutate.xfs", "300M", &[]).map(|image| (image, 0)))
+        .flatten();
     let lvm_seed = have_tool("pvcreate").then(|| {
         let group = format!("imgscanm{}", std::process::id());
         // Partition 2, the volume group's label and metadata, starts at 5 MiB.
@@ -708,7 +833,7 @@ fn mutated_disk_images_never_crash_the_reader() {
     });
     let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let mutated = fresh("mutated.img");
-    for (seed, from) in seeds.iter().chain(&lvm_seed) {
+    for (seed, from) in seeds.iter().chain(&lvm_seed).chain(&xfs_seed) {
         let original = std::fs::read(seed).unwrap();
         for round in 0..40 {
             let mut bytes = original.clone();

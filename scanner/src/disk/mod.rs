@@ -18,6 +18,7 @@ pub mod qcow2;
 pub mod vhd;
 pub mod vhdx;
 pub mod vmdk;
+pub mod xfs;
 
 use crate::layer::LayerBuilder;
 use device::{BoxedDevice, Device};
@@ -25,6 +26,7 @@ use ext::ExtFs;
 use lvm::{LogicalVolume, PhysicalVolume, PlacedVolume};
 use partitions::{Contents, LVM_PV, Partition, contents, partitions};
 use std::path::Path;
+use xfs::XfsFs;
 
 /// Steps of name lookups a disk may cost (see [`ExtFs::walk`]): a few
 /// seconds of work; a real system needs a fraction of it.
@@ -82,6 +84,63 @@ impl Volume {
     }
 }
 
+/// A filesystem the disk reader walks.
+enum Filesystem {
+    Ext(ExtFs),
+    Xfs(XfsFs),
+}
+
+impl Filesystem {
+    fn name(&self) -> &'static str {
+        match self {
+            Filesystem::Ext(_) => "ext",
+            Filesystem::Xfs(_) => "XFS",
+        }
+    }
+
+    fn uuid(&self) -> String {
+        match self {
+            Filesystem::Ext(fs) => fs.uuid(),
+            Filesystem::Xfs(fs) => fs.uuid(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Filesystem::Ext(fs) => fs.label(),
+            Filesystem::Xfs(fs) => fs.label(),
+        }
+    }
+
+    fn has(&self, path: &str) -> bool {
+        match self {
+            Filesystem::Ext(fs) => fs.has(path),
+            Filesystem::Xfs(fs) => fs.has(path),
+        }
+    }
+
+    fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
+        match self {
+            Filesystem::Ext(fs) => fs.read_small(path, limit),
+            Filesystem::Xfs(fs) => fs.read_small(path, limit),
+        }
+    }
+
+    /// Walks the filesystem into `builder` below `mount`; `budget` bounds
+    /// ext's quadratic name lookups (XFS lists each directory once).
+    fn walk(
+        &self,
+        mount: &[u8],
+        budget: &mut u64,
+        builder: &mut LayerBuilder<'_>,
+    ) -> Result<(), String> {
+        match self {
+            Filesystem::Ext(fs) => fs.walk(mount, budget, builder),
+            Filesystem::Xfs(fs) => fs.walk(mount, builder),
+        }
+    }
+}
+
 /// An LVM physical volume found on a partition.
 struct FoundPv {
     disk: usize,
@@ -94,7 +153,7 @@ struct FoundPv {
 /// What the volumes of an image are being sorted into.
 #[derive(Default)]
 struct Survey {
-    ext: Vec<(Volume, ExtFs)>,
+    ext: Vec<(Volume, Filesystem)>,
     unloadable: Vec<String>,
     unread: Vec<String>,
 }
@@ -113,20 +172,27 @@ impl Survey {
     ) -> Result<Option<Volume>, String> {
         let held = contents(device, start).map_err(|e| format!("{}: {e}", volume.name))?;
         let what = match held {
-            Contents::Ext if self.ext.len() >= MAX_EXT_VOLUMES => {
-                format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read")
+            Contents::Ext | Contents::Xfs if self.ext.len() >= MAX_EXT_VOLUMES => {
+                format!("filesystem past the first {MAX_EXT_VOLUMES}, not read")
             }
-            Contents::Ext => match ExtFs::load(reopen()?, start, volume.len) {
-                Ok(fs) => {
-                    self.ext.push((volume, fs));
-                    return Ok(None);
+            Contents::Ext | Contents::Xfs => {
+                let loaded = if held == Contents::Ext {
+                    ExtFs::load(reopen()?, start, volume.len).map(Filesystem::Ext)
+                } else {
+                    XfsFs::load(reopen()?, start, volume.len).map(Filesystem::Xfs)
+                };
+                match loaded {
+                    Ok(fs) => {
+                        self.ext.push((volume, fs));
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        let reason = format!("{} filesystem that does not load ({e})", held.name());
+                        self.unloadable.push(format!("{}: {reason}", volume.name));
+                        reason
+                    }
                 }
-                Err(e) => {
-                    let reason = format!("ext filesystem that does not load ({e})");
-                    self.unloadable.push(format!("{}: {reason}", volume.name));
-                    reason
-                }
-            },
+            }
             Contents::Other(LVM_PV) => return Ok(Some(volume)),
             Contents::Other(kind) => format!("{kind}, not read"),
             Contents::Unknown if !volume.whole_disk => {
@@ -204,7 +270,7 @@ pub fn index_disk(
         .or_else(|| (!ext_volumes.is_empty()).then_some(0))
         .ok_or_else(|| {
             if unloadable.is_empty() {
-                "no ext2/3/4 filesystem found on the disk".to_string()
+                "no ext2/3/4 or XFS filesystem found on the disk".to_string()
             } else {
                 unloadable.join("; ")
             }
@@ -242,7 +308,8 @@ pub fn index_disk(
                 builder,
                 &volume,
                 &format!(
-                    "ext filesystem (UUID {}) that /etc/fstab does not mount, not read",
+                    "{} filesystem (UUID {}) that /etc/fstab does not mount, not read",
+                    fs.name(),
                     fs.uuid()
                 ),
             ),

@@ -202,7 +202,8 @@ fn kind_of_bytes(head: &[u8]) -> Option<TargetKind> {
         || at(0, b"conectix")
         || at(512, b"EFI PART")
         || at(510, &[0x55, 0xaa])
-        || at(1080, &[0x53, 0xef]);
+        || at(1080, &[0x53, 0xef])
+        || at(0, b"XFSB");
     disk.then_some(TargetKind::Disk)
 }
 
