@@ -238,7 +238,7 @@ fn parse_section(tokens: &[Token], at: &mut usize, depth: usize) -> Result<Value
             }
             Some(Token::Punct('=')) => {
                 *at += 1;
-                parse_value(tokens, at)?
+                parse_value(tokens, at, depth + 1)?
             }
             other => return Err(format!("LVM metadata: `{key}` followed by {other:?}")),
         };
@@ -247,7 +247,10 @@ fn parse_section(tokens: &[Token], at: &mut usize, depth: usize) -> Result<Value
     Ok(Value::Section(items))
 }
 
-fn parse_value(tokens: &[Token], at: &mut usize) -> Result<Value, String> {
+fn parse_value(tokens: &[Token], at: &mut usize, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err("LVM metadata nests too deep".into());
+    }
     let token = tokens.get(*at).ok_or("LVM metadata ends after `=`")?;
     *at += 1;
     match token {
@@ -266,7 +269,9 @@ fn parse_value(tokens: &[Token], at: &mut usize) -> Result<Value, String> {
                         return Ok(Value::List(list));
                     }
                     Some(Token::Punct(',')) => *at += 1,
-                    Some(_) if list.len() < MAX_SEGMENTS * 2 => list.push(parse_value(tokens, at)?),
+                    Some(_) if list.len() < MAX_SEGMENTS * 2 => {
+                        list.push(parse_value(tokens, at, depth + 1)?)
+                    }
                     Some(_) => return Err("LVM metadata list is too long".into()),
                     None => return Err("LVM metadata list is not closed".into()),
                 }
@@ -625,6 +630,7 @@ mod tests {
             "vg { a = [ 1, 2",
             "vg { a = \"x",
             &"a { ".repeat(100),
+            &format!("vg {{ a = {} }}", "[".repeat(100_000)),
         ] {
             if let Ok(lvs) = logical_volumes(text, &mut open) {
                 assert!(

@@ -24,6 +24,11 @@ const MAX_BTREE_LEVELS: u16 = 9;
 /// Most extents one fork may map, and most entries one directory may list.
 const MAX_EXTENTS: usize = 1 << 20;
 const MAX_DIR_ENTRIES: usize = 1 << 20;
+/// Most bytes of directory blocks read for one directory, and most extent
+/// tree blocks read for one fork (a hostile tree can point every branch at
+/// the same block).
+const MAX_DIR_BYTES: u64 = 256 << 20;
+const MAX_TREE_BLOCKS: usize = 1 << 16;
 const FORMAT_LOCAL: u8 = 1;
 const FORMAT_EXTENTS: u8 = 2;
 const FORMAT_BTREE: u8 = 3;
@@ -265,9 +270,10 @@ impl XfsFs {
                 if level == 0 || level > MAX_BTREE_LEVELS || records > max {
                     return Err(bad("an extent tree root that does not fit its inode"));
                 }
+                let mut blocks = 0;
                 for i in 0..records {
                     let child = be64(&inode.fork, 4 + max * 8 + i * 8);
-                    self.btree_block(child, level - 1, &mut out)?;
+                    self.btree_block(child, level - 1, &mut out, &mut blocks)?;
                 }
             }
             _ => {}
@@ -276,7 +282,17 @@ impl XfsFs {
         Ok(out)
     }
 
-    fn btree_block(&self, fsb: u64, level: u16, out: &mut Vec<Extent>) -> io::Result<()> {
+    fn btree_block(
+        &self,
+        fsb: u64,
+        level: u16,
+        out: &mut Vec<Extent>,
+        blocks: &mut usize,
+    ) -> io::Result<()> {
+        *blocks += 1;
+        if *blocks > MAX_TREE_BLOCKS {
+            return Err(bad("an extent tree of more blocks than are read"));
+        }
         let mut raw = vec![0u8; self.block as usize];
         self.read(self.block_at(fsb)?, &mut raw)?;
         let (magic, header): (&[u8], usize) = if self.v5 {
@@ -303,7 +319,7 @@ impl XfsFs {
             return Ok(());
         }
         for i in 0..records {
-            self.btree_block(be64(&raw, header + max * 8 + i * 8), level - 1, out)?;
+            self.btree_block(be64(&raw, header + max * 8 + i * 8), level - 1, out, blocks)?;
         }
         Ok(())
     }
@@ -367,9 +383,16 @@ impl XfsFs {
         let extents = self.extents(dir)?;
         let mut block = vec![0u8; self.dir_block as usize];
         let per = self.dir_block / self.block;
+        let mut read = 0u64;
         for extent in &extents {
             let mut logical = extent.offset - extent.offset % per;
-            while logical < extent.offset + extent.count && logical * self.block < LEAF_OFFSET {
+            while logical < extent.offset + extent.count
+                && logical.saturating_mul(self.block) < LEAF_OFFSET
+            {
+                read += self.dir_block;
+                if read > MAX_DIR_BYTES {
+                    return Err(bad("a directory larger than is read"));
+                }
                 self.read_mapped(&extents, logical * self.block, &mut block)?;
                 self.data_entries(&block, &mut entries)?;
                 if entries.len() > MAX_DIR_ENTRIES {
@@ -398,7 +421,7 @@ impl XfsFs {
             return Ok(());
         };
         let mut at = header;
-        while at + 8 <= end {
+        while at + 9 <= end {
             if be16(block, at) == 0xffff {
                 let len = usize::from(be16(block, at + 2));
                 if len < 8 {
