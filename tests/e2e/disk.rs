@@ -119,25 +119,36 @@ fn xfs_image(source: &Path, name: &str, size: &str, mkfs_options: &[&str]) -> Op
     Some(image)
 }
 
-/// An OVA holding `disk` (its descriptor names it `href`).
-fn ova(disk: &Path, href: &str) -> PathBuf {
+/// An OVA holding `disks` as members `disk1.vmdk`, `disk2.vmdk`, … (its
+/// descriptor names them `hrefs`).
+fn ova(disks: &[&Path], hrefs: &[&str]) -> PathBuf {
     let dir = fresh("ova-parts");
     std::fs::create_dir_all(&dir).unwrap();
+    let files: String = hrefs
+        .iter()
+        .enumerate()
+        .map(|(i, href)| format!(r#"<File ovf:href="{href}" ovf:id="file{i}"/>"#))
+        .collect();
     std::fs::write(
         dir.join("vm.ovf"),
         format!(
-            r#"<?xml version="1.0"?><Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References><File ovf:href="{href}" ovf:id="file1"/></References><DiskSection><Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="16777216"/></DiskSection></Envelope>"#
+            r#"<?xml version="1.0"?><Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References>{files}</References></Envelope>"#
         ),
     )
     .unwrap();
-    std::fs::copy(disk, dir.join("disk1.vmdk")).unwrap();
+    let mut members = vec!["vm.ovf".to_string()];
+    for (i, disk) in disks.iter().enumerate() {
+        let name = format!("disk{}.vmdk", i + 1);
+        std::fs::copy(disk, dir.join(&name)).unwrap();
+        members.push(name);
+    }
     let out = fresh("appliance.ova");
     sh(Command::new("tar")
         .arg("-cf")
         .arg(&out)
         .arg("-C")
         .arg(&dir)
-        .args(["vm.ovf", "disk1.vmdk"]));
+        .args(&members));
     out
 }
 
@@ -168,7 +179,7 @@ fn every_format(raw: &Path) -> Vec<PathBuf> {
         ),
         convert(raw, "vpc", "dynamic.vhd", &["-o", "force_size=on"]),
         convert(raw, "vhdx", "disk.vhdx", &[]),
-        ova(&stream, "disk1.vmdk"),
+        ova(&[&stream], &["disk1.vmdk"]),
         stream,
     ]
 }
@@ -310,6 +321,39 @@ fn v4_xfs_volumes_are_read_too() {
     let (report, done) = scan_json(&image);
     assert_eq!(done.code, 1, "the miner config fails the gate");
     assert_eq!(report["target"]["os"]["id"], "rocky");
+}
+
+#[test]
+fn an_ova_of_two_disks_mounts_the_second_where_fstab_says() {
+    if !disk_tools() {
+        return;
+    }
+    const DATA_UUID: &str = "5a6b7c8d-1e2f-4a3b-9c8d-7e6f5a4b3c2d";
+    let tree = system_tree("ova-root");
+    let fstab = tree.join("etc/fstab");
+    std::fs::write(
+        &fstab,
+        format!("UUID={DATA_UUID} /srv/data ext4 defaults 0 2\n"),
+    )
+    .unwrap();
+    let data_tree = fresh("ova-data");
+    std::fs::create_dir_all(&data_tree).unwrap();
+    std::fs::write(data_tree.join("db.conf"), "on the second disk").unwrap();
+    let root = ext4_image(&tree, "ova-root.img", "16M", &[]);
+    let data = ext4_image(&data_tree, "ova-data.img", "4M", &["-U", DATA_UUID]);
+    let stream =
+        |raw: &Path, name: &str| convert(raw, "vmdk", name, &["-o", "subformat=streamOptimized"]);
+    let appliance = ova(
+        &[&stream(&root, "r.vmdk"), &stream(&data, "d.vmdk")],
+        &["disk1.vmdk", "disk2.vmdk"],
+    );
+    let report = inspect(&appliance, &[]);
+    assert_eq!(report["target"]["os"]["id"], "debian");
+    assert!(live(&report, "/srv/data/db.conf").is_some());
+    // A referenced disk the OVA does not hold is a clear error.
+    let missing = ova(&[&stream(&root, "r2.vmdk")], &["disk1.vmdk", "disk2.vmdk"]);
+    let err = fails(&[missing.as_os_str()]);
+    assert!(err.contains("disk2.vmdk"), "{err}");
 }
 
 /// The spare volume's PARTUUID in the GPT and MBR disks.
@@ -694,7 +738,7 @@ fn broken_and_unsupported_disks_are_clear_errors() {
     let err = fails(&[flat.as_os_str()]);
     assert!(err.contains("not a file beside the descriptor"), "{err}");
     let stream = convert(&raw, "vmdk", "s.vmdk", &["-o", "subformat=streamOptimized"]);
-    let err = fails(&[ova(&stream, "../disk1.vmdk").as_os_str()]);
+    let err = fails(&[ova(&[&stream], &["../disk1.vmdk"]).as_os_str()]);
     assert!(err.contains("not a member name"), "{err}");
 
     // Cut short: the VHD's footer, the stream's end are gone.
