@@ -273,6 +273,10 @@ pub struct TargetArgs {
     /// Largest file read into memory for inspection (e.g. 512MiB).
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
+    /// Most bytes of package databases, lockfiles and configs kept for
+    /// reading over the whole image (e.g. 2GiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_capture_size: Option<String>,
     /// Most entries one layer may hold.
     #[arg(long, value_name = "N")]
     pub max_entries: Option<u64>,
@@ -332,6 +336,9 @@ impl TargetArgs {
         }
         if let Some(size) = &self.max_file_size {
             limits.max_file_bytes = parse_size(size)?;
+        }
+        if let Some(size) = &self.max_capture_size {
+            limits.max_captured_bytes = parse_size(size)?;
         }
         if let Some(entries) = self.max_entries {
             limits.max_entries = entries;

@@ -23,11 +23,15 @@ pub struct Inventory {
 }
 
 /// The globs every cataloger needs captured.
-pub fn capture_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<String> {
+pub fn capture_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<(String, u64)> {
     catalogers
         .iter()
-        .flat_map(|c| c.globs().iter().chain(c.aux_globs()))
-        .map(|g| g.to_string())
+        .flat_map(|c| {
+            c.globs()
+                .iter()
+                .chain(c.aux_globs())
+                .map(|g| (g.to_string(), c.max_bytes()))
+        })
         .collect()
 }
 
@@ -104,16 +108,20 @@ fn catalog_file<'a>(
         layer,
         reason: format!("{}: {reason}", cataloger.name()),
     };
+    // Over its format's limit, the layer pass did not keep it.
+    let limit = cataloger.max_bytes();
+    let size = tree
+        .resolve(path)
+        .and_then(|real| tree.entry(&real).map(|(meta, _)| meta.size))
+        .unwrap_or(0);
+    if size > limit {
+        return Err(unknown(format!(
+            "{size} bytes, over the limit of {limit} bytes for this format; not parsed"
+        )));
+    }
     let Some(content) = tree.content(path) else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let limit = cataloger.max_bytes();
-    if content.len() as u64 > limit {
-        return Err(unknown(format!(
-            "{} bytes, over the limit of {limit} bytes for this format; not parsed",
-            content.len()
-        )));
-    }
     let input = |content: &'a [u8]| CatalogInput {
         path,
         content,

@@ -135,8 +135,9 @@ pub fn scan(
     progress: &dyn Progress,
 ) -> Result<Scanned, ScanError> {
     let target = resolve_target(input)?;
-    let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
-    patterns.extend(options.capture.iter().cloned());
+    let unbounded = |pattern: &str| (pattern.to_string(), u64::MAX);
+    let mut patterns: Vec<(String, u64)> = OS_FILES.iter().map(|s| unbounded(s)).collect();
+    patterns.extend(options.capture.iter().map(|p| unbounded(p)));
     let catalog = options.catalog || options.checks || options.advisories.is_some();
     let catalogers = if catalog {
         imgscan_sbom::catalog::all()
@@ -148,9 +149,10 @@ pub fn scan(
     } else {
         Vec::new()
     };
-    patterns.extend(check_globs(&checks));
+    patterns.extend(check_globs(&checks).iter().map(|p| unbounded(p)));
     patterns.extend(capture_globs(&catalogers));
-    let capture = CaptureSpec::new(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
+    let capture =
+        CaptureSpec::with_limits(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
     let pass = PassOptions {
         limits: options.limits,
         capture,
@@ -158,6 +160,7 @@ pub fn scan(
         scan_timeout: options.scan_timeout,
         image: SharedBudget::default(),
         unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
+        captured: SharedBudget::new(options.limits.max_captured_bytes),
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {

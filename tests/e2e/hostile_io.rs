@@ -39,20 +39,33 @@ fn run_bounded(args: &[OsString], limit: Duration) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drained while it runs: a report larger than a pipe holds must not
+    // stall the child.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if started.elapsed() > limit {
             child.kill().unwrap();
             child.wait().unwrap();
             panic!("imgscan {args:?} did not end within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    };
     Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 
@@ -184,6 +197,31 @@ fn an_oversized_lockfile_is_an_unknown_and_the_scan_goes_on() {
     assert_eq!(unknowns[0]["path"], "/app/package-lock.json");
     let reason = unknowns[0]["reason"].as_str().unwrap();
     assert!(reason.contains("over the limit"), "{reason}");
+}
+
+#[test]
+fn lockfiles_share_one_capture_budget_per_image() {
+    let lock = big_lockfile(700 << 10);
+    let target = rootfs(&[
+        ("etc/os-release", b"ID=alpine\nVERSION_ID=3.19.1\n"),
+        ("a/package-lock.json", &lock),
+        ("b/package-lock.json", &lock),
+    ]);
+    let mut args = os(&["sbom", "-q", "-f", "json", "--max-capture-size", "1MiB"]);
+    args.push(target.into());
+    let run = run_bounded(&args, Duration::from_secs(300));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    validate(&report);
+    let locations: std::collections::BTreeSet<&str> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(locations.len(), 1, "one lockfile read: {locations:?}");
+    let unknowns = report["unknowns"].to_string();
+    assert!(unknowns.contains("are spent"), "{unknowns}");
 }
 
 /// Bytes a terminal would act on: C0 controls but newline, DEL, C1.
