@@ -129,6 +129,19 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: ScanFormat,
+    /// Compare with an earlier JSON report of the same image: each item is
+    /// marked new or unchanged, what disappeared is listed as fixed, and the
+    /// gate counts only new items.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// What a scan checks and what fails its gate (`scan`, and `diff` for a
+/// side that is a target).
+#[derive(Args, Debug)]
+pub struct CheckArgs {
     /// Exit 1 when a vulnerability, malware match or finding at or above
     /// SEVERITY remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]

@@ -13,11 +13,12 @@ mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
+use cli::{CheckArgs, Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
 use imgscan_sbom::Severity;
 use imgscan_scanner::ignore::IgnoreList;
+use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
-use imgscan_scanner::{Report, ScanOptions, scan};
+use imgscan_scanner::{Report, ScanOptions, Scanned, scan};
 use imgscan_signatures::RuleSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,20 +46,22 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => {
+            // A baseline that cannot be used stops the scan before it starts.
+            let baseline = args
+                .baseline
+                .as_deref()
+                .map(|path| ReportDoc::read(path).map(|doc| (path.to_path_buf(), doc)))
+                .transpose()?;
+            if let Some((path, doc)) = &baseline {
+                anyhow::ensure!(
+                    doc.is_scan(),
+                    "baseline `{}` is not a scan report: it lists no vulnerabilities, malware or findings (`inspect` and `sbom` reports cannot be baselines)",
+                    path.display()
+                );
+            }
             let job = Job {
-                catalog: true,
-                checks: true,
-                skip_checks: args.skip_check.clone(),
-                rules: rules::load(&args.rules, !args.no_builtin_rules)?,
-                ignore: load_ignore(args.ignore_file.as_deref())?,
-                scan_timeout: Duration::from_secs(args.scan_timeout.max(1)),
-                files: false,
-                fail_on: args.fail_on.map(Into::into),
-                advisories: Some(args.db.path()?),
-                vulnerability_filter: VulnerabilityFilter {
-                    only_fixed: args.only_fixed,
-                    severities: args.severity.iter().map(|&s| s.into()).collect(),
-                },
+                baseline,
+                ..Job::scan(&args.checks)?
             };
             report(&args.target, job, Output::from(args.format))
         }
@@ -96,7 +99,7 @@ fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
 }
 
 /// What a command asks of the scan.
-struct Job {
+pub(crate) struct Job {
     catalog: bool,
     checks: bool,
     skip_checks: Vec<String>,
@@ -107,9 +110,31 @@ struct Job {
     fail_on: Option<Severity>,
     advisories: Option<PathBuf>,
     vulnerability_filter: VulnerabilityFilter,
+    /// `scan --baseline`: the file and the report in it.
+    baseline: Option<(PathBuf, ReportDoc)>,
 }
 
 impl Job {
+    /// A full scan (packages, vulnerabilities, rules, checks) with `checks`.
+    pub(crate) fn scan(checks: &CheckArgs) -> anyhow::Result<Self> {
+        Ok(Job {
+            catalog: true,
+            checks: true,
+            skip_checks: checks.skip_check.clone(),
+            rules: rules::load(&checks.rules, !checks.no_builtin_rules)?,
+            ignore: load_ignore(checks.ignore_file.as_deref())?,
+            scan_timeout: Duration::from_secs(checks.scan_timeout.max(1)),
+            files: false,
+            fail_on: checks.fail_on.map(Into::into),
+            advisories: Some(checks.db.path()?),
+            vulnerability_filter: VulnerabilityFilter {
+                only_fixed: checks.only_fixed,
+                severities: checks.severity.iter().map(|&s| s.into()).collect(),
+            },
+            baseline: None,
+        })
+    }
+
     /// Reading and describing only: no catalogers, checks or rules, no gate.
     fn describe(files: bool) -> Self {
         Job {
@@ -123,6 +148,7 @@ impl Job {
             fail_on: None,
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
+            baseline: None,
         }
     }
 }
@@ -166,8 +192,8 @@ impl From<SbomFormat> for Output {
     }
 }
 
-/// Scans the target, writes its report, and applies the gate.
-fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+/// Scans the target and builds its report (warnings go to stderr).
+pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Report, Scanned)> {
     let options = ScanOptions {
         limits: args.limits()?,
         platform: args.platform()?,
@@ -188,6 +214,16 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     progress.finish();
     let scanned = scanned?;
     let report = Report::new(&scanned, job.files, started.elapsed());
+    Ok((report, scanned))
+}
+
+/// Scans the target, writes its report, and applies the gate.
+fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+    let (mut report, scanned) = scan_report(args, &job)?;
+    if let Some((path, baseline)) = &job.baseline {
+        check_same_image(path, &baseline.target, &report.target)?;
+        report.apply_baseline(baseline, &scanned.withheld.iter().cloned().collect());
+    }
     for warning in &report.summary.warnings {
         eprintln!("imgscan: warning: {warning}");
     }
@@ -198,10 +234,12 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         }
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
-        Output::Table => imgscan_scanner::report::table::render(
-            &report,
-            args.output.is_none() && terminal::stdout_wants_color(),
-        ),
+        Output::Table => {
+            imgscan_scanner::report::table::render(
+                &report,
+                args.output.is_none() && terminal::stdout_wants_color(),
+            ) + &imgscan_scanner::report::baseline::render_table(&report)
+        }
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

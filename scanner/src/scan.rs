@@ -22,7 +22,9 @@ use crate::source::registry::{RegistryOptions, RegistryStore};
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use crate::vulnerabilities::{VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries};
+use crate::vulnerabilities::{
+    VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries_withheld,
+};
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
@@ -121,6 +123,9 @@ pub struct Scanned {
     pub suppressed: u64,
     /// Warnings about the scan itself (expired ignore entries, ...).
     pub warnings: Vec<String>,
+    /// Fingerprints of what was found but not reported (the ignore file,
+    /// `--severity`, `--only-fixed`): a baseline must not call it fixed.
+    pub withheld: Vec<String>,
 }
 
 /// Scans the target `input`.
@@ -222,12 +227,13 @@ pub fn scan(
     });
     let today = today();
     let mut suppressed = 0;
+    let mut withheld = Vec::new();
     let mut warnings = options.ignore.expired_warnings(today);
     let vulnerabilities = match (&options.advisories, &packages) {
         (Some(path), Some(packages)) => match Database::open(path) {
             Ok(db) => {
                 let matches = db.matches(packages, os.as_ref())?;
-                let (entries, silenced) = vulnerability_entries(
+                let (entries, silenced, left_out) = vulnerability_entries_withheld(
                     matches,
                     packages,
                     &options.ignore,
@@ -235,6 +241,7 @@ pub fn scan(
                     &options.vulnerability_filter,
                 );
                 suppressed += silenced;
+                withheld.extend(left_out);
                 Some(entries)
             }
             Err(DbError::Missing(path)) => {
@@ -253,7 +260,13 @@ pub fn scan(
         let before = all.len();
         let kept: Vec<Finding> = all
             .into_iter()
-            .filter(|f| !options.ignore.suppresses(f.id, None, today))
+            .filter(|f| {
+                let silenced = options.ignore.suppresses(f.id, None, today);
+                if silenced {
+                    withheld.push(crate::report::fingerprint::finding(f));
+                }
+                !silenced
+            })
             .collect();
         suppressed += (before - kept.len()) as u64;
         kept
@@ -262,7 +275,13 @@ pub fn scan(
         let before = all.len();
         let kept: Vec<Malware> = all
             .into_iter()
-            .filter(|m| !options.ignore.suppresses(&m.rule, None, today))
+            .filter(|m| {
+                let silenced = options.ignore.suppresses(&m.rule, None, today);
+                if silenced {
+                    withheld.push(crate::report::fingerprint::malware(m));
+                }
+                !silenced
+            })
             .collect();
         suppressed += (before - kept.len()) as u64;
         kept
@@ -290,6 +309,7 @@ pub fn scan(
         vulnerabilities,
         suppressed,
         warnings,
+        withheld,
     })
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod disk;
 mod evasion;
 mod forms;
+mod gate;
 mod hostile;
 mod http_server;
 mod interop;

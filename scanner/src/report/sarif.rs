@@ -3,7 +3,9 @@
 //! rule and check, with the `security-severity` score those dashboards
 //! rank by; one result per vulnerable package, malware match and finding,
 //! located at the file inside the image (the package database or
-//! lockfile, the matched file, the misconfigured file and line).
+//! lockfile, the matched file, the misconfigured file and line), with the
+//! report's fingerprint as `partialFingerprints["imgscan/v1"]` so that a
+//! dashboard tracks one alert across rebuilds.
 
 use super::Report;
 use imgscan_advisories::VulnerabilityKind;
@@ -50,6 +52,7 @@ pub fn render_sarif(report: &Report) -> String {
                 v.name, v.version, v.id, v.summary, v.layer
             ),
             v.locations.iter().map(|l| (l.as_str(), None)).collect(),
+            &v.fingerprint,
             json!({ "purl": v.purl, "layer": v.layer, "kind": v.kind }),
         );
     }
@@ -77,6 +80,7 @@ pub fn render_sarif(report: &Report) -> String {
                 m.evidence.join(", ")
             ),
             vec![(m.path.as_str(), None)],
+            &m.fingerprint,
             json!({ "layer": m.layer, "sha256": m.sha256, "visible": m.visible }),
         );
     }
@@ -93,6 +97,7 @@ pub fn render_sarif(report: &Report) -> String {
             f.severity,
             format!("{}. {}", f.title, f.remedy),
             vec![(f.path.as_str(), f.line)],
+            &f.fingerprint,
             json!({ "layer": f.layer, "evidence": f.evidence }),
         );
     }
@@ -170,6 +175,7 @@ impl Run {
         severity: Severity,
         message: String,
         places: Vec<(&str, Option<u32>)>,
+        fingerprint: &str,
         properties: Value,
     ) {
         let locations: Vec<Value> = places
@@ -188,6 +194,7 @@ impl Run {
             "level": level(severity),
             "message": { "text": message },
             "locations": locations,
+            "partialFingerprints": { "imgscan/v1": fingerprint },
             "properties": properties,
         }));
     }
