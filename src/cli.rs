@@ -48,6 +48,11 @@ pub enum Command {
     /// The offline advisory database (OSV).
     #[command(subcommand)]
     Db(DbCommand),
+    /// What changed between two reports or images: packages, vulnerabilities,
+    /// malware, findings, layers. OLD and NEW are each a JSON report
+    /// (`scan -f json`) or any TARGET, scanned first. Exits 1 when something
+    /// new fails the gate (as `scan` would, counting only new items).
+    Diff(DiffArgs),
 }
 
 /// `imgscan db ...`
@@ -136,6 +141,32 @@ pub struct ScanArgs {
     pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub checks: CheckArgs,
+}
+
+/// Flags of `diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The older side: a JSON report of imgscan, or a TARGET to scan.
+    pub old: String,
+    /// The newer side (TARGET below): a JSON report of imgscan, or a TARGET to scan.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// Output formats of `diff`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DiffFormat {
+    /// Human-readable text.
+    Table,
+    /// The imgscan.diff/v1 JSON document.
+    Json,
+    /// Markdown, for a merge-request comment.
+    Markdown,
 }
 
 /// What a scan checks and what fails its gate (`scan`, and `diff` for a
@@ -257,7 +288,7 @@ pub enum SbomFormat {
 }
 
 /// The target and the flags every reading command shares.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
     /// What to scan: a rootfs directory, OCI layout, image archive, or
     /// registry reference.
@@ -380,7 +411,7 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "db", "help"];
+const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "db", "diff", "help"];
 
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.

@@ -6,6 +6,7 @@
 
 mod cli;
 mod db;
+mod diff;
 mod gate;
 mod progress;
 mod rules;
@@ -65,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             report(&args.target, job, Output::from(args.format))
         }
+        Command::Diff(args) => diff::run(&args),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),

@@ -2,7 +2,8 @@
 //! rebuild (a package added, a vulnerable one upgraded, a miner config and
 //! a finding planted, the bottom layer unchanged), scanned with the demo
 //! advisories; `scan --baseline` marks items new or unchanged, lists what
-//! was fixed and gates only what is new; unusable baselines are exit 2.
+//! was fixed and gates only what is new; unusable baselines are exit 2;
+//! `imgscan diff` compares reports and images as table, JSON and Markdown.
 
 use crate::support::*;
 use imgscan_fixtures::*;
@@ -427,4 +428,117 @@ fn an_unusable_baseline_is_exit_2() {
         .unwrap();
     fail(&huge, &w.rebuild, "larger than");
     fail(&fresh("missing.json"), &w.rebuild, "cannot read report");
+}
+
+/// Runs `imgscan diff OLD NEW [extra]` with the demo database.
+fn diff(old: &Path, new: &Path, extra: &[&str]) -> (i32, String, String) {
+    let w = week();
+    let mut rest: Vec<&OsStr> = vec!["diff".as_ref(), old.as_os_str(), new.as_os_str()];
+    rest.extend(extra.iter().map(OsStr::new));
+    let done = run(&args(&w.db, &rest));
+    (done.code, done.stdout, done.stderr)
+}
+
+fn names(list: &Value, key: &str) -> Vec<String> {
+    let mut names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn diff_of_two_reports() {
+    let w = week();
+    let (code, json, stderr) = diff(&w.base_json, &w.rebuild_json, &["-f", "json"]);
+    assert_eq!(code, 1, "a new miner config fails the gate: {stderr}");
+    let d: Value = serde_json::from_str(&json).unwrap();
+    validate_diff(&d);
+    assert_eq!(names(&d["packages"]["added"], "name"), ["curl"]);
+    assert_eq!(
+        names(&d["packages"]["removed"], "name"),
+        Vec::<String>::new()
+    );
+    let changed = &d["packages"]["changed"][0];
+    assert_eq!(changed["name"], "openssh-server");
+    assert_eq!(changed["from"], serde_json::json!(["1:9.2p1-2+deb12u2"]));
+    assert_eq!(changed["to"], serde_json::json!(["1:9.2p1-2+deb12u3"]));
+    assert_eq!(d["vulnerabilities"]["new"], serde_json::json!([]));
+    let fixed = names(&d["vulnerabilities"]["fixed"], "id");
+    assert!(
+        fixed.len() == 1 && fixed[0].contains("2024-6387"),
+        "{fixed:?}"
+    );
+    assert_eq!(names(&d["malware"]["new"], "rule"), ["stratum_protocol"]);
+    assert_eq!(
+        names(&d["findings"]["new"], "id"),
+        ["ssh.permit-root-login"]
+    );
+    assert_eq!(d["findings"]["gone"], serde_json::json!([]));
+    assert_eq!(
+        d["layers"]["shared"].as_array().unwrap().len(),
+        1,
+        "the bottom layer"
+    );
+    assert_eq!(d["layers"]["added"].as_array().unwrap().len(), 1);
+    assert_eq!(d["layers"]["removed"].as_array().unwrap().len(), 1);
+    assert_eq!(d["not_compared"], serde_json::json!([]));
+
+    let (code, md, _) = diff(&w.base_json, &w.rebuild_json, &["-f", "markdown"]);
+    assert_eq!(code, 1);
+    assert!(md.starts_with("## imgscan diff:"), "{md}");
+    assert!(md.contains("### New malware (1)"), "{md}");
+    assert!(md.contains("### Fixed vulnerabilities (1)"), "{md}");
+    assert!(md.contains("`openssh-server`"), "{md}");
+    let (_, table, _) = diff(&w.base_json, &w.rebuild_json, &[]);
+    assert!(table.contains("vulnerabilities: 0 new, 1 fixed"), "{table}");
+    assert!(
+        table.contains("packages: 1 added, 0 removed, 1 changed"),
+        "{table}"
+    );
+
+    // Backwards, the miner config is gone and nothing new fails.
+    let (code, json, stderr) = diff(&w.rebuild_json, &w.base_json, &["-f", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let back: Value = serde_json::from_str(&json).unwrap();
+    validate_diff(&back);
+    assert_eq!(
+        names(&back["malware"]["gone"], "rule"),
+        ["stratum_protocol"]
+    );
+    // A new vulnerability fails --fail-on.
+    let (code, _, _) = diff(&w.rebuild_json, &w.base_json, &["--fail-on", "HIGH"]);
+    assert_eq!(code, 1, "the regreSSHion (HIGH) is back");
+    // Nothing changed: exit 0 even with --fail-on LOW.
+    let (code, table, stderr) = diff(&w.base_json, &w.base_json, &["--fail-on", "LOW"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(table.contains("vulnerabilities: 0 new, 0 fixed"), "{table}");
+}
+
+#[test]
+fn diff_of_images_is_the_diff_of_their_reports() {
+    let w = week();
+    let (code, from_images, stderr) = diff(&w.base, &w.rebuild, &["-f", "json", "-q"]);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, from_reports, _) = diff(&w.base_json, &w.rebuild_json, &["-f", "json"]);
+    let (mut a, mut b): (Value, Value) = (
+        serde_json::from_str(&from_images).unwrap(),
+        serde_json::from_str(&from_reports).unwrap(),
+    );
+    validate_diff(&a);
+    assert_eq!(a["old"]["input"], w.base.to_str().unwrap());
+    for d in [&mut a, &mut b] {
+        d["old"]["input"] = Value::Null;
+        d["new"]["input"] = Value::Null;
+    }
+    assert_eq!(a, b);
+    // One side a report, the other an image.
+    let (code, _, stderr) = diff(&w.base_json, &w.rebuild, &["-q"]);
+    assert_eq!(code, 1, "{stderr}");
+    // A side that cannot be read is exit 2.
+    let (code, out, stderr) = diff(&w.base_json, Path::new("/nonexistent/image.tar"), &[]);
+    assert_eq!((code, out.as_str()), (2, ""), "{stderr}");
 }

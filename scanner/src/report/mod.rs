@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod cyclonedx;
+pub mod diff;
 pub mod fingerprint;
 pub mod sarif;
 pub mod spdx;
