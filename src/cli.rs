@@ -53,6 +53,65 @@ pub enum Command {
     /// (`scan -f json`) or any TARGET, scanned first. Exits 1 when something
     /// new fails the gate (as `scan` would, counting only new items).
     Diff(DiffArgs),
+    /// The layer-result cache: what it holds, pruning it to its bound,
+    /// emptying it.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `imgscan cache ...`
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Where the cache is, how many layer results it holds, their size.
+    Status {
+        #[command(flatten)]
+        cache: CacheArgs,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Remove the least recently used results until the cache is within
+    /// its bound (--cache-max-size), and temporary files writers left.
+    Prune {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Remove every cached layer result.
+    Clear {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+}
+
+/// Where the layer-result cache is and how big it may grow.
+#[derive(Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// imgscan's cache directory (layer results in `layers/`); default:
+    /// `$IMGSCAN_CACHE_DIR`, else `imgscan` in the user's cache directory.
+    #[arg(long, value_name = "DIR", env = "IMGSCAN_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Most bytes of layer results kept (least recently used go first).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "IMGSCAN_CACHE_MAX_SIZE",
+        default_value = "4GiB"
+    )]
+    pub cache_max_size: String,
+}
+
+impl CacheArgs {
+    /// The layer-result store, or `None` without a cache directory.
+    pub fn store(&self) -> anyhow::Result<Option<imgscan_scanner::cache::DirStore>> {
+        let max = parse_size(&self.cache_max_size)?;
+        let dir = self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(base.join("imgscan"))
+        });
+        Ok(dir.map(|dir| imgscan_scanner::cache::DirStore::new(dir.join("layers"), max)))
+    }
 }
 
 /// `imgscan db ...`
@@ -352,9 +411,25 @@ pub struct TargetArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Read every layer, neither using nor filling the layer-result cache.
+    #[arg(long, env = "IMGSCAN_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_cache: bool,
 }
 
 impl TargetArgs {
+    /// The layer-result cache the flags ask for.
+    pub fn layer_cache(&self) -> anyhow::Result<Option<imgscan_scanner::cache::LayerCache>> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        Ok(self
+            .cache
+            .store()?
+            .map(|store| imgscan_scanner::cache::LayerCache::open(std::sync::Arc::new(store))))
+    }
+
     /// The limits the flags ask for, over the defaults.
     pub fn limits(&self) -> anyhow::Result<Limits> {
         let mut limits = Limits::default();
@@ -411,7 +486,9 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "db", "diff", "help"];
+const SUBCOMMANDS: &[&str] = &[
+    "scan", "inspect", "sbom", "rules", "db", "diff", "cache", "help",
+];
 
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.

@@ -4,6 +4,7 @@
 //! scan could not be done). Only this crate prints.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod cli;
 mod db;
 mod diff;
@@ -67,6 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report(&args.target, job, Output::from(args.format))
         }
         Command::Diff(args) => diff::run(&args),
+        Command::Cache(command) => cache::run(command),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),
@@ -209,6 +211,7 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
         registry: args.registry(),
+        cache: args.layer_cache()?,
     };
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);

@@ -174,6 +174,8 @@ pub struct PassOptions {
     /// What all the layers may still keep of files not placed in their
     /// own layer (at most [`UNPLACED_CAPTURE_BYTES`]).
     pub unplaced: SharedBudget,
+    /// Where layer results are reused from and kept, if anywhere.
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl PassOptions {
@@ -186,6 +188,7 @@ impl PassOptions {
             scan_timeout: Duration::from_secs(10),
             image: SharedBudget::default(),
             unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
+            cache: None,
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct ScanOptions {
     pub vulnerability_filter: VulnerabilityFilter,
     /// How to reach registries.
     pub registry: RegistryOptions,
+    /// The layer-result cache, if one is used (its settings are set here).
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl Default for ScanOptions {
@@ -81,6 +83,7 @@ impl Default for ScanOptions {
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
             registry: RegistryOptions::default(),
+            cache: None,
         }
     }
 }
@@ -126,6 +129,8 @@ pub struct Scanned {
     /// Fingerprints of what was found but not reported (the ignore file,
     /// `--severity`, `--only-fixed`): a baseline must not call it fixed.
     pub withheld: Vec<String>,
+    /// Layers taken from the cache and read, when a cache was used.
+    pub cache: Option<crate::cache::CacheStats>,
 }
 
 /// Scans the target `input`.
@@ -158,6 +163,15 @@ pub fn scan(
         scan_timeout: options.scan_timeout,
         image: SharedBudget::default(),
         unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
+        cache: options.cache.as_ref().map(|cache| {
+            cache.with_settings(&crate::cache::CacheSettings {
+                version: env!("CARGO_PKG_VERSION"),
+                rules: options.rules.as_ref().map(|r| r.digest()),
+                capture: &patterns,
+                limits: &options.limits,
+                scan_timeout: options.scan_timeout,
+            })
+        }),
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
@@ -310,6 +324,7 @@ pub fn scan(
         suppressed,
         warnings,
         withheld,
+        cache: pass.cache.as_ref().map(|c| c.stats()),
     })
 }
 
@@ -539,6 +554,12 @@ fn read_planned(
             if firsts[layer] != layer {
                 return Ok(None);
             }
+            let cache = pass.cache.as_ref();
+            if let Some(outcome) = cache.and_then(|c| c.reuse(layer, planned, store, &pass)) {
+                verify_layer(layer, planned, &outcome)?;
+                progress.layer_done(outcome.bytes_read);
+                return Ok(Some(outcome));
+            }
             let (reader, size) =
                 store
                     .open(&planned.blob)?
@@ -553,6 +574,9 @@ fn read_planned(
                     reason,
                 })?;
             verify_layer(layer, planned, &outcome)?;
+            if let Some(cache) = cache {
+                cache.keep(planned, &outcome);
+            }
             progress.layer_done(outcome.bytes_read);
             Ok(Some(outcome))
         })

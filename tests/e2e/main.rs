@@ -5,6 +5,7 @@
 
 mod advisories;
 mod amplification;
+mod cache;
 mod checks;
 mod cli;
 mod disk;

@@ -180,6 +180,9 @@ pub struct Summary {
     /// Against a baseline: what is new, unchanged and fixed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<baseline::BaselineSummary>,
+    /// Layers taken from the layer-result cache and read, when one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheStats>,
     /// Wall time of the scan.
     pub duration_ms: u64,
 }
@@ -273,6 +276,7 @@ impl Report {
                     .collect(),
                 warnings,
                 baseline: None,
+                cache: scanned.cache,
                 duration_ms: duration.as_millis() as u64,
             },
         }

@@ -766,6 +766,7 @@ pub(crate) mod tests {
                 not_checked: Vec::new(),
                 warnings: Vec::new(),
                 baseline: None,
+                cache: None,
                 duration_ms: 5,
             },
         }
