@@ -19,15 +19,17 @@ pub fn run(command: CacheCommand) -> anyhow::Result<ExitCode> {
                     "{}",
                     serde_json::json!({
                         "dir": store.dir(),
-                        "entries": usage.entries,
+                        "results": usage.entries - usage.seen,
+                        "blobs_seen": usage.seen,
                         "bytes": usage.bytes,
                         "max_bytes": store.max_bytes(),
                     })
                 ),
                 Format::Table => println!(
-                    "layer cache {}: {} results, {} of {}",
+                    "layer cache {}: {} results, {} blob files seen, {} of {}",
                     store.dir().display(),
-                    usage.entries,
+                    usage.entries - usage.seen,
+                    usage.seen,
                     imgscan_scanner::report::table::human_bytes(usage.bytes),
                     imgscan_scanner::report::table::human_bytes(store.max_bytes()),
                 ),

@@ -560,6 +560,7 @@ fn read_planned(
                 progress.layer_done(outcome.bytes_read);
                 return Ok(Some(outcome));
             }
+            let identity = cache.and_then(|_| store.identity(&planned.blob));
             let (reader, size) =
                 store
                     .open(&planned.blob)?
@@ -575,7 +576,7 @@ fn read_planned(
                 })?;
             verify_layer(layer, planned, &outcome)?;
             if let Some(cache) = cache {
-                cache.keep(planned, &outcome);
+                cache.keep(planned, &outcome, identity, store);
             }
             progress.layer_done(outcome.bytes_read);
             Ok(Some(outcome))

@@ -9,10 +9,14 @@
 //! changes the result: imgscan's version, the encoding's format, the rule
 //! set's digest (built-in and `--rules` sources), the capture patterns,
 //! the limits and the per-file scan timeout. A hit is trusted only for the
-//! very blob it was made from: the blob is hashed (cheap next to
-//! decompressing and scanning it) and must have the digest the entry
+//! very blob it was made from: the blob must have the digest the entry
 //! records, so an image cannot borrow a clean layer's result by naming its
-//! diff_id. A layer that ran out of an image-wide budget, was cut short, or
+//! diff_id. The blob is hashed to know (cheap next to decompressing and
+//! scanning it), unless it is a local file this cache already saw with
+//! that digest and that is unchanged since: same device, inode, size,
+//! modification and change time (any write moves the change time, which
+//! only root can set back) — recorded only when the file's identity was
+//! the same before and after it was read. A layer that ran out of an image-wide budget, was cut short, or
 //! is not a blob with a diff_id is not cached.
 //!
 //! Values are self-checking ([`codec`]) and stored through [`CacheStore`];
@@ -163,9 +167,27 @@ impl LayerCache {
         if planned.digest.as_ref().is_some_and(|d| *d != stored.digest) {
             return None;
         }
-        let (reader, _) = blobs.open(&planned.blob).ok()??;
-        if blob_digest(reader)? != (stored.digest.clone(), stored.bytes) {
-            return None;
+        // A local blob file seen with this digest and unchanged since
+        // (same inode, size, mtime and ctime) need not be hashed again.
+        let seen = blobs
+            .identity(&planned.blob)
+            .map(|id| self.seen_key(&id, &stored.digest));
+        let known = seen
+            .as_ref()
+            .and_then(|key| self.store.get(key))
+            .is_some_and(|value| value == stored.digest.as_str().as_bytes());
+        if !known {
+            let (reader, _) = blobs.open(&planned.blob).ok()??;
+            if blob_digest(reader)? != (stored.digest.clone(), stored.bytes) {
+                return None;
+            }
+            // Recorded only if the file did not change while it was hashed.
+            let after = blobs
+                .identity(&planned.blob)
+                .map(|id| self.seen_key(&id, &stored.digest));
+            if let Some(key) = seen.as_ref().filter(|key| after.as_ref() == Some(*key)) {
+                self.store.put(key, stored.digest.as_str().as_bytes());
+            }
         }
         let unplaced: u64 = outcome
             .index
@@ -184,10 +206,28 @@ impl LayerCache {
         Some(outcome)
     }
 
+    /// The key under which a blob file's identity is recorded as hashed
+    /// to `digest`.
+    fn seen_key(&self, identity: &str, digest: &Digest) -> String {
+        let mut h = Sha256::new();
+        h.update(b"seen blob\0");
+        h.update(identity.as_bytes());
+        h.update([0]);
+        h.update(digest.as_str().as_bytes());
+        format!("seen{}", hex::encode(h.finalize()))
+    }
+
     /// Counts a layer read, and stores its outcome when it stands on its
     /// own: whole, with a diff_id it matches, and nothing left out for an
-    /// image-wide budget.
-    pub fn keep(&self, planned: &PlannedLayer, outcome: &LayerOutcome) {
+    /// image-wide budget; records the blob file as seen with its digest
+    /// when its `identity` (taken before it was read) is unchanged.
+    pub fn keep(
+        &self,
+        planned: &PlannedLayer,
+        outcome: &LayerOutcome,
+        identity: Option<String>,
+        blobs: &dyn BlobStore,
+    ) {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let (Some(diff_id), Some(_), Some(uncompressed)) =
             (&planned.diff_id, &outcome.stored, &outcome.uncompressed)
@@ -203,6 +243,12 @@ impl LayerCache {
         }
         let key = self.key(diff_id);
         self.store.put(&key, &codec::encode(&key, outcome));
+        if let (Some(stored), Some(identity)) = (&outcome.stored, identity)
+            && blobs.identity(&planned.blob).as_ref() == Some(&identity)
+        {
+            let seen = self.seen_key(&identity, &stored.digest);
+            self.store.put(&seen, stored.digest.as_str().as_bytes());
+        }
     }
 }
 

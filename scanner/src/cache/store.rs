@@ -39,8 +39,11 @@ pub struct DirStore {
 /// What a [`DirStore`] holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DirUsage {
-    /// Stored values.
+    /// Stored values (layer results and blob records).
     pub entries: u64,
+    /// Of those, the records of blob files seen with their digest (keys
+    /// starting `seen`).
+    pub seen: u64,
     /// Their bytes.
     pub bytes: u64,
 }
@@ -110,8 +113,16 @@ impl DirStore {
     /// What the store holds.
     pub fn usage(&self) -> DirUsage {
         let (entries, _) = self.list();
+        let seen = entries
+            .iter()
+            .filter(|(path, _, _)| {
+                path.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("seen"))
+            })
+            .count() as u64;
         DirUsage {
             entries: entries.len() as u64,
+            seen,
             bytes: entries.iter().map(|(_, size, _)| size).sum(),
         }
     }
@@ -214,6 +225,7 @@ mod tests {
             store.usage(),
             DirUsage {
                 entries: 2,
+                seen: 0,
                 bytes: 20
             }
         );
