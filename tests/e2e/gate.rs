@@ -300,6 +300,35 @@ fn the_baseline_marks_new_unchanged_and_fixed() {
         table.stdout
     );
     assert!(table.stdout.contains(" new, "), "{}", table.stdout);
+    // And SARIF, in its own words.
+    let sarif = run(&args(
+        &w.db,
+        &[
+            "scan".as_ref(),
+            "-f".as_ref(),
+            "sarif".as_ref(),
+            "--baseline".as_ref(),
+            w.base_json.as_os_str(),
+            w.rebuild.as_os_str(),
+        ],
+    ));
+    let sarif: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let states: Vec<(&str, &str)> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap(),
+                r["baselineState"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(states.contains(&("stratum_protocol", "new")), "{states:?}");
+    assert!(
+        states.contains(&("ssh.password-authentication", "unchanged")),
+        "{states:?}"
+    );
 }
 
 #[test]
