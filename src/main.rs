@@ -4,8 +4,10 @@
 //! scan could not be done). Only this crate prints.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod cli;
 mod db;
+mod diff;
 mod gate;
 mod output;
 mod progress;
@@ -14,11 +16,12 @@ mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
+use cli::{CheckArgs, Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
 use imgscan_sbom::Severity;
 use imgscan_scanner::ignore::IgnoreList;
+use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
-use imgscan_scanner::{Report, ScanOptions, scan};
+use imgscan_scanner::{Report, ScanOptions, Scanned, scan};
 use imgscan_signatures::RuleSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -64,41 +67,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => args.target.output.is_none(),
         Command::Inspect(args) => args.target.output.is_none(),
         Command::Sbom(args) => args.target.output.is_none(),
-        Command::Rules(_) | Command::Db(_) => true,
+        Command::Diff(args) => args.target.output.is_none(),
+        Command::Rules(_) | Command::Db(_) | Command::Cache(_) => true,
     };
     if to_stdout {
         output::require_stdout()?;
     }
     match cli.command {
         Command::Scan(args) => {
-            let advisories = args.db.path()?;
-            let mut read: Vec<(&'static str, PathBuf)> =
-                args.rules.iter().map(|p| ("rules", p.clone())).collect();
-            read.push(("advisory database", advisories.clone()));
-            read.push((
-                "ignore file",
-                args.ignore_file
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_IGNORE_FILE.into()),
-            ));
-            let job = Job {
-                read,
-                catalog: true,
-                checks: true,
-                skip_checks: args.skip_check.clone(),
-                rules: rules::load(&args.rules, !args.no_builtin_rules)?,
-                ignore: load_ignore(args.ignore_file.as_deref())?,
-                scan_timeout: Duration::from_secs(args.scan_timeout.max(1)),
-                files: false,
-                fail_on: args.fail_on.map(Into::into),
-                advisories: Some(advisories),
-                vulnerability_filter: VulnerabilityFilter {
-                    only_fixed: args.only_fixed,
-                    severities: args.severity.iter().map(|&s| s.into()).collect(),
-                },
-            };
+            // A baseline that cannot be used stops the scan before it starts.
+            let baseline = args
+                .baseline
+                .as_deref()
+                .map(|path| ReportDoc::read(path).map(|doc| (path.to_path_buf(), doc)))
+                .transpose()?;
+            if let Some((path, doc)) = &baseline {
+                anyhow::ensure!(
+                    doc.is_scan(),
+                    "baseline `{}` is not a scan report: it lists no vulnerabilities, malware or findings (`inspect` and `sbom` reports cannot be baselines)",
+                    path.display()
+                );
+            }
+            let mut job = Job::scan(&args.checks)?;
+            if let Some((path, _)) = &baseline {
+                job.read.push(("baseline", path.clone()));
+            }
+            let job = Job { baseline, ..job };
             report(&args.target, job, Output::from(args.format))
         }
+        Command::Diff(args) => diff::run(&args),
+        Command::Cache(command) => cache::run(command),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),
@@ -133,9 +131,9 @@ fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
 }
 
 /// What a command asks of the scan.
-struct Job {
+pub(crate) struct Job {
     /// The files the command reads besides the target (ignore file, rules,
-    /// database), which `-o` must not overwrite.
+    /// database, baseline), which `-o` must not overwrite.
     read: Vec<(&'static str, PathBuf)>,
     catalog: bool,
     checks: bool,
@@ -147,6 +145,8 @@ struct Job {
     fail_on: Option<Severity>,
     advisories: Option<PathBuf>,
     vulnerability_filter: VulnerabilityFilter,
+    /// `scan --baseline`: the file and the report in it.
+    baseline: Option<(PathBuf, ReportDoc)>,
 }
 
 impl Job {
@@ -160,6 +160,38 @@ impl Job {
         }
         inputs.extend(args.registry_ca.iter().map(|p| ("CA file", p.clone())));
         inputs
+    }
+
+    /// A full scan (packages, vulnerabilities, rules, checks) with `checks`.
+    pub(crate) fn scan(checks: &CheckArgs) -> anyhow::Result<Self> {
+        let advisories = checks.db.path()?;
+        let mut read: Vec<(&'static str, PathBuf)> =
+            checks.rules.iter().map(|p| ("rules", p.clone())).collect();
+        read.push(("advisory database", advisories.clone()));
+        read.push((
+            "ignore file",
+            checks
+                .ignore_file
+                .clone()
+                .unwrap_or_else(|| DEFAULT_IGNORE_FILE.into()),
+        ));
+        Ok(Job {
+            read,
+            catalog: true,
+            checks: true,
+            skip_checks: checks.skip_check.clone(),
+            rules: rules::load(&checks.rules, !checks.no_builtin_rules)?,
+            ignore: load_ignore(checks.ignore_file.as_deref())?,
+            scan_timeout: Duration::from_secs(checks.scan_timeout.max(1)),
+            files: false,
+            fail_on: checks.fail_on.map(Into::into),
+            advisories: Some(advisories),
+            vulnerability_filter: VulnerabilityFilter {
+                only_fixed: checks.only_fixed,
+                severities: checks.severity.iter().map(|&s| s.into()).collect(),
+            },
+            baseline: None,
+        })
     }
 
     /// Reading and describing only: no catalogers, checks or rules, no gate.
@@ -176,6 +208,7 @@ impl Job {
             fail_on: None,
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
+            baseline: None,
         }
     }
 }
@@ -219,8 +252,8 @@ impl From<SbomFormat> for Output {
     }
 }
 
-/// Scans the target, writes its report, and applies the gate.
-fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+/// Scans the target and builds its report (warnings go to stderr).
+pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Report, Scanned)> {
     let options = ScanOptions {
         limits: args.limits()?,
         platform: args.platform()?,
@@ -235,6 +268,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         vulnerability_filter: job.vulnerability_filter.clone(),
         registry: args.registry(),
         allow_incomplete: args.allow_incomplete,
+        cache: args.layer_cache()?,
     };
     match &args.output {
         Some(path) => output::refuse_overwriting_inputs(path, &job.inputs(args))?,
@@ -246,6 +280,16 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     progress.finish();
     let scanned = scanned?;
     let report = Report::new(&scanned, job.files, started.elapsed());
+    Ok((report, scanned))
+}
+
+/// Scans the target, writes its report, and applies the gate.
+fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+    let (mut report, scanned) = scan_report(args, &job)?;
+    if let Some((path, baseline)) = &job.baseline {
+        check_same_image(path, &baseline.target, &report.target)?;
+        report.apply_baseline(baseline, &scanned.withheld.iter().cloned().collect());
+    }
     for warning in &report.summary.warnings {
         output::note(&format!("imgscan: warning: {warning}"));
     }
@@ -256,10 +300,12 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         }
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
-        Output::Table => imgscan_scanner::report::table::render(
-            &report,
-            args.output.is_none() && terminal::stdout_wants_color(),
-        ),
+        Output::Table => {
+            imgscan_scanner::report::table::render(
+                &report,
+                args.output.is_none() && terminal::stdout_wants_color(),
+            ) + &imgscan_scanner::report::baseline::render_table(&report)
+        }
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

@@ -126,6 +126,9 @@ pub struct LayerIndex {
     /// Files not placed in this layer (see [`IndexedEntry::placed`]) whose
     /// bytes were not kept, [`UNPLACED_CAPTURE_BYTES`] being spent.
     pub unkept: Vec<Box<[u8]>>,
+    /// A wanted file was not kept because the image's capture budget was
+    /// spent: what this layer holds depends on the other layers.
+    pub capture_spent: bool,
 }
 
 /// A file of a layer that rules matched, or something inside it.
@@ -177,6 +180,8 @@ pub struct PassOptions {
     /// What all the layers may still keep of wanted files
     /// ([`Limits::max_captured_bytes`]).
     pub captured: SharedBudget,
+    /// Where layer results are reused from and kept, if anywhere.
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl PassOptions {
@@ -190,6 +195,7 @@ impl PassOptions {
             image: SharedBudget::default(),
             unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
             captured: SharedBudget::new(limits.max_captured_bytes),
+            cache: None,
         }
     }
 }
@@ -570,6 +576,7 @@ impl<'a> LayerBuilder<'a> {
         let mut wanted = limit.is_some_and(|l| meta.size <= l && within_limit);
         if wanted && !self.options.captured.take(meta.size) {
             wanted = false;
+            self.index.capture_spent = true;
             self.unknown(
                 path,
                 format!(

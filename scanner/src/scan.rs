@@ -22,7 +22,9 @@ use crate::source::registry::{RegistryOptions, RegistryStore};
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use crate::vulnerabilities::{VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries};
+use crate::vulnerabilities::{
+    VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries_withheld,
+};
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
@@ -66,6 +68,8 @@ pub struct ScanOptions {
     /// left unread (otherwise an error: a scan that read nothing of the
     /// system is never a pass).
     pub allow_incomplete: bool,
+    /// The layer-result cache, if one is used (its settings are set here).
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl Default for ScanOptions {
@@ -84,6 +88,7 @@ impl Default for ScanOptions {
             vulnerability_filter: VulnerabilityFilter::default(),
             registry: RegistryOptions::default(),
             allow_incomplete: false,
+            cache: None,
         }
     }
 }
@@ -126,6 +131,11 @@ pub struct Scanned {
     pub suppressed: u64,
     /// Warnings about the scan itself (expired ignore entries, ...).
     pub warnings: Vec<String>,
+    /// Fingerprints of what was found but not reported (the ignore file,
+    /// `--severity`, `--only-fixed`): a baseline must not call it fixed.
+    pub withheld: Vec<String>,
+    /// Layers taken from the cache and read, when a cache was used.
+    pub cache: Option<crate::cache::CacheStats>,
 }
 
 /// Scans the target `input`.
@@ -161,6 +171,15 @@ pub fn scan(
         image: SharedBudget::default(),
         unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
         captured: SharedBudget::new(options.limits.max_captured_bytes),
+        cache: options.cache.as_ref().map(|cache| {
+            cache.with_settings(&crate::cache::CacheSettings {
+                version: env!("CARGO_PKG_VERSION"),
+                rules: options.rules.as_ref().map(|r| r.digest()),
+                capture: &patterns,
+                limits: &options.limits,
+                scan_timeout: options.scan_timeout,
+            })
+        }),
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
@@ -230,12 +249,13 @@ pub fn scan(
     });
     let today = today();
     let mut suppressed = 0;
+    let mut withheld = Vec::new();
     let mut warnings = options.ignore.expired_warnings(today);
     let vulnerabilities = match (&options.advisories, &packages) {
         (Some(path), Some(packages)) => match Database::open(path) {
             Ok(db) => {
                 let matches = db.matches(packages, os.as_ref())?;
-                let (entries, silenced) = vulnerability_entries(
+                let (entries, silenced, left_out) = vulnerability_entries_withheld(
                     matches,
                     packages,
                     &options.ignore,
@@ -243,6 +263,7 @@ pub fn scan(
                     &options.vulnerability_filter,
                 );
                 suppressed += silenced;
+                withheld.extend(left_out);
                 Some(entries)
             }
             Err(DbError::Missing(path)) => {
@@ -261,7 +282,13 @@ pub fn scan(
         let before = all.len();
         let kept: Vec<Finding> = all
             .into_iter()
-            .filter(|f| !options.ignore.suppresses(f.id, None, today))
+            .filter(|f| {
+                let silenced = options.ignore.suppresses(f.id, None, today);
+                if silenced {
+                    withheld.push(crate::report::fingerprint::finding(f));
+                }
+                !silenced
+            })
             .collect();
         suppressed += (before - kept.len()) as u64;
         kept
@@ -270,7 +297,13 @@ pub fn scan(
         let before = all.len();
         let kept: Vec<Malware> = all
             .into_iter()
-            .filter(|m| !options.ignore.suppresses(&m.rule, None, today))
+            .filter(|m| {
+                let silenced = options.ignore.suppresses(&m.rule, None, today);
+                if silenced {
+                    withheld.push(crate::report::fingerprint::malware(m));
+                }
+                !silenced
+            })
             .collect();
         suppressed += (before - kept.len()) as u64;
         kept
@@ -298,6 +331,8 @@ pub fn scan(
         vulnerabilities,
         suppressed,
         warnings,
+        withheld,
+        cache: pass.cache.as_ref().map(|c| c.stats()),
     })
 }
 
@@ -527,6 +562,13 @@ fn read_planned(
             if firsts[layer] != layer {
                 return Ok(None);
             }
+            let cache = pass.cache.as_ref();
+            if let Some(outcome) = cache.and_then(|c| c.reuse(layer, planned, store, &pass)) {
+                verify_layer(layer, planned, &outcome)?;
+                progress.layer_done(outcome.bytes_read);
+                return Ok(Some(outcome));
+            }
+            let identity = cache.and_then(|_| store.identity(&planned.blob));
             let (reader, size) =
                 store
                     .open(&planned.blob)?
@@ -541,6 +583,9 @@ fn read_planned(
                     reason,
                 })?;
             verify_layer(layer, planned, &outcome)?;
+            if let Some(cache) = cache {
+                cache.keep(planned, &outcome, identity, store);
+            }
             progress.layer_done(outcome.bytes_read);
             Ok(Some(outcome))
         })

@@ -61,6 +61,8 @@ pub struct RuleInfo {
 #[derive(Clone)]
 pub struct RuleSet {
     rules: Arc<yara_x::Rules>,
+    /// SHA-256 over imgscan's version and every source (origin and text).
+    digest: Arc<str>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -153,9 +155,24 @@ pub fn compile(sources: &[RuleSource]) -> Result<(RuleSet, Vec<String>), RulesEr
     Ok((
         RuleSet {
             rules: Arc::new(compiler.build()),
+            digest: sources_digest(sources).into(),
         },
         warnings,
     ))
+}
+
+/// What identifies a set of sources: SHA-256 over imgscan's version and
+/// each source's origin and text, in order.
+fn sources_digest(sources: &[RuleSource]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for source in sources {
+        hasher.update((source.origin.len() as u64).to_le_bytes());
+        hasher.update(source.origin.as_bytes());
+        hasher.update((source.text.len() as u64).to_le_bytes());
+        hasher.update(source.text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// Compiles `sources`, or loads them from the cache under `cache_dir` when
@@ -165,15 +182,7 @@ pub fn compile_cached(
     sources: &[RuleSource],
     cache_dir: Option<&Path>,
 ) -> Result<RuleSet, RulesError> {
-    let mut hasher = Sha256::new();
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    for source in sources {
-        hasher.update((source.origin.len() as u64).to_le_bytes());
-        hasher.update(source.origin.as_bytes());
-        hasher.update((source.text.len() as u64).to_le_bytes());
-        hasher.update(source.text.as_bytes());
-    }
-    let key = hex::encode(hasher.finalize());
+    let key = sources_digest(sources);
     let file = cache_dir.map(|dir| dir.join(format!("rules-{key}.yarc")));
     if let Some(rules) = file
         .as_ref()
@@ -182,6 +191,7 @@ pub fn compile_cached(
     {
         return Ok(RuleSet {
             rules: Arc::new(rules),
+            digest: key.into(),
         });
     }
     let (set, _) = compile(sources)?;
@@ -197,6 +207,12 @@ pub fn compile_cached(
 }
 
 impl RuleSet {
+    /// What identifies the rules: a digest of imgscan's version and the
+    /// sources they were compiled from (result caches key on it).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
     /// Every rule's id, severity and description, in source order.
     pub fn infos(&self) -> Vec<RuleInfo> {
         self.rules.iter().map(|rule| rule_info(&rule)).collect()

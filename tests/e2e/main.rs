@@ -5,11 +5,13 @@
 
 mod advisories;
 mod amplification;
+mod cache;
 mod checks;
 mod cli;
 mod disk;
 mod evasion;
 mod forms;
+mod gate;
 mod hostile;
 mod hostile_io;
 mod http_server;

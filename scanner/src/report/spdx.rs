@@ -748,6 +748,7 @@ pub(crate) mod tests {
             vulnerabilities: None,
             malware: None,
             findings: None,
+            fixed: None,
             unknowns: Vec::new(),
             files: None,
             summary: Summary {
@@ -764,6 +765,8 @@ pub(crate) mod tests {
                 skipped: Skipped::default(),
                 not_checked: Vec::new(),
                 warnings: Vec::new(),
+                baseline: None,
+                cache: None,
                 duration_ms: 5,
             },
         }
