@@ -477,9 +477,12 @@ fn physical_volume(name: &str, size: &str) -> PathBuf {
 /// LVM commands that leave nothing behind on the host.
 fn lvm(args: &[&str]) -> Command {
     let mut cmd = Command::new(args[0]);
+    // Without device-mapper, lvm2 warns on every call: kept off the log.
     cmd.args(&args[1..])
         .args(["--config", "backup { backup = 0 archive = 0 }"])
-        .env("LVM_SUPPRESS_FD_WARNINGS", "1");
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     cmd
 }
 
