@@ -17,6 +17,7 @@ pub mod check;
 pub mod checks;
 mod command;
 pub mod malware;
+pub mod monero;
 pub mod nested;
 pub mod pool;
 pub mod rules;
