@@ -134,6 +134,7 @@ enum Output {
     CycloneDx,
     Spdx,
     Sarif,
+    Iocs,
 }
 
 impl From<Format> for Output {
@@ -151,6 +152,7 @@ impl From<ScanFormat> for Output {
             ScanFormat::Table => Output::Table,
             ScanFormat::Json => Output::Json,
             ScanFormat::Sarif => Output::Sarif,
+            ScanFormat::Iocs => Output::Iocs,
         }
     }
 }
@@ -198,6 +200,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         }
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
+        Output::Iocs => report.to_iocs(),
         Output::Table => imgscan_scanner::report::table::render(
             &report,
             args.output.is_none() && terminal::stdout_wants_color(),

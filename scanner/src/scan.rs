@@ -26,7 +26,7 @@ use crate::vulnerabilities::{VulnerabilityEntry, VulnerabilityFilter, vulnerabil
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
-    CheckContext, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
+    CheckContext, Ioc, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -115,6 +115,8 @@ pub struct Scanned {
     pub findings: Option<Vec<Finding>>,
     /// Files rules matched, when rules ran.
     pub malware: Option<Vec<Malware>>,
+    /// Indicators of compromise from the rules and checks, when either ran.
+    pub iocs: Option<Vec<Ioc>>,
     /// Vulnerable and malicious packages, when an advisory database was read.
     pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
     /// Findings and malware entries the ignore file silenced.
@@ -267,6 +269,14 @@ pub fn scan(
         suppressed += (before - kept.len()) as u64;
         kept
     });
+    let iocs = (malware.is_some() || findings.is_some()).then(|| {
+        let ctx = CheckContext::new(&tree, packages.as_deref().unwrap_or_default());
+        imgscan_signatures::ioc::collect(
+            &ctx,
+            malware.as_deref().unwrap_or_default(),
+            findings.as_deref().unwrap_or_default(),
+        )
+    });
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
@@ -287,6 +297,7 @@ pub fn scan(
         packages,
         findings,
         malware,
+        iocs,
         vulnerabilities,
         suppressed,
         warnings,
@@ -312,6 +323,7 @@ fn malware_entries(indexes: &[LayerIndex], tree: &FileTree) -> Vec<Malware> {
                     visible,
                     sha256: found.sha256.clone(),
                     evidence: hit.evidence.clone(),
+                    iocs: hit.iocs.clone(),
                 });
             }
         }

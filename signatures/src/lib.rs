@@ -16,6 +16,7 @@
 pub mod check;
 pub mod checks;
 mod command;
+pub mod ioc;
 pub mod malware;
 pub mod monero;
 pub mod nested;
@@ -23,6 +24,7 @@ pub mod pool;
 pub mod rules;
 
 pub use check::{Check, CheckContext, CheckInfo, all_checks, capture_globs, run_checks};
+pub use ioc::{Ioc, IocKind, IocPlace};
 pub use malware::{Malware, RuleHit, RuleScanner};
 pub use nested::{InnerPath, NestedError, NestedLimits};
 pub use pool::{FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};

@@ -13,6 +13,7 @@ mod forms;
 mod hostile;
 mod http_server;
 mod interop;
+mod iocs;
 mod malware;
 mod registry;
 mod registry_server;

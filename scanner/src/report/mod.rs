@@ -12,7 +12,7 @@ use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
 use crate::vulnerabilities::VulnerabilityEntry;
 use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
-use imgscan_signatures::Malware;
+use imgscan_signatures::{Ioc, Malware};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -151,6 +151,10 @@ pub struct Report {
     /// Findings (absent when no check ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<Finding>>,
+    /// Indicators of compromise, each with where it was seen (absent when
+    /// neither rules nor checks ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iocs: Option<Vec<Ioc>>,
     /// What could not be read, with why.
     pub unknowns: Vec<Unknown>,
     /// The final tree and deleted files (`inspect --files` only).
@@ -197,6 +201,7 @@ impl Report {
             vulnerabilities: scanned.vulnerabilities.clone(),
             malware: scanned.malware.clone(),
             findings: scanned.findings.clone(),
+            iocs: scanned.iocs.clone(),
             unknowns: scanned.unknowns.clone(),
             files,
             summary: Summary {
@@ -216,6 +221,26 @@ impl Report {
                 duration_ms: duration.as_millis() as u64,
             },
         }
+    }
+
+    /// The indicators of compromise, one per line and place: type, value
+    /// and where (path, `:line` when known, and the layer), tab-separated,
+    /// for blocklists and threat-intel tools.
+    pub fn to_iocs(&self) -> String {
+        let mut text = String::new();
+        for ioc in self.iocs.iter().flatten() {
+            for place in &ioc.places {
+                let line = place.line.map(|l| format!(":{l}")).unwrap_or_default();
+                text.push_str(&format!(
+                    "{}\t{}\t{}{line} (layer {})\n",
+                    ioc.kind.as_str(),
+                    ioc.value,
+                    place.path,
+                    place.layer
+                ));
+            }
+        }
+        text
     }
 
     /// The report as pretty-printed JSON.
