@@ -26,7 +26,8 @@ use crate::vulnerabilities::{VulnerabilityEntry, VulnerabilityFilter, vulnerabil
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
-    CheckContext, Ioc, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
+    CheckContext, Incident, Ioc, Malware, RuleSet, all_checks, capture_globs as check_globs,
+    run_checks,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -117,6 +118,8 @@ pub struct Scanned {
     pub malware: Option<Vec<Malware>>,
     /// Indicators of compromise from the rules and checks, when either ran.
     pub iocs: Option<Vec<Ioc>>,
+    /// One incident per suspicious executable, when rules or checks ran.
+    pub incidents: Option<Vec<Incident>>,
     /// Vulnerable and malicious packages, when an advisory database was read.
     pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
     /// Findings and malware entries the ignore file silenced.
@@ -269,14 +272,25 @@ pub fn scan(
         suppressed += (before - kept.len()) as u64;
         kept
     });
-    let iocs = (malware.is_some() || findings.is_some()).then(|| {
+    let (iocs, incidents) = if malware.is_some() || findings.is_some() {
         let ctx = CheckContext::new(&tree, packages.as_deref().unwrap_or_default());
-        imgscan_signatures::ioc::collect(
-            &ctx,
+        let (malware, findings) = (
             malware.as_deref().unwrap_or_default(),
             findings.as_deref().unwrap_or_default(),
+        );
+        let created_by: Vec<Option<String>> = layers.iter().map(|l| l.created_by.clone()).collect();
+        (
+            Some(imgscan_signatures::ioc::collect(&ctx, malware, findings)),
+            Some(imgscan_signatures::incident::correlate(
+                &ctx,
+                malware,
+                findings,
+                &created_by,
+            )),
         )
-    });
+    } else {
+        (None, None)
+    };
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
@@ -298,6 +312,7 @@ pub fn scan(
         findings,
         malware,
         iocs,
+        incidents,
         vulnerabilities,
         suppressed,
         warnings,

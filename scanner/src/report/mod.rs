@@ -12,7 +12,7 @@ use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
 use crate::vulnerabilities::VulnerabilityEntry;
 use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
-use imgscan_signatures::{Ioc, Malware};
+use imgscan_signatures::{Incident, Ioc, Malware};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -151,6 +151,10 @@ pub struct Report {
     /// Findings (absent when no check ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<Finding>>,
+    /// One incident per suspicious executable, worst first (absent when
+    /// neither rules nor checks ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incidents: Option<Vec<Incident>>,
     /// Indicators of compromise, each with where it was seen (absent when
     /// neither rules nor checks ran).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,6 +205,7 @@ impl Report {
             vulnerabilities: scanned.vulnerabilities.clone(),
             malware: scanned.malware.clone(),
             findings: scanned.findings.clone(),
+            incidents: scanned.incidents.clone(),
             iocs: scanned.iocs.clone(),
             unknowns: scanned.unknowns.clone(),
             files,

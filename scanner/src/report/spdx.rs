@@ -748,6 +748,7 @@ pub(crate) mod tests {
             vulnerabilities: None,
             malware: None,
             findings: None,
+            incidents: None,
             iocs: None,
             unknowns: Vec::new(),
             files: None,
