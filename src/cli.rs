@@ -331,6 +331,8 @@ pub enum ScanFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab).
     Sarif,
+    /// Indicators of compromise, one per line: type, value, where (tab-separated).
+    Iocs,
 }
 
 /// Output formats of `sbom`.

@@ -220,6 +220,7 @@ enum Output {
     CycloneDx,
     Spdx,
     Sarif,
+    Iocs,
 }
 
 impl From<Format> for Output {
@@ -237,6 +238,7 @@ impl From<ScanFormat> for Output {
             ScanFormat::Table => Output::Table,
             ScanFormat::Json => Output::Json,
             ScanFormat::Sarif => Output::Sarif,
+            ScanFormat::Iocs => Output::Iocs,
         }
     }
 }
@@ -300,6 +302,7 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         }
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
+        Output::Iocs => report.to_iocs(),
         Output::Table => {
             imgscan_scanner::report::table::render(
                 &report,

@@ -28,7 +28,8 @@ use crate::vulnerabilities::{
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
-    CheckContext, Malware, RuleSet, all_checks, capture_globs as check_globs, run_checks,
+    CheckContext, Incident, Ioc, Malware, RuleSet, all_checks, capture_globs as check_globs,
+    run_checks,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -125,6 +126,10 @@ pub struct Scanned {
     pub findings: Option<Vec<Finding>>,
     /// Files rules matched, when rules ran.
     pub malware: Option<Vec<Malware>>,
+    /// Indicators of compromise from the rules and checks, when either ran.
+    pub iocs: Option<Vec<Ioc>>,
+    /// One incident per suspicious executable, when rules or checks ran.
+    pub incidents: Option<Vec<Incident>>,
     /// Vulnerable and malicious packages, when an advisory database was read.
     pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
     /// Findings and malware entries the ignore file silenced.
@@ -308,6 +313,25 @@ pub fn scan(
         suppressed += (before - kept.len()) as u64;
         kept
     });
+    let (iocs, incidents) = if malware.is_some() || findings.is_some() {
+        let ctx = CheckContext::new(&tree, packages.as_deref().unwrap_or_default());
+        let (malware, findings) = (
+            malware.as_deref().unwrap_or_default(),
+            findings.as_deref().unwrap_or_default(),
+        );
+        let created_by: Vec<Option<String>> = layers.iter().map(|l| l.created_by.clone()).collect();
+        (
+            Some(imgscan_signatures::ioc::collect(&ctx, malware, findings)),
+            Some(imgscan_signatures::incident::correlate(
+                &ctx,
+                malware,
+                findings,
+                &created_by,
+            )),
+        )
+    } else {
+        (None, None)
+    };
     unknowns.sort_by(|a, b| (a.layer, &a.path, &a.reason).cmp(&(b.layer, &b.path, &b.reason)));
     let target = TargetInfo {
         input: input.to_string(),
@@ -328,6 +352,8 @@ pub fn scan(
         packages,
         findings,
         malware,
+        iocs,
+        incidents,
         vulnerabilities,
         suppressed,
         warnings,
@@ -355,6 +381,7 @@ fn malware_entries(indexes: &[LayerIndex], tree: &FileTree) -> Vec<Malware> {
                     visible,
                     sha256: found.sha256.clone(),
                     evidence: hit.evidence.clone(),
+                    iocs: hit.iocs.clone(),
                 });
             }
         }

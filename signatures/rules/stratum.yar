@@ -28,7 +28,7 @@ rule mining_pool_host
     meta:
         id = "mining_pool_host"
         severity = "HIGH"
-        description = "names a well-known cryptocurrency mining pool host"
+        description = "names a well-known cryptocurrency mining pool host (HIGH with a port, a stratum URL, a miner config, a wallet or a miner in the same file; LOW alone)"
         reference = "https://miningpoolstats.stream/monero"
     strings:
         $p1 = "supportxmr.com" ascii nocase
@@ -58,7 +58,7 @@ rule monero_wallet_address
     meta:
         id = "monero_wallet_address"
         severity = "HIGH"
-        description = "carries a Monero wallet address (standard, subaddress or integrated), as miner configs and droppers do"
+        description = "carries a Monero wallet address (standard, subaddress or integrated) that decodes with a valid Keccak checksum, as miner configs and droppers do"
         reference = "https://monerodocs.org/public-address/standard-address/"
     strings:
         // Standard (95) and subaddress addresses, integrated (106); base58

@@ -16,12 +16,17 @@
 pub mod check;
 pub mod checks;
 mod command;
+pub mod incident;
+pub mod ioc;
 pub mod malware;
+pub mod monero;
 pub mod nested;
 pub mod pool;
 pub mod rules;
 
 pub use check::{Check, CheckContext, CheckInfo, all_checks, capture_globs, run_checks};
+pub use incident::Incident;
+pub use ioc::{Ioc, IocKind, IocPlace};
 pub use malware::{Malware, RuleHit, RuleScanner};
 pub use nested::{InnerPath, NestedError, NestedLimits};
 pub use pool::{FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};

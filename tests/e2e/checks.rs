@@ -272,3 +272,106 @@ fn the_ignore_file_silences_until_it_expires() {
     );
     assert!(run.stderr.contains("reason"), "{}", run.stderr);
 }
+
+/// A Rocky-like system with each door planted once (or none of them).
+fn doors(planted: bool) -> Image {
+    let mut base = LayerTar::new();
+    base.file(
+        "etc/os-release",
+        "NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n",
+    );
+    base.file(
+        "etc/redhat-release",
+        "Rocky Linux release 9.3 (Blue Onyx)\n",
+    );
+    base.file(
+        "etc/selinux/config",
+        "SELINUX=enforcing\nSELINUXTYPE=targeted\n",
+    );
+    base.file(
+        "usr/lib/systemd/system/docker.service",
+        "[Service]\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n",
+    );
+    base.file(
+        "etc/xinetd.d/tftp",
+        "service tftp\n{\n\tserver = /usr/sbin/in.tftpd\n\tdisable = yes\n}\n",
+    );
+    base.file(
+        "etc/vsftpd/vsftpd.conf",
+        "anonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n",
+    );
+    base.file(
+        "usr/lib/systemd/system/telnet.socket",
+        "[Socket]\nListenStream=23\nAccept=true\n",
+    );
+    let mut top = LayerTar::new();
+    if planted {
+        top.file(
+            "etc/selinux/config",
+            "SELINUX=disabled\nSELINUXTYPE=targeted\n",
+        );
+        top.file(
+            "etc/systemd/system/docker.service.d/override.conf",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375\n",
+        );
+        top.file(
+            "etc/xinetd.d/tftp",
+            "service tftp\n{\n\tserver = /usr/sbin/in.tftpd\n\tdisable = no\n}\n",
+        );
+        top.file(
+            "etc/vsftpd/vsftpd.conf",
+            "anonymous_enable=YES\nwrite_enable=YES\nanon_upload_enable=YES\n",
+        );
+        top.symlink(
+            "etc/systemd/system/sockets.target.wants/telnet.socket",
+            "/usr/lib/systemd/system/telnet.socket",
+        );
+        top.file(
+            "etc/inetd.conf",
+            "login stream tcp nowait root /usr/sbin/tcpd /usr/sbin/in.rlogind\n",
+        );
+    } else {
+        top.file("etc/motd", "clean\n");
+    }
+    Image::new(vec![base.finish(), top.finish()])
+}
+
+#[test]
+fn the_doors_miners_use_are_found_once_each() {
+    let (_, report) = scan_json(&oci_dir(&doors(true), LayerCompression::Gzip), &[]);
+    let expected: BTreeMap<String, usize> = [
+        "docker.tcp-without-tls",
+        "selinux.disabled",
+        "service.tftp",
+        "service.telnet",
+        "service.rsh",
+        "vsftpd.anonymous-upload",
+    ]
+    .into_iter()
+    .map(|id| (id.to_string(), 1))
+    .collect();
+    assert_eq!(ids(&report), expected);
+    let docker = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "docker.tcp-without-tls")
+        .unwrap();
+    assert_eq!(docker["severity"], "CRITICAL");
+    assert_eq!(
+        docker["path"],
+        "/etc/systemd/system/docker.service.d/override.conf"
+    );
+    assert_eq!(
+        (docker["line"].as_u64(), docker["layer"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert!(docker["remedy"].as_str().unwrap().contains("tlsverify"));
+
+    let (_, report) = scan_json(&oci_dir(&doors(false), LayerCompression::Gzip), &[]);
+    assert_eq!(ids(&report), BTreeMap::new(), "the same services, closed");
+    let list = run(&["rules", "list"]);
+    for id in expected.keys() {
+        assert!(list.stdout.contains(id.as_str()), "{id}: {}", list.stdout);
+    }
+}

@@ -16,6 +16,7 @@ mod hostile;
 mod hostile_io;
 mod http_server;
 mod interop;
+mod iocs;
 mod malware;
 mod registry;
 mod registry_server;

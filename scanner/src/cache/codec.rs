@@ -10,14 +10,14 @@ use crate::digest::{Digest, Tapped};
 use crate::layer::{IndexedEntry, LayerIndex, LayerMalware, Skipped, Unknown};
 use crate::layer_pass::LayerOutcome;
 use imgscan_sbom::{FileKind, FileMeta, Severity};
-use imgscan_signatures::{InnerPath, RuleHit};
+use imgscan_signatures::{InnerPath, IocKind, RuleHit};
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 
 /// Marks a cached layer value.
 const MAGIC: &[u8; 8] = b"imgscanL";
 /// Bumped whenever the encoding changes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// `outcome` as stored under `key`.
 pub fn encode(key: &str, outcome: &LayerOutcome) -> Vec<u8> {
@@ -150,6 +150,10 @@ impl Writer {
                 w.bytes(h.rule.as_bytes());
                 w.u8(severity_code(h.severity));
                 w.list(&h.evidence, |w, e| w.bytes(e.as_bytes()));
+                w.list(&h.iocs, |w, (kind, value)| {
+                    w.u8(ioc_code(*kind));
+                    w.bytes(value.as_bytes());
+                });
             });
         });
         self.list(&i.unkept, |w, p| w.bytes(p));
@@ -283,6 +287,7 @@ impl<'a> Reader<'a> {
                         rule: r.string()?,
                         severity: severity_of(r.u8()?)?,
                         evidence: r.list(Reader::string)?,
+                        iocs: r.list(|r| Some((ioc_of(r.u8()?)?, r.string()?)))?,
                     })
                 })?,
             })
@@ -356,6 +361,22 @@ fn severity_of(code: u8) -> Option<Severity> {
     SEVERITIES.get(code as usize).copied()
 }
 
+const IOC_KINDS: [IocKind; 5] = [
+    IocKind::Pool,
+    IocKind::Wallet,
+    IocKind::Url,
+    IocKind::Host,
+    IocKind::SshKey,
+];
+
+fn ioc_code(kind: IocKind) -> u8 {
+    IOC_KINDS.iter().position(|k| *k == kind).unwrap_or(0) as u8
+}
+
+fn ioc_of(code: u8) -> Option<IocKind> {
+    IOC_KINDS.get(code as usize).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +429,7 @@ mod tests {
                 rule: "xmrig_miner".into(),
                 severity: Severity::Critical,
                 evidence: vec!["XMRig".into()],
+                iocs: vec![(IocKind::Pool, "pool.example:3333".into())],
             }],
         });
         LayerOutcome {

@@ -164,6 +164,7 @@ mod tests {
             visible: true,
             sha256: "ab".repeat(32),
             evidence: vec!["XMRig".into()],
+            iocs: Vec::new(),
         };
         let moved = Malware {
             layer: 4,

@@ -15,7 +15,7 @@ use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
 use crate::vulnerabilities::VulnerabilityEntry;
 use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
-use imgscan_signatures::Malware;
+use imgscan_signatures::{Incident, Ioc, Malware};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -212,6 +212,14 @@ pub struct Report {
     /// Against a baseline: the baseline's items this scan no longer has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed: Option<Vec<baseline::FixedItem>>,
+    /// One incident per suspicious executable, worst first (absent when
+    /// neither rules nor checks ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incidents: Option<Vec<Incident>>,
+    /// Indicators of compromise, each with where it was seen (absent when
+    /// neither rules nor checks ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iocs: Option<Vec<Ioc>>,
     /// What could not be read, with why.
     pub unknowns: Vec<Unknown>,
     /// The final tree and deleted files (`inspect --files` only).
@@ -259,6 +267,8 @@ impl Report {
             malware: tracked(&scanned.malware, fingerprint::malware),
             findings: tracked(&scanned.findings, fingerprint::finding),
             fixed: None,
+            incidents: scanned.incidents.clone(),
+            iocs: scanned.iocs.clone(),
             unknowns: scanned.unknowns.clone(),
             files,
             summary: Summary {
@@ -280,6 +290,26 @@ impl Report {
                 duration_ms: duration.as_millis() as u64,
             },
         }
+    }
+
+    /// The indicators of compromise, one per line and place: type, value
+    /// and where (path, `:line` when known, and the layer), tab-separated,
+    /// for blocklists and threat-intel tools.
+    pub fn to_iocs(&self) -> String {
+        let mut text = String::new();
+        for ioc in self.iocs.iter().flatten() {
+            for place in &ioc.places {
+                let line = place.line.map(|l| format!(":{l}")).unwrap_or_default();
+                text.push_str(&format!(
+                    "{}\t{}\t{}{line} (layer {})\n",
+                    ioc.kind.as_str(),
+                    ioc.value,
+                    place.path,
+                    place.layer
+                ));
+            }
+        }
+        text
     }
 
     /// The report as pretty-printed JSON.

@@ -1,7 +1,8 @@
 //! The SARIF 2.1.0 rendering of a report, for code-scanning dashboards
 //! (GitHub, GitLab, Azure DevOps): one rule per vulnerability id, malware
 //! rule and check, with the `security-severity` score those dashboards
-//! rank by; one result per vulnerable package, malware match and finding,
+//! rank by; one result per incident (first), vulnerable package, malware
+//! match and finding,
 //! located at the file inside the image (the package database or
 //! lockfile, the matched file, the misconfigured file and line), with the
 //! report's fingerprint as `partialFingerprints["imgscan/v1"]` so that a
@@ -20,6 +21,41 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Renders `report` as a SARIF 2.1.0 log with one run.
 pub fn render_sarif(report: &Report) -> String {
     let mut run = Run::default();
+    // Incidents first: each ties the results below into one story.
+    for i in report.incidents.iter().flatten() {
+        let rule = run.rule(Rule {
+            id: "incident".to_string(),
+            description: "a suspicious executable with its verdicts, what starts it, its config and the layer it came in with".to_string(),
+            severity: Severity::Critical,
+            score: None,
+            tag: "incident",
+        });
+        let verdicts: Vec<&str> = i.verdicts.iter().map(|v| v.id.as_str()).collect();
+        let started: Vec<String> = i
+            .started_by
+            .iter()
+            .map(|s| format!("{} {}", s.kind, s.path))
+            .collect();
+        let started = if started.is_empty() {
+            "nothing starts it".to_string()
+        } else {
+            format!("started by {}", started.join(", "))
+        };
+        run.result(
+            rule,
+            i.severity,
+            format!(
+                "{} ({}); {started}; layer {}",
+                i.executable,
+                verdicts.join(", "),
+                i.layer
+            ),
+            vec![(i.executable.as_str(), None)],
+            (&i.fingerprint, None),
+            json!({ "layer": i.layer, "created_by": i.created_by,
+                    "started_by": i.started_by, "config": i.config }),
+        );
+    }
     for v in report.vulnerabilities.iter().flatten() {
         let fixed = if v.fixed.is_empty() {
             "no fix".to_string()

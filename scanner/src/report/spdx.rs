@@ -749,6 +749,8 @@ pub(crate) mod tests {
             malware: None,
             findings: None,
             fixed: None,
+            incidents: None,
+            iocs: None,
             unknowns: Vec::new(),
             files: None,
             summary: Summary {

@@ -92,6 +92,39 @@ pub fn render(report: &Report, color: bool) -> String {
         human_bytes(totals.file_bytes),
         totals.deleted
     );
+    // Incidents first: each is the story the entries below are pieces of.
+    if let Some(incidents) = report.incidents.as_ref().filter(|i| !i.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            bold(&format!("Incidents ({})", incidents.len()))
+        );
+        for incident in incidents {
+            let _ = writeln!(
+                out,
+                "{:<8} {} (layer {})",
+                format!("{:?}", incident.severity).to_uppercase(),
+                incident.executable,
+                incident.layer
+            );
+            let verdicts: Vec<&str> = incident.verdicts.iter().map(|v| v.id.as_str()).collect();
+            let _ = writeln!(out, "         verdicts: {}", verdicts.join(", "));
+            for starter in &incident.started_by {
+                let line = starter.line.map(|l| format!(":{l}")).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "         started by ({}): {}{line}",
+                    starter.kind, starter.path
+                );
+            }
+            for config in &incident.config {
+                let _ = writeln!(out, "         config: {}", config.path);
+            }
+            if let Some(created_by) = &incident.created_by {
+                let _ = writeln!(out, "         came in with: {created_by}");
+            }
+        }
+    }
     if let Some(packages) = &report.packages {
         let _ = writeln!(out, "\n{}", bold(&format!("Packages ({})", packages.len())));
         if !packages.is_empty() {

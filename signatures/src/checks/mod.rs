@@ -3,9 +3,12 @@
 
 mod accounts;
 mod cron;
+mod docker;
 mod npm_drift;
 mod npm_scripts;
 mod redis;
+mod selinux;
+mod services;
 mod ssh;
 mod startup;
 mod systemd;
@@ -25,6 +28,9 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(accounts::Accounts),
         Box::new(ssh::Ssh),
         Box::new(redis::Redis),
+        Box::new(docker::Docker),
+        Box::new(selinux::Selinux),
+        Box::new(services::Services),
         Box::new(npm_scripts::NpmScripts),
         Box::new(npm_drift::NpmDrift),
     ]
