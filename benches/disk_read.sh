@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Disk image read throughput: imgscan reading a Debian system from an ext4
-# volume (raw, qcow2, deflate-compressed qcow2) against imgscan reading the
-# same tree as a directory, in the same run; plus `zcat`-like baseline
-# `qemu-img convert` of the compressed image to raw (decompression alone).
+# volume (raw, qcow2, deflate-compressed qcow2, VMDK sparse and
+# streamOptimized, VHD, VHDX) and from an XFS volume (when this machine can
+# loop-mount one to fill it) against imgscan reading the same tree as a
+# directory, in the same run; plus `zcat`-like baseline `qemu-img convert`
+# of the compressed image to raw (decompression alone).
 # Each line is a full `scan` (cataloging, checks, built-in rules). Prints
 # ratios of wall times against the directory.
 #
@@ -27,6 +29,23 @@ if [ ! -f "$work/.complete" ]; then
   qemu-img convert -c -O qcow2 "$work/root.img" "$work/root-deflate.qcow2"
   touch "$work/.complete"
 fi
+if [ ! -f "$work/.formats" ]; then
+  qemu-img convert -O vmdk "$work/root.img" "$work/root.vmdk"
+  qemu-img convert -O vmdk -o subformat=streamOptimized "$work/root.img" "$work/root-stream.vmdk"
+  qemu-img convert -O vpc -o force_size=on "$work/root.img" "$work/root.vhd"
+  qemu-img convert -O vhdx "$work/root.img" "$work/root.vhdx"
+  if command -v mkfs.xfs >/dev/null; then
+    truncate -s 1G "$work/root.xfs"
+    mkfs.xfs -q -f "$work/root.xfs"
+    mkdir -p "$work/mnt"
+    if mount -o loop "$work/root.xfs" "$work/mnt" 2>/dev/null; then
+      cp -a "$tree/." "$work/mnt/" && umount "$work/mnt"
+    else
+      rm -f "$work/root.xfs"
+    fi
+  fi
+  touch "$work/.formats"
+fi
 cat "$work"/root* > /dev/null
 find "$tree" -type f -print0 2>/dev/null | xargs -0 cat > /dev/null 2>&1 || true
 
@@ -34,7 +53,8 @@ source benches/lib.sh
 scan() { "$bin" scan -q -f json "$1"; }
 t_dir=$(best scan "dir:$tree")
 printf 'directory          %.2f s  %s\n' "$t_dir" "$tree"
-for image in root.img root.qcow2 root-deflate.qcow2; do
+for image in root.img root.qcow2 root-deflate.qcow2 root.vmdk root-stream.vmdk root.vhd root.vhdx root.xfs; do
+  [ -f "$work/$image" ] || continue
   t=$(best scan "$work/$image")
   printf '%-18s %.2f s  ratio %.2f (against the directory)\n' "$image" "$t" "$(echo "$t / $t_dir" | bc -l)"
 done

@@ -1,6 +1,11 @@
 # Shared by the benchmark scripts: source it after setting `runs`, `work`
 # and CARGO_TARGET_DIR.
 
+# Read the layers every time: a warm layer-result cache would make the
+# second run of any benchmark a cache benchmark (that one is
+# benches/layer_cache.sh, which unsets this).
+export IMGSCAN_NO_CACHE=1
+
 # best CMD...: the best wall time in seconds of CMD over $runs runs, its
 # output discarded. Exit status 1 (imgscan's "the gate failed", yara's "no
 # match") counts as done; any other failure stops the benchmark.

@@ -48,6 +48,70 @@ pub enum Command {
     /// The offline advisory database (OSV).
     #[command(subcommand)]
     Db(DbCommand),
+    /// What changed between two reports or images: packages, vulnerabilities,
+    /// malware, findings, layers. OLD and NEW are each a JSON report
+    /// (`scan -f json`) or any TARGET, scanned first. Exits 1 when something
+    /// new fails the gate (as `scan` would, counting only new items).
+    Diff(DiffArgs),
+    /// The layer-result cache: what it holds, pruning it to its bound,
+    /// emptying it.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `imgscan cache ...`
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Where the cache is, how many layer results it holds, their size.
+    Status {
+        #[command(flatten)]
+        cache: CacheArgs,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Remove the least recently used results until the cache is within
+    /// its bound (--cache-max-size), and temporary files writers left.
+    Prune {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Remove every cached layer result.
+    Clear {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+}
+
+/// Where the layer-result cache is and how big it may grow.
+#[derive(Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// imgscan's cache directory (layer results in `layers/`); default:
+    /// `$IMGSCAN_CACHE_DIR`, else `imgscan` in the user's cache directory.
+    #[arg(long, value_name = "DIR", env = "IMGSCAN_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Most bytes of layer results kept (least recently used go first).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "IMGSCAN_CACHE_MAX_SIZE",
+        default_value = "4GiB"
+    )]
+    pub cache_max_size: String,
+}
+
+impl CacheArgs {
+    /// The layer-result store, or `None` without a cache directory.
+    pub fn store(&self) -> anyhow::Result<Option<imgscan_scanner::cache::DirStore>> {
+        let max = parse_size(&self.cache_max_size)?;
+        let dir = self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(base.join("imgscan"))
+        });
+        Ok(dir.map(|dir| imgscan_scanner::cache::DirStore::new(dir.join("layers"), max)))
+    }
 }
 
 /// `imgscan db ...`
@@ -129,6 +193,45 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: ScanFormat,
+    /// Compare with an earlier JSON report of the same image: each item is
+    /// marked new or unchanged, what disappeared is listed as fixed, and the
+    /// gate counts only new items.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// Flags of `diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The older side: a JSON report of imgscan, or a TARGET to scan.
+    pub old: String,
+    /// The newer side (TARGET below): a JSON report of imgscan, or a TARGET to scan.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    #[command(flatten)]
+    pub checks: CheckArgs,
+}
+
+/// Output formats of `diff`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DiffFormat {
+    /// Human-readable text.
+    Table,
+    /// The imgscan.diff/v1 JSON document.
+    Json,
+    /// Markdown, for a merge-request comment.
+    Markdown,
+}
+
+/// What a scan checks and what fails its gate (`scan`, and `diff` for a
+/// side that is a target).
+#[derive(Args, Debug)]
+pub struct CheckArgs {
     /// Exit 1 when a vulnerability, malware match or finding at or above
     /// SEVERITY remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]
@@ -246,7 +349,7 @@ pub enum SbomFormat {
 }
 
 /// The target and the flags every reading command shares.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
     /// What to scan: a rootfs directory, OCI layout, image archive, or
     /// registry reference.
@@ -258,6 +361,11 @@ pub struct TargetArgs {
     /// default: the host's, else the only one.
     #[arg(long)]
     pub platform: Option<String>,
+    /// Accept a disk image whose OS root was not found while a volume was
+    /// left unread (LVM, an unknown or encrypted filesystem); by default
+    /// such a scan is refused (exit 2), never passed half-blind.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Most bytes one layer may expand to (e.g. 32GiB).
     #[arg(long, value_name = "SIZE")]
     pub max_layer_size: Option<String>,
@@ -270,6 +378,10 @@ pub struct TargetArgs {
     /// Largest file read into memory for inspection (e.g. 512MiB).
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
+    /// Most bytes of package databases, lockfiles and configs kept for
+    /// reading over the whole image (e.g. 2GiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_capture_size: Option<String>,
     /// Most entries one layer may hold.
     #[arg(long, value_name = "N")]
     pub max_entries: Option<u64>,
@@ -310,9 +422,25 @@ pub struct TargetArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Read every layer, neither using nor filling the layer-result cache.
+    #[arg(long, env = "IMGSCAN_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_cache: bool,
 }
 
 impl TargetArgs {
+    /// The layer-result cache the flags ask for.
+    pub fn layer_cache(&self) -> anyhow::Result<Option<imgscan_scanner::cache::LayerCache>> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        Ok(self
+            .cache
+            .store()?
+            .map(|store| imgscan_scanner::cache::LayerCache::open(std::sync::Arc::new(store))))
+    }
+
     /// The limits the flags ask for, over the defaults.
     pub fn limits(&self) -> anyhow::Result<Limits> {
         let mut limits = Limits::default();
@@ -329,6 +457,9 @@ impl TargetArgs {
         }
         if let Some(size) = &self.max_file_size {
             limits.max_file_bytes = parse_size(size)?;
+        }
+        if let Some(size) = &self.max_capture_size {
+            limits.max_captured_bytes = parse_size(size)?;
         }
         if let Some(entries) = self.max_entries {
             limits.max_entries = entries;
@@ -369,7 +500,9 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "inspect", "sbom", "rules", "db", "help"];
+const SUBCOMMANDS: &[&str] = &[
+    "scan", "inspect", "sbom", "rules", "db", "diff", "cache", "help",
+];
 
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.

@@ -2,9 +2,12 @@
 //! the user's side. The work is `imgscan-advisories`'; this prints.
 
 use crate::cli::{DbCommand, Format};
+use crate::output::{self, note};
 use crate::progress::DownloadBar;
 use imgscan_advisories::download::{DownloadPolicy, Downloader, Fetched};
 use imgscan_advisories::{DEFAULT_ECOSYSTEMS, Database, ImportSource, ImportSummary};
+use imgscan_sbom::terminal_safe;
+use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,6 +21,7 @@ pub fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
             quiet,
         } => {
             let path = db.path()?;
+            output::require_stdout()?;
             let ecosystems = if ecosystems.is_empty() {
                 DEFAULT_ECOSYSTEMS.iter().map(|e| e.to_string()).collect()
             } else {
@@ -32,21 +36,22 @@ pub fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
             let updated = updated?;
             for (ecosystem, url, fetched) in &updated.fetched {
                 match fetched {
-                    Fetched::Downloaded(bytes) => eprintln!(
+                    Fetched::Downloaded(bytes) => note(&format!(
                         "imgscan: {ecosystem}: downloaded {} from {url}",
                         imgscan_scanner::report::table::human_bytes(*bytes)
-                    ),
-                    Fetched::NotModified => eprintln!("imgscan: {ecosystem}: not modified"),
+                    )),
+                    Fetched::NotModified => note(&format!("imgscan: {ecosystem}: not modified")),
                 }
             }
             match &updated.rebuilt {
-                Some(summary) => print_import(&path, summary),
-                None => eprintln!("imgscan: `{}` is up to date", path.display()),
+                Some(summary) => print_import(&path, summary)?,
+                None => note(&format!("imgscan: `{}` is up to date", path.display())),
             }
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Import { db, paths } => {
             let path = db.path()?;
+            output::require_stdout()?;
             create_parent(&path)?;
             let sources: Vec<ImportSource> = paths
                 .iter()
@@ -56,12 +61,13 @@ pub fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             let summary = imgscan_advisories::import(&path, &sources)?;
-            print_import(&path, &summary);
+            print_import(&path, &summary)?;
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Status { db, format } => {
             let path = db.path()?;
             let status = Database::open(&path)?.status()?;
+            let mut out = String::new();
             match format {
                 Format::Json => {
                     let ecosystems: Vec<serde_json::Value> = status
@@ -82,24 +88,35 @@ pub fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
                         "built_at": status.built_at,
                         "ecosystems": ecosystems,
                     });
-                    println!("{}", serde_json::to_string_pretty(&json)?);
+                    writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
                 }
                 Format::Table => {
-                    println!("Database  {}", status.path.display());
-                    println!("Schema    {}", status.schema_version);
-                    println!("Built     {}", status.built_at);
-                    println!(
+                    let safe = |s: &str| terminal_safe(s).into_owned();
+                    writeln!(
+                        out,
+                        "Database  {}",
+                        safe(&status.path.display().to_string())
+                    )?;
+                    writeln!(out, "Schema    {}", status.schema_version)?;
+                    writeln!(out, "Built     {}", safe(&status.built_at))?;
+                    writeln!(
+                        out,
                         "\n{:<40} {:>9} {:>8}  SOURCE",
                         "ECOSYSTEM", "RECORDS", "SKIPPED"
-                    );
+                    )?;
                     for e in &status.ecosystems {
-                        println!(
+                        writeln!(
+                            out,
                             "{:<40} {:>9} {:>8}  {}",
-                            e.ecosystem, e.records, e.skipped, e.source
-                        );
+                            safe(&e.ecosystem),
+                            e.records,
+                            e.skipped,
+                            safe(&e.source)
+                        )?;
                     }
                 }
             }
+            output::print(&out)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -126,23 +143,26 @@ fn create_parent(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_import(path: &Path, summary: &ImportSummary) {
+fn print_import(path: &Path, summary: &ImportSummary) -> anyhow::Result<()> {
     for warning in &summary.warnings {
-        eprintln!("imgscan: warning: {warning}");
+        note(&format!("imgscan: warning: {warning}"));
     }
     if summary.skipped > summary.warnings.len() {
-        eprintln!(
+        note(&format!(
             "imgscan: warning: … and {} more records skipped",
             summary.skipped - summary.warnings.len()
-        );
+        ));
     }
-    println!(
+    let mut out = String::new();
+    writeln!(
+        out,
         "{} records imported into `{}` ({} skipped)",
         summary.records,
-        path.display(),
+        terminal_safe(&path.display().to_string()),
         summary.skipped
-    );
+    )?;
     for (ecosystem, records) in &summary.by_ecosystem {
-        println!("  {ecosystem:<40} {records:>9}");
+        writeln!(out, "  {:<40} {records:>9}", terminal_safe(ecosystem))?;
     }
+    output::print(&out)
 }

@@ -4,22 +4,25 @@
 //! scan could not be done). Only this crate prints.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod cli;
 mod db;
+mod diff;
 mod gate;
+mod output;
 mod progress;
 mod rules;
 mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
+use cli::{CheckArgs, Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
 use imgscan_sbom::Severity;
 use imgscan_scanner::ignore::IgnoreList;
+use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
-use imgscan_scanner::{Report, ScanOptions, scan};
+use imgscan_scanner::{Report, ScanOptions, Scanned, scan};
 use imgscan_signatures::RuleSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -32,36 +35,68 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
+            // Library errors carry their cause in their own message; a
+            // cause is added only when its text is not already there.
             let mut message = format!("{err}");
             for cause in err.chain().skip(1) {
-                message.push_str(&format!(": {cause}"));
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(&format!(": {cause}"));
+                }
             }
-            eprintln!("imgscan: error: {message}");
+            // YARA-X's diagnostics on the user's own rules keep their lines;
+            // anything else is one line, whatever the image put in it.
+            let compile = matches!(
+                err.downcast_ref::<imgscan_signatures::RulesError>(),
+                Some(imgscan_signatures::RulesError::Compile(_))
+            );
+            if compile {
+                output::note_block(&format!("imgscan: error: {message}"));
+            } else {
+                output::note(&format!("imgscan: error: {message}"));
+            }
             ExitCode::from(2)
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Before any file is opened: with standard output closed, the first
+    // file opened would become descriptor 1 and receive the output.
+    let to_stdout = match &cli.command {
+        Command::Scan(args) => args.target.output.is_none(),
+        Command::Inspect(args) => args.target.output.is_none(),
+        Command::Sbom(args) => args.target.output.is_none(),
+        Command::Diff(args) => args.target.output.is_none(),
+        Command::Rules(_) | Command::Db(_) | Command::Cache(_) => true,
+    };
+    if to_stdout {
+        output::require_stdout()?;
+    }
     match cli.command {
         Command::Scan(args) => {
-            let job = Job {
-                catalog: true,
-                checks: true,
-                skip_checks: args.skip_check.clone(),
-                rules: rules::load(&args.rules, !args.no_builtin_rules)?,
-                ignore: load_ignore(args.ignore_file.as_deref())?,
-                scan_timeout: Duration::from_secs(args.scan_timeout.max(1)),
-                files: false,
-                fail_on: args.fail_on.map(Into::into),
-                advisories: Some(args.db.path()?),
-                vulnerability_filter: VulnerabilityFilter {
-                    only_fixed: args.only_fixed,
-                    severities: args.severity.iter().map(|&s| s.into()).collect(),
-                },
-            };
+            // A baseline that cannot be used stops the scan before it starts.
+            let baseline = args
+                .baseline
+                .as_deref()
+                .map(|path| ReportDoc::read(path).map(|doc| (path.to_path_buf(), doc)))
+                .transpose()?;
+            if let Some((path, doc)) = &baseline {
+                anyhow::ensure!(
+                    doc.is_scan(),
+                    "baseline `{}` is not a scan report: it lists no vulnerabilities, malware or findings (`inspect` and `sbom` reports cannot be baselines)",
+                    path.display()
+                );
+            }
+            let mut job = Job::scan(&args.checks)?;
+            if let Some((path, _)) = &baseline {
+                job.read.push(("baseline", path.clone()));
+            }
+            let job = Job { baseline, ..job };
             report(&args.target, job, Output::from(args.format))
         }
+        Command::Diff(args) => diff::run(&args),
+        Command::Cache(command) => cache::run(command),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),
@@ -76,7 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Output::from(args.format),
         ),
         Command::Rules(RulesCommand::List) => {
-            print!("{}", rules::list()?);
+            output::print(&rules::list()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules(RulesCommand::Check { path }) => rules::check(&path),
@@ -96,7 +131,10 @@ fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
 }
 
 /// What a command asks of the scan.
-struct Job {
+pub(crate) struct Job {
+    /// The files the command reads besides the target (ignore file, rules,
+    /// database, baseline), which `-o` must not overwrite.
+    read: Vec<(&'static str, PathBuf)>,
     catalog: bool,
     checks: bool,
     skip_checks: Vec<String>,
@@ -107,12 +145,59 @@ struct Job {
     fail_on: Option<Severity>,
     advisories: Option<PathBuf>,
     vulnerability_filter: VulnerabilityFilter,
+    /// `scan --baseline`: the file and the report in it.
+    baseline: Option<(PathBuf, ReportDoc)>,
 }
 
 impl Job {
+    /// Every file the command reads: the target's path and [`Job::read`].
+    fn inputs(&self, args: &TargetArgs) -> Vec<(&'static str, PathBuf)> {
+        let mut inputs = self.read.clone();
+        if let Ok(target) = imgscan_scanner::source::resolve_target(&args.target)
+            && !target.path.as_os_str().is_empty()
+        {
+            inputs.push(("target", target.path));
+        }
+        inputs.extend(args.registry_ca.iter().map(|p| ("CA file", p.clone())));
+        inputs
+    }
+
+    /// A full scan (packages, vulnerabilities, rules, checks) with `checks`.
+    pub(crate) fn scan(checks: &CheckArgs) -> anyhow::Result<Self> {
+        let advisories = checks.db.path()?;
+        let mut read: Vec<(&'static str, PathBuf)> =
+            checks.rules.iter().map(|p| ("rules", p.clone())).collect();
+        read.push(("advisory database", advisories.clone()));
+        read.push((
+            "ignore file",
+            checks
+                .ignore_file
+                .clone()
+                .unwrap_or_else(|| DEFAULT_IGNORE_FILE.into()),
+        ));
+        Ok(Job {
+            read,
+            catalog: true,
+            checks: true,
+            skip_checks: checks.skip_check.clone(),
+            rules: rules::load(&checks.rules, !checks.no_builtin_rules)?,
+            ignore: load_ignore(checks.ignore_file.as_deref())?,
+            scan_timeout: Duration::from_secs(checks.scan_timeout.max(1)),
+            files: false,
+            fail_on: checks.fail_on.map(Into::into),
+            advisories: Some(advisories),
+            vulnerability_filter: VulnerabilityFilter {
+                only_fixed: checks.only_fixed,
+                severities: checks.severity.iter().map(|&s| s.into()).collect(),
+            },
+            baseline: None,
+        })
+    }
+
     /// Reading and describing only: no catalogers, checks or rules, no gate.
     fn describe(files: bool) -> Self {
         Job {
+            read: Vec::new(),
             catalog: false,
             checks: false,
             skip_checks: Vec::new(),
@@ -123,6 +208,7 @@ impl Job {
             fail_on: None,
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
+            baseline: None,
         }
     }
 }
@@ -168,8 +254,8 @@ impl From<SbomFormat> for Output {
     }
 }
 
-/// Scans the target, writes its report, and applies the gate.
-fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+/// Scans the target and builds its report (warnings go to stderr).
+pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Report, Scanned)> {
     let options = ScanOptions {
         limits: args.limits()?,
         platform: args.platform()?,
@@ -183,15 +269,31 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
         registry: args.registry(),
+        allow_incomplete: args.allow_incomplete,
+        cache: args.layer_cache()?,
     };
+    match &args.output {
+        Some(path) => output::refuse_overwriting_inputs(path, &job.inputs(args))?,
+        None => output::require_stdout()?,
+    }
     let started = Instant::now();
     let progress = progress::LayerProgress::new(args.quiet);
     let scanned = scan(&args.target, &options, &progress);
     progress.finish();
     let scanned = scanned?;
     let report = Report::new(&scanned, job.files, started.elapsed());
+    Ok((report, scanned))
+}
+
+/// Scans the target, writes its report, and applies the gate.
+fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
+    let (mut report, scanned) = scan_report(args, &job)?;
+    if let Some((path, baseline)) = &job.baseline {
+        check_same_image(path, &baseline.target, &report.target)?;
+        report.apply_baseline(baseline, &scanned.withheld.iter().cloned().collect());
+    }
     for warning in &report.summary.warnings {
-        eprintln!("imgscan: warning: {warning}");
+        output::note(&format!("imgscan: warning: {warning}"));
     }
     let text = match output {
         Output::Json => report.to_json(),
@@ -201,26 +303,17 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
         Output::Iocs => report.to_iocs(),
-        Output::Table => imgscan_scanner::report::table::render(
-            &report,
-            args.output.is_none() && terminal::stdout_wants_color(),
-        ),
+        Output::Table => {
+            imgscan_scanner::report::table::render(
+                &report,
+                args.output.is_none() && terminal::stdout_wants_color(),
+            ) + &imgscan_scanner::report::baseline::render_table(&report)
+        }
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let written = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush());
-            // A closed pipe (`imgscan … | head`) is the reader's choice, not a failure.
-            if let Err(e) = written
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                anyhow::bail!("cannot write the report: {e}");
-            }
-        }
+        None => output::print(&text)?,
     }
     Ok(gate::verdict(&report, job.fail_on))
 }

@@ -96,10 +96,10 @@ impl DownloadProgress for DownloadBar {
 
     fn retrying(&self, url: &str, attempt: u32, reason: &str, wait: std::time::Duration) {
         self.bar.suspend(|| {
-            eprintln!(
+            crate::output::note(&format!(
                 "imgscan: {url}: attempt {attempt} failed ({reason}); retrying in {:.1}s",
                 wait.as_secs_f64()
-            )
+            ));
         });
     }
 }

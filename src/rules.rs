@@ -2,6 +2,7 @@
 //! YARA rules (compiled once, cached on disk), listing every built-in rule
 //! and check, and checking a user's rules with YARA-X's own diagnostics.
 
+use imgscan_sbom::terminal_safe;
 use imgscan_scanner::Limits;
 use imgscan_signatures::{
     RuleSet, all_checks, builtin_sources, compile, compile_cached, read_sources,
@@ -83,24 +84,29 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
         "no `.yar` or `.yara` files in `{}`",
         path.display()
     );
+    crate::output::require_stdout()?;
     let (rules, warnings) = compile(&sources)?;
     for warning in &warnings {
-        eprintln!("{warning}");
+        crate::output::note_block(warning);
     }
     let infos = rules.infos();
-    println!(
+    let mut out = String::new();
+    writeln!(
+        out,
         "{} rule(s) compiled from {} file(s), {} warning(s)",
         infos.len(),
         sources.len(),
         warnings.len()
-    );
+    )?;
     for info in infos {
-        println!(
+        writeln!(
+            out,
             "  {:<36} {:<9} {}",
-            info.id,
+            terminal_safe(&info.id),
             format!("{:?}", info.severity).to_uppercase(),
-            info.description
-        );
+            terminal_safe(&info.description)
+        )?;
     }
+    crate::output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -43,12 +43,12 @@ pub enum DownloadError {
         limit: u64,
     },
     /// A local file could not be written.
-    #[error("`{}`: {source}", path.display())]
+    #[error("`{}`: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -274,10 +274,10 @@ impl Downloader {
         }
         progress.begin(url, total);
         let part = sibling(dest, ".part");
-        let io = |path: &Path, source| {
+        let io = |path: &Path, cause| {
             Failure::fatal(DownloadError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })
         };
         let mut file = std::fs::File::create(&part).map_err(|e| io(&part, e))?;
@@ -326,9 +326,9 @@ fn sibling(dest: &Path, suffix: &str) -> PathBuf {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DownloadError> {
-    std::fs::write(path, bytes).map_err(|source| DownloadError::Io {
+    std::fs::write(path, bytes).map_err(|cause| DownloadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 

@@ -28,23 +28,23 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
     /// An ecosystem's archive could not be fetched.
-    #[error("downloading `{ecosystem}`: {source}")]
+    #[error("downloading `{ecosystem}`: {cause}")]
     Download {
         /// The ecosystem.
         ecosystem: String,
         /// Why.
-        source: DownloadError,
+        cause: DownloadError,
     },
     /// The fetched archives could not be imported.
     #[error(transparent)]
     Db(#[from] DbError),
     /// The download cache or the swap failed.
-    #[error("`{}`: {source}", path.display())]
+    #[error("`{}`: {cause}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -67,7 +67,7 @@ pub fn update(
 ) -> Result<UpdateSummary, UpdateError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| UpdateError::Io { path, source }
+        move |cause| UpdateError::Io { path, cause }
     };
     let parent = db_path
         .parent()
@@ -87,9 +87,9 @@ pub fn update(
         let outcome =
             downloader
                 .fetch(&url, &dest, progress)
-                .map_err(|source| UpdateError::Download {
+                .map_err(|cause| UpdateError::Download {
                     ecosystem: ecosystem.clone(),
-                    source,
+                    cause,
                 })?;
         fetched.push((ecosystem.clone(), url.clone(), outcome));
         sources.push(ImportSource {

@@ -307,9 +307,53 @@ fn corrupt_archives_and_missing_sources_fail_cleanly() {
     assert_untouched(&db, &before);
     let missing = dir.path().join("missing.zip");
     assert!(
-        matches!(import(&db, &[source(&missing)]), Err(DbError::Io { path, .. }) if path == missing)
+        matches!(import(&db, &[source(&missing)]), Err(DbError::Input(e)) if e.path == missing)
     );
     assert_untouched(&db, &before);
+}
+
+#[test]
+fn members_sharing_a_name_are_all_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("dup.zip");
+    write_zip(
+        &zip,
+        &[
+            ("a.json", b"garbage"),
+            ("b.json", &npm_record("DUP-1", "a")),
+            ("c.json", &npm_record("DUP-2", "b")),
+        ],
+    );
+    let mut bytes = std::fs::read(&zip).unwrap();
+    for at in 0..bytes.len() - 6 {
+        if &bytes[at..at + 6] == b"b.json" || &bytes[at..at + 6] == b"c.json" {
+            bytes[at] = b'a';
+        }
+    }
+    std::fs::write(&zip, &bytes).unwrap();
+    let db = dir.path().join("db.sqlite");
+    let summary = import(&db, &[source(&zip)]).unwrap();
+    assert_eq!((summary.records, summary.skipped), (2, 1), "{summary:?}");
+    assert_eq!(matched_ids(&db, "a"), ["DUP-1"]);
+    assert_eq!(matched_ids(&db, "b"), ["DUP-2"]);
+}
+
+#[test]
+fn a_fifo_is_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.zip");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let db = dir.path().join("db.sqlite");
+    let err = import(&db, &[source(&fifo)]).unwrap_err();
+    assert!(err.to_string().ends_with("(a FIFO)"), "{err}");
+    let err = import(&fifo, &[source(dir.path())]).unwrap_err();
+    assert!(err.to_string().ends_with("(a FIFO)"), "{err}");
 }
 
 #[test]

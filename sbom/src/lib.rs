@@ -11,19 +11,22 @@
 
 pub mod catalog;
 pub mod finding;
+pub mod input;
 pub mod os;
 pub mod package;
 pub mod path;
 pub mod purl;
+pub mod text;
 pub mod tree;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_tree;
 
-pub use catalog::{CatalogError, CatalogInput, Cataloger};
+pub use catalog::{CatalogError, CatalogInput, Cataloger, Catalogued};
 pub use finding::{Finding, Severity};
 pub use os::{OS_FILES, OsRelease, detect_os};
 pub use package::{Ecosystem, Package, Scope, SourcePackage};
 pub use path::{display_path, escape_bytes};
 pub use purl::purl;
+pub use text::terminal_safe;
 pub use tree::{FileKind, FileMeta, FileTreeView, LayerIndex};

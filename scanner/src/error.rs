@@ -19,15 +19,15 @@ pub enum ScanError {
         reason: String,
     },
     /// Reading a file of the target failed.
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`: {cause}")]
     Io {
         /// The file that failed.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The advisory database could not be read.
-    #[error("advisory database: {0}")]
+    #[error(transparent)]
     Advisories(#[from] imgscan_advisories::DbError),
     /// A manifest, index, config or archive that does not parse or is
     /// inconsistent.
@@ -99,10 +99,10 @@ impl ScanError {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         ScanError::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! expires = 2027-01-31
 //! ```
 
+use imgscan_sbom::input::{MAX_USER_FILE_BYTES, read_user_text};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -68,10 +69,11 @@ impl IgnoreList {
         })
     }
 
-    /// Reads the ignore file at `path`.
+    /// Reads the ignore file at `path`: a regular file of at most
+    /// [`MAX_USER_FILE_BYTES`] bytes.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read ignore file `{}`: {e}", path.display()))?;
+        let text =
+            read_user_text(path, "ignore file", MAX_USER_FILE_BYTES).map_err(|e| e.to_string())?;
         Self::parse(&text, &path.display().to_string())
     }
 

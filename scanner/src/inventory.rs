@@ -23,11 +23,15 @@ pub struct Inventory {
 }
 
 /// The globs every cataloger needs captured.
-pub fn capture_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<String> {
+pub fn capture_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<(String, u64)> {
     catalogers
         .iter()
-        .flat_map(|c| c.globs().iter().chain(c.aux_globs()))
-        .map(|g| g.to_string())
+        .flat_map(|c| {
+            c.globs()
+                .iter()
+                .chain(c.aux_globs())
+                .map(|g| (g.to_string(), c.max_bytes()))
+        })
         .collect()
 }
 
@@ -52,7 +56,7 @@ pub fn take_inventory(
             }
         }
     }
-    let results: Vec<Result<Vec<Package>, Unknown>> = work
+    let results: Vec<Result<Cataloged, Unknown>> = work
         .par_iter()
         .map(|&(at, path, layer)| catalog_file(tree, os, catalogers[at].as_ref(), path, layer))
         .collect();
@@ -60,7 +64,8 @@ pub fn take_inventory(
     let mut seen = HashSet::new();
     for result in results {
         match result {
-            Ok(packages) => {
+            Ok((packages, passed_over)) => {
+                inventory.unknowns.extend(passed_over);
                 for package in packages {
                     let key = (
                         package.ecosystem,
@@ -87,34 +92,60 @@ pub fn take_inventory(
     inventory
 }
 
-fn catalog_file(
-    tree: &FileTree,
-    os: Option<&OsRelease>,
+/// One file's packages, and its records that are not packages.
+type Cataloged = (Vec<Package>, Vec<Unknown>);
+
+fn catalog_file<'a>(
+    tree: &'a FileTree,
+    os: Option<&'a OsRelease>,
     cataloger: &dyn Cataloger,
-    path: &[u8],
+    path: &'a [u8],
     layer: usize,
-) -> Result<Vec<Package>, Unknown> {
+) -> Result<Cataloged, Unknown> {
     let location = display_path(path);
     let unknown = |reason: String| Unknown {
         path: location.clone(),
         layer,
         reason: format!("{}: {reason}", cataloger.name()),
     };
+    // Over its format's limit, the layer pass did not keep it.
+    let limit = cataloger.max_bytes();
+    let size = tree
+        .resolve(path)
+        .and_then(|real| tree.entry(&real).map(|(meta, _)| meta.size))
+        .unwrap_or(0);
+    if size > limit {
+        return Err(unknown(format!(
+            "{size} bytes, over the limit of {limit} bytes for this format; not parsed"
+        )));
+    }
     let Some(content) = tree.content(path) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    let parse = |content: &[u8]| {
-        cataloger.catalog(&CatalogInput {
-            path,
-            content,
-            os,
-            tree,
-        })
+    let input = |content: &'a [u8]| CatalogInput {
+        path,
+        content,
+        os,
+        tree,
     };
-    let mut packages = parse(content).map_err(|e| unknown(e.to_string()))?;
+    let parse = |content: &'a [u8]| cataloger.catalog(&input(content));
+    let found = cataloger
+        .catalog_records(&input(content))
+        .map_err(|e| unknown(e.to_string()))?;
+    let mut packages = found.packages;
+    let passed_over = found.passed_over.into_iter().map(unknown).collect();
+    // Every cataloger refuses a record without a name or version; this
+    // holds the line for one that would not.
+    if packages
+        .iter()
+        .any(|p| p.name.trim().is_empty() || p.version.trim().is_empty())
+    {
+        return Err(unknown("a record with an empty name or version".into()));
+    }
     // Earlier layers' own copies of this file, parsed for names and versions.
     let earlier: Vec<(usize, BTreeSet<(String, String)>)> = (0..layer)
         .filter_map(|l| tree.captured_in(l, path).map(|bytes| (l, bytes)))
+        .filter(|(_, bytes)| bytes.len() as u64 <= limit)
         .filter_map(|(l, bytes)| {
             parse(bytes)
                 .ok()
@@ -130,7 +161,7 @@ fn catalog_file(
             .map(|(l, _)| *l)
             .unwrap_or(layer);
     }
-    Ok(packages)
+    Ok((packages, passed_over))
 }
 
 #[cfg(test)]

@@ -126,6 +126,9 @@ pub struct LayerIndex {
     /// Files not placed in this layer (see [`IndexedEntry::placed`]) whose
     /// bytes were not kept, [`UNPLACED_CAPTURE_BYTES`] being spent.
     pub unkept: Vec<Box<[u8]>>,
+    /// A wanted file was not kept because the image's capture budget was
+    /// spent: what this layer holds depends on the other layers.
+    pub capture_spent: bool,
 }
 
 /// A file of a layer that rules matched, or something inside it.
@@ -174,6 +177,11 @@ pub struct PassOptions {
     /// What all the layers may still keep of files not placed in their
     /// own layer (at most [`UNPLACED_CAPTURE_BYTES`]).
     pub unplaced: SharedBudget,
+    /// What all the layers may still keep of wanted files
+    /// ([`Limits::max_captured_bytes`]).
+    pub captured: SharedBudget,
+    /// Where layer results are reused from and kept, if anywhere.
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl PassOptions {
@@ -186,6 +194,8 @@ impl PassOptions {
             scan_timeout: Duration::from_secs(10),
             image: SharedBudget::default(),
             unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
+            captured: SharedBudget::new(limits.max_captured_bytes),
+            cache: None,
         }
     }
 }
@@ -560,8 +570,22 @@ impl<'a> LayerBuilder<'a> {
         let limits = self.options.limits;
         let scan = self.scan_pool.is_some();
         let within_limit = meta.size <= limits.max_file_bytes;
-        let mut wanted = self.options.capture.wants(path);
-        if !placed && !wanted && within_limit {
+        // A file over its reader's limit is not kept (the reader names
+        // it); one past the image's capture budget is named here.
+        let limit = self.options.capture.limit(path);
+        let mut wanted = limit.is_some_and(|l| meta.size <= l && within_limit);
+        if wanted && !self.options.captured.take(meta.size) {
+            wanted = false;
+            self.index.capture_spent = true;
+            self.unknown(
+                path,
+                format!(
+                    "not kept for the package and check readers: the image's {} bytes for them are spent",
+                    limits.max_captured_bytes
+                ),
+            );
+        }
+        if !placed && limit.is_none() && within_limit {
             // Its real path is known at the merge: keep it while the
             // budget lasts, in case that path is wanted.
             if self.options.unplaced.take(meta.size) {
@@ -609,7 +633,7 @@ impl<'a> LayerBuilder<'a> {
             self.index
                 .captured
                 .insert(path.into(), Arc::from(&kept[..]));
-        } else if !within_limit && (wanted || scan) {
+        } else if !within_limit && (limit.is_some() || scan) {
             self.index.skipped.over_size_limit += 1;
             self.unknown(
                 path,
@@ -815,6 +839,34 @@ mod tests {
         assert_eq!(index.entries[2].meta.head.len(), HEAD_BYTES);
         assert!(!index.captured.contains_key(&b"bin/x"[..]));
         assert!(index.captured.contains_key(&b"opt/y"[..]));
+    }
+
+    #[test]
+    fn wanted_files_share_the_images_capture_budget_and_their_readers_limits() {
+        let mut opts = PassOptions::new(
+            Limits {
+                max_captured_bytes: 5,
+                ..Limits::default()
+            },
+            CaptureSpec::with_limits(&[("a/*", u64::MAX), ("b/big", 2)]).unwrap(),
+        );
+        opts.unplaced = SharedBudget::new(0);
+        let mut b = LayerBuilder::new(0, &opts);
+        for name in [&b"a/1"[..], b"a/2", b"b/big"] {
+            b.add(file(name, 3), Some(&mut &b"abc"[..])).unwrap();
+        }
+        let index = b.finish();
+        assert!(index.captured.contains_key(&b"a/1"[..]));
+        assert!(
+            !index.captured.contains_key(&b"a/2"[..]),
+            "the budget is spent"
+        );
+        assert!(
+            !index.captured.contains_key(&b"b/big"[..]),
+            "over its reader's limit"
+        );
+        assert_eq!(index.unknowns.len(), 1);
+        assert_eq!(index.unknowns[0].path, "/a/2");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! nothing is followed outside the image.
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod capture;
 pub mod decompress;
 pub mod digest;

@@ -21,6 +21,9 @@ pub struct Limits {
     /// Largest file whose content is read into memory for a cataloger or a
     /// rule; larger files are indexed but not read.
     pub max_file_bytes: u64,
+    /// Most bytes of files kept for catalogers, OS detection and checks
+    /// over the whole image (each file also within its reader's limit).
+    pub max_captured_bytes: u64,
     /// Most entries one layer may hold.
     pub max_entries: u64,
     /// Longest entry or link name, in bytes.
@@ -45,6 +48,7 @@ impl Default for Limits {
             max_expansion_ratio: 200,
             ratio_floor_bytes: 256 << 20,
             max_file_bytes: 512 << 20,
+            max_captured_bytes: 2 << 30,
             max_entries: 4_000_000,
             max_name_bytes: 64 << 10,
             max_archive_depth: nested.max_depth,

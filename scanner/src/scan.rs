@@ -22,7 +22,9 @@ use crate::source::registry::{RegistryOptions, RegistryStore};
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use crate::vulnerabilities::{VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries};
+use crate::vulnerabilities::{
+    VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries_withheld,
+};
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
@@ -63,6 +65,12 @@ pub struct ScanOptions {
     pub vulnerability_filter: VulnerabilityFilter,
     /// How to reach registries.
     pub registry: RegistryOptions,
+    /// Accept a disk image whose OS root was not found while a volume was
+    /// left unread (otherwise an error: a scan that read nothing of the
+    /// system is never a pass).
+    pub allow_incomplete: bool,
+    /// The layer-result cache, if one is used (its settings are set here).
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl Default for ScanOptions {
@@ -80,6 +88,8 @@ impl Default for ScanOptions {
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
             registry: RegistryOptions::default(),
+            allow_incomplete: false,
+            cache: None,
         }
     }
 }
@@ -126,6 +136,11 @@ pub struct Scanned {
     pub suppressed: u64,
     /// Warnings about the scan itself (expired ignore entries, ...).
     pub warnings: Vec<String>,
+    /// Fingerprints of what was found but not reported (the ignore file,
+    /// `--severity`, `--only-fixed`): a baseline must not call it fixed.
+    pub withheld: Vec<String>,
+    /// Layers taken from the cache and read, when a cache was used.
+    pub cache: Option<crate::cache::CacheStats>,
 }
 
 /// Scans the target `input`.
@@ -135,8 +150,9 @@ pub fn scan(
     progress: &dyn Progress,
 ) -> Result<Scanned, ScanError> {
     let target = resolve_target(input)?;
-    let mut patterns: Vec<String> = OS_FILES.iter().map(|s| s.to_string()).collect();
-    patterns.extend(options.capture.iter().cloned());
+    let unbounded = |pattern: &str| (pattern.to_string(), u64::MAX);
+    let mut patterns: Vec<(String, u64)> = OS_FILES.iter().map(|s| unbounded(s)).collect();
+    patterns.extend(options.capture.iter().map(|p| unbounded(p)));
     let catalog = options.catalog || options.checks || options.advisories.is_some();
     let catalogers = if catalog {
         imgscan_sbom::catalog::all()
@@ -148,9 +164,10 @@ pub fn scan(
     } else {
         Vec::new()
     };
-    patterns.extend(check_globs(&checks));
+    patterns.extend(check_globs(&checks).iter().map(|p| unbounded(p)));
     patterns.extend(capture_globs(&catalogers));
-    let capture = CaptureSpec::new(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
+    let capture =
+        CaptureSpec::with_limits(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
     let pass = PassOptions {
         limits: options.limits,
         capture,
@@ -158,6 +175,16 @@ pub fn scan(
         scan_timeout: options.scan_timeout,
         image: SharedBudget::default(),
         unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
+        captured: SharedBudget::new(options.limits.max_captured_bytes),
+        cache: options.cache.as_ref().map(|cache| {
+            cache.with_settings(&crate::cache::CacheSettings {
+                version: env!("CARGO_PKG_VERSION"),
+                rules: options.rules.as_ref().map(|r| r.digest()),
+                capture: &patterns,
+                limits: &options.limits,
+                scan_timeout: options.scan_timeout,
+            })
+        }),
     };
     let (kind, plan, mut read) = match target.kind {
         TargetKind::Registry => {
@@ -171,7 +198,7 @@ pub fn scan(
             TargetKind::Disk,
             None,
             vec![read_volume(&pass, progress, |builder| {
-                index_disk(&target.path, builder).map_err(|reason| {
+                index_disk(&target.path, builder, options.allow_incomplete).map_err(|reason| {
                     ScanError::malformed(target.path.display().to_string(), reason)
                 })
             })?],
@@ -227,12 +254,13 @@ pub fn scan(
     });
     let today = today();
     let mut suppressed = 0;
+    let mut withheld = Vec::new();
     let mut warnings = options.ignore.expired_warnings(today);
     let vulnerabilities = match (&options.advisories, &packages) {
         (Some(path), Some(packages)) => match Database::open(path) {
             Ok(db) => {
                 let matches = db.matches(packages, os.as_ref())?;
-                let (entries, silenced) = vulnerability_entries(
+                let (entries, silenced, left_out) = vulnerability_entries_withheld(
                     matches,
                     packages,
                     &options.ignore,
@@ -240,6 +268,7 @@ pub fn scan(
                     &options.vulnerability_filter,
                 );
                 suppressed += silenced;
+                withheld.extend(left_out);
                 Some(entries)
             }
             Err(DbError::Missing(path)) => {
@@ -258,7 +287,13 @@ pub fn scan(
         let before = all.len();
         let kept: Vec<Finding> = all
             .into_iter()
-            .filter(|f| !options.ignore.suppresses(f.id, None, today))
+            .filter(|f| {
+                let silenced = options.ignore.suppresses(f.id, None, today);
+                if silenced {
+                    withheld.push(crate::report::fingerprint::finding(f));
+                }
+                !silenced
+            })
             .collect();
         suppressed += (before - kept.len()) as u64;
         kept
@@ -267,7 +302,13 @@ pub fn scan(
         let before = all.len();
         let kept: Vec<Malware> = all
             .into_iter()
-            .filter(|m| !options.ignore.suppresses(&m.rule, None, today))
+            .filter(|m| {
+                let silenced = options.ignore.suppresses(&m.rule, None, today);
+                if silenced {
+                    withheld.push(crate::report::fingerprint::malware(m));
+                }
+                !silenced
+            })
             .collect();
         suppressed += (before - kept.len()) as u64;
         kept
@@ -316,6 +357,8 @@ pub fn scan(
         vulnerabilities,
         suppressed,
         warnings,
+        withheld,
+        cache: pass.cache.as_ref().map(|c| c.stats()),
     })
 }
 
@@ -546,6 +589,13 @@ fn read_planned(
             if firsts[layer] != layer {
                 return Ok(None);
             }
+            let cache = pass.cache.as_ref();
+            if let Some(outcome) = cache.and_then(|c| c.reuse(layer, planned, store, &pass)) {
+                verify_layer(layer, planned, &outcome)?;
+                progress.layer_done(outcome.bytes_read);
+                return Ok(Some(outcome));
+            }
+            let identity = cache.and_then(|_| store.identity(&planned.blob));
             let (reader, size) =
                 store
                     .open(&planned.blob)?
@@ -560,6 +610,9 @@ fn read_planned(
                     reason,
                 })?;
             verify_layer(layer, planned, &outcome)?;
+            if let Some(cache) = cache {
+                cache.keep(planned, &outcome, identity, store);
+            }
             progress.layer_done(outcome.bytes_read);
             Ok(Some(outcome))
         })

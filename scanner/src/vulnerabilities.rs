@@ -67,6 +67,20 @@ pub fn vulnerability_entries(
     today: Date,
     filter: &VulnerabilityFilter,
 ) -> (Vec<VulnerabilityEntry>, u64) {
+    let (entries, suppressed, _) =
+        vulnerability_entries_withheld(matches, packages, ignore, today, filter);
+    (entries, suppressed)
+}
+
+/// [`vulnerability_entries`], and the fingerprints of the entries left out
+/// (ignored or filtered): a baseline must not call those fixed.
+pub fn vulnerability_entries_withheld(
+    matches: Vec<Vulnerability>,
+    packages: &[Package],
+    ignore: &IgnoreList,
+    today: Date,
+    filter: &VulnerabilityFilter,
+) -> (Vec<VulnerabilityEntry>, u64, Vec<String>) {
     let mut grouped: BTreeMap<(String, String), VulnerabilityEntry> = BTreeMap::new();
     for found in matches {
         let Some(package) = packages.get(found.package) else {
@@ -94,6 +108,7 @@ pub fn vulnerability_entries(
         }
     }
     let mut suppressed = 0;
+    let mut withheld = Vec::new();
     let mut entries: Vec<VulnerabilityEntry> = grouped
         .into_values()
         .filter(|entry| {
@@ -101,9 +116,12 @@ pub fn vulnerability_entries(
                 .chain(&entry.aliases)
                 .any(|id| ignore.suppresses(id, Some(&entry.purl), today));
             suppressed += u64::from(silenced);
-            !silenced
+            let kept = !silenced && filter.keeps(entry);
+            if !kept {
+                withheld.push(crate::report::fingerprint::vulnerability(entry));
+            }
+            kept
         })
-        .filter(|entry| filter.keeps(entry))
         .map(|mut entry| {
             entry.locations.sort();
             entry
@@ -113,7 +131,7 @@ pub fn vulnerability_entries(
         (a.severity, a.layer, &a.name, &a.version, &a.id)
             .cmp(&(b.severity, b.layer, &b.name, &b.version, &b.id))
     });
-    (entries, suppressed)
+    (entries, suppressed, withheld)
 }
 
 #[cfg(test)]

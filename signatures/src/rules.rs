@@ -3,6 +3,7 @@
 //! YARA-X into a shareable [`RuleSet`], cached on disk keyed by the hash of
 //! every source so a rebuild of the same rules is a file read.
 
+use imgscan_sbom::input::{InputError, MAX_USER_FILE_BYTES, check_user_path, read_user_text};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,13 +21,17 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// A rule file or directory could not be read.
-    #[error("cannot read rules `{path}`: {source}")]
+    #[error("cannot read rules `{path}`: {cause}")]
     Read {
         /// The path.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    /// A rule file or directory that is not a regular file or directory,
+    /// or is too large.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// Rules that do not compile; the message holds YARA-X's diagnostics.
     #[error("rules do not compile:\n{0}")]
     Compile(String),
@@ -56,6 +61,8 @@ pub struct RuleInfo {
 #[derive(Clone)]
 pub struct RuleSet {
     rules: Arc<yara_x::Rules>,
+    /// SHA-256 over imgscan's version and every source (origin and text).
+    digest: Arc<str>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -77,34 +84,56 @@ pub fn builtin_sources() -> Vec<RuleSource> {
         .collect()
 }
 
+/// Most bytes of rules read from one `--rules` path, all its files together.
+pub const MAX_RULES_BYTES: u64 = 64 << 20;
+
 /// Reads `.yar`/`.yara` files from `path` (a file, or a directory read
-/// recursively in name order).
+/// recursively in name order; symlinked directories are not followed).
+/// Each file must be a regular file within [`MAX_USER_FILE_BYTES`], and a
+/// directory's files together within [`MAX_RULES_BYTES`].
 pub fn read_sources(path: &Path) -> Result<Vec<RuleSource>, RulesError> {
-    let read_err = |source| RulesError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(read_err)?;
-    if meta.is_file() {
-        let text = std::fs::read_to_string(path).map_err(read_err)?;
-        return Ok(vec![RuleSource {
-            origin: path.display().to_string(),
-            text,
-        }]);
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(read_err)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
     let mut sources = Vec::new();
-    for entry in entries {
-        let is_rule = entry.extension().is_some_and(|e| e == "yar" || e == "yara");
-        if entry.is_dir() || is_rule {
-            sources.extend(read_sources(&entry)?);
-        }
+    let mut budget = MAX_RULES_BYTES;
+    if check_user_path(path, "rules", true)?.is_dir() {
+        read_dir_sources(path, &mut sources, &mut budget)?;
+    } else {
+        sources.push(read_source(path, &mut budget)?);
     }
     Ok(sources)
+}
+
+fn read_source(path: &Path, budget: &mut u64) -> Result<RuleSource, RulesError> {
+    let text = read_user_text(path, "rules file", MAX_USER_FILE_BYTES.min(*budget))?;
+    *budget -= text.len() as u64;
+    Ok(RuleSource {
+        origin: path.display().to_string(),
+        text,
+    })
+}
+
+fn read_dir_sources(
+    dir: &Path,
+    sources: &mut Vec<RuleSource>,
+    budget: &mut u64,
+) -> Result<(), RulesError> {
+    let read_err = |cause| RulesError::Read {
+        path: dir.to_path_buf(),
+        cause,
+    };
+    let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(dir)
+        .map_err(read_err)?
+        .filter_map(|e| e.ok())
+        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+        .collect();
+    entries.sort();
+    for (entry, is_dir) in entries {
+        if is_dir {
+            read_dir_sources(&entry, sources, budget)?;
+        } else if entry.extension().is_some_and(|e| e == "yar" || e == "yara") {
+            sources.push(read_source(&entry, budget)?);
+        }
+    }
+    Ok(())
 }
 
 /// Compiles `sources`, each in its own namespace, returning YARA-X's
@@ -126,9 +155,24 @@ pub fn compile(sources: &[RuleSource]) -> Result<(RuleSet, Vec<String>), RulesEr
     Ok((
         RuleSet {
             rules: Arc::new(compiler.build()),
+            digest: sources_digest(sources).into(),
         },
         warnings,
     ))
+}
+
+/// What identifies a set of sources: SHA-256 over imgscan's version and
+/// each source's origin and text, in order.
+fn sources_digest(sources: &[RuleSource]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for source in sources {
+        hasher.update((source.origin.len() as u64).to_le_bytes());
+        hasher.update(source.origin.as_bytes());
+        hasher.update((source.text.len() as u64).to_le_bytes());
+        hasher.update(source.text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// Compiles `sources`, or loads them from the cache under `cache_dir` when
@@ -138,15 +182,7 @@ pub fn compile_cached(
     sources: &[RuleSource],
     cache_dir: Option<&Path>,
 ) -> Result<RuleSet, RulesError> {
-    let mut hasher = Sha256::new();
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    for source in sources {
-        hasher.update((source.origin.len() as u64).to_le_bytes());
-        hasher.update(source.origin.as_bytes());
-        hasher.update((source.text.len() as u64).to_le_bytes());
-        hasher.update(source.text.as_bytes());
-    }
-    let key = hex::encode(hasher.finalize());
+    let key = sources_digest(sources);
     let file = cache_dir.map(|dir| dir.join(format!("rules-{key}.yarc")));
     if let Some(rules) = file
         .as_ref()
@@ -155,6 +191,7 @@ pub fn compile_cached(
     {
         return Ok(RuleSet {
             rules: Arc::new(rules),
+            digest: key.into(),
         });
     }
     let (set, _) = compile(sources)?;
@@ -170,6 +207,12 @@ pub fn compile_cached(
 }
 
 impl RuleSet {
+    /// What identifies the rules: a digest of imgscan's version and the
+    /// sources they were compiled from (result caches key on it).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
     /// Every rule's id, severity and description, in source order.
     pub fn infos(&self) -> Vec<RuleInfo> {
         self.rules.iter().map(|rule| rule_info(&rule)).collect()

@@ -5,12 +5,15 @@
 
 mod advisories;
 mod amplification;
+mod cache;
 mod checks;
 mod cli;
 mod disk;
 mod evasion;
 mod forms;
+mod gate;
 mod hostile;
+mod hostile_io;
 mod http_server;
 mod interop;
 mod iocs;

@@ -98,6 +98,24 @@ pub fn validate(report: &Value) {
     );
 }
 
+/// Validates an `imgscan diff -f json` document against `schema/diff-v1.json`.
+pub fn validate_diff(diff: &Value) {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schema/diff-v1.json")).unwrap();
+        jsonschema::validator_for(&schema).expect("the schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(diff)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "diff does not match the schema: {errors:#?}"
+    );
+}
+
 /// The committed demo fixture.
 pub fn demo() -> Image {
     load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/demo")).unwrap()

@@ -1,5 +1,10 @@
 //! The one error type of the advisory database: opening, importing and
 //! matching. Every variant names the file or archive entry at fault.
+//!
+//! A variant that wraps another error writes its text into its own message
+//! and does not expose it as `source()`: printers that walk the chain
+//! would print the cause twice (rusqlite's errors repeat their own cause
+//! once more), and the CLI prints one line.
 
 use std::path::PathBuf;
 
@@ -22,31 +27,32 @@ pub enum DbError {
         expected: u32,
     },
     /// SQLite failed on this file.
-    #[error("advisory database `{path}`: {source}")]
+    #[error("advisory database `{path}`: {cause}")]
     Sqlite {
         /// The database file.
         path: PathBuf,
         /// What SQLite said.
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     /// Reading or writing a file failed.
-    #[error("`{path}`: {source}")]
+    #[error("`{path}`: {cause}")]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    /// A source or database path that is not a regular file or directory
+    /// (a FIFO, a device), or cannot be looked at.
+    #[error(transparent)]
+    Input(#[from] imgscan_sbom::input::InputError),
     /// A zip archive could not be read (corrupt, truncated, unsupported).
-    #[error("zip archive `{path}`: {source}")]
+    #[error("zip archive `{path}`: {cause}")]
     Archive {
         /// The archive.
         path: PathBuf,
         /// What the zip reader said.
-        #[source]
-        source: zip::result::ZipError,
+        cause: zip::result::ZipError,
     },
     /// An import was refused because of one archive entry or file: an
     /// escaping name, a record over the size limit, a zip bomb. Nothing
@@ -70,16 +76,16 @@ pub enum DbError {
 
 impl DbError {
     pub(crate) fn sqlite(path: &std::path::Path) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
-        move |source| DbError::Sqlite {
+        move |cause| DbError::Sqlite {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DbError + '_ {
-        move |source| DbError::Io {
+        move |cause| DbError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

@@ -55,7 +55,7 @@ impl Database {
             Ok(_) => {
                 return Err(DbError::Io {
                     path: path.to_path_buf(),
-                    source: std::io::Error::other("not a regular file"),
+                    cause: std::io::Error::other("not a regular file"),
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -21,12 +21,13 @@ use serde::Serialize;
 
 use crate::db::{DbError, schema, schema_marks};
 use crate::severity::severity_name;
+use imgscan_sbom::input::check_user_path;
 
 mod record;
 mod source;
 
 use record::{Outcome, StoredRecord};
-use source::{EntryReader, RawEntry};
+use source::{RawEntry, read_entries};
 
 /// One thing to import: a zip, a directory or a JSON file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +141,7 @@ pub fn import_with_limits(
     temp.as_file().sync_all().map_err(DbError::io(&temp_path))?;
     temp.persist(db_path).map_err(|e| DbError::Io {
         path: db_path.to_path_buf(),
-        source: e.error,
+        cause: e.error,
     })?;
     Ok(summary)
 }
@@ -157,6 +158,9 @@ fn start_from_existing(
     let pragmas = "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
                    PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
     if db_path.exists() {
+        // A FIFO or a device at the database's path would block or never
+        // end the copy.
+        check_user_path(db_path, "advisory database", false)?;
         fs_err::copy(db_path, temp_path).map_err(DbError::io(db_path))?;
         let conn = open(temp_path)?;
         let (app, version) = schema_marks(&conn).map_err(DbError::sqlite(db_path))?;
@@ -200,18 +204,16 @@ fn import_source(
     summary: &mut ImportSummary,
     families: &mut BTreeMap<String, FamilySource>,
 ) -> Result<(), DbError> {
-    let mut reader = EntryReader::open(&source.path, limits)?;
     let mut stored = BTreeMap::<String, usize>::new();
     let mut skipped = BTreeMap::<Option<String>, usize>::new();
-    loop {
-        let batch = next_batch(&mut reader)?;
-        if batch.is_empty() {
-            break;
-        }
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    let mut flush = |batch: &mut Vec<RawEntry>| -> Result<(), DbError> {
         let outcomes: Vec<Outcome> = batch
             .par_iter()
             .map(|e| record::prepare(&e.name, &e.bytes))
             .collect();
+        batch.clear();
         for outcome in outcomes {
             match outcome {
                 Outcome::Stored(record) => {
@@ -242,7 +244,18 @@ fn import_source(
                 }
             }
         }
-    }
+        Ok(())
+    };
+    read_entries(&source.path, limits, &mut |entry: RawEntry| {
+        batch_bytes += entry.bytes.len();
+        batch.push(entry);
+        if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
+            flush(&mut batch)?;
+        }
+        Ok(())
+    })?;
+    flush(&mut batch)?;
     // A record too broken to name its ecosystem counts against the family
     // most of its source's records belong to.
     let main_family = stored
@@ -261,19 +274,6 @@ fn import_source(
         entry.skipped += count;
     }
     Ok(())
-}
-
-fn next_batch(reader: &mut EntryReader<'_>) -> Result<Vec<RawEntry>, DbError> {
-    let mut batch = Vec::new();
-    let mut bytes = 0;
-    while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
-        let Some(entry) = reader.next_entry()? else {
-            break;
-        };
-        bytes += entry.bytes.len();
-        batch.push(entry);
-    }
-    Ok(batch)
 }
 
 fn write_sources(

@@ -13,7 +13,10 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use zip::ZipArchive;
+use imgscan_sbom::input::{check_user_path, open_user_file};
+use zip::ZipReadOptions;
+use zip::read::Config;
+use zip::unstable::read::ZipIterable;
 
 use super::ImportLimits;
 use crate::db::DbError;
@@ -24,77 +27,36 @@ pub(crate) struct RawEntry {
     pub bytes: Vec<u8>,
 }
 
-/// Documents of one source, read in order.
-pub(crate) enum EntryReader<'l> {
-    Zip {
-        path: PathBuf,
-        archive: Box<ZipArchive<BufReader<File>>>,
-        next: usize,
-        inflated: u64,
-        limits: &'l ImportLimits,
-    },
-    Files {
-        files: std::vec::IntoIter<PathBuf>,
-        limits: &'l ImportLimits,
-    },
-}
-
 /// The zip local-file and end-of-central-directory signatures.
 const ZIP_MAGIC: [&[u8]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
 
-impl<'l> EntryReader<'l> {
-    /// Opens `path`: a directory, a zip (by its first bytes) or a JSON file.
-    pub fn open(path: &Path, limits: &'l ImportLimits) -> Result<Self, DbError> {
-        let meta = fs_err::metadata(path).map_err(DbError::io(path))?;
-        if meta.is_dir() {
-            let mut files = Vec::new();
-            collect_json(path, &mut files)?;
-            files.sort();
-            return Ok(EntryReader::Files {
-                files: files.into_iter(),
-                limits,
-            });
-        }
-        let mut magic = [0u8; 4];
-        let mut file = File::open(path).map_err(DbError::io(path))?;
-        let read = read_up_to(&mut file, &mut magic).map_err(DbError::io(path))?;
-        if ZIP_MAGIC.contains(&&magic[..read]) {
-            let file = File::open(path).map_err(DbError::io(path))?;
-            let archive =
-                ZipArchive::new(BufReader::new(file)).map_err(|source| DbError::Archive {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            return Ok(EntryReader::Zip {
-                path: path.to_path_buf(),
-                archive: Box::new(archive),
-                next: 0,
-                inflated: 0,
-                limits,
-            });
-        }
-        Ok(EntryReader::Files {
-            files: vec![path.to_path_buf()].into_iter(),
-            limits,
-        })
-    }
+/// What the user named as a source.
+const WHAT: &str = "advisory source";
 
-    /// The next document, `None` at the end.
-    pub fn next_entry(&mut self) -> Result<Option<RawEntry>, DbError> {
-        match self {
-            EntryReader::Zip {
-                path,
-                archive,
-                next,
-                inflated,
-                limits,
-            } => next_zip_entry(path, archive, next, inflated, limits),
-            EntryReader::Files { files, limits } => match files.next() {
-                Some(file) => read_file(&file, limits).map(Some),
-                None => Ok(None),
-            },
+/// Reads every document of `path` — a directory, a zip (by its first
+/// bytes) or a JSON file — in order, handing each to `visit`. Only a
+/// regular file or a directory is read: a FIFO or a device is refused.
+pub(crate) fn read_entries(
+    path: &Path,
+    limits: &ImportLimits,
+    visit: &mut dyn FnMut(RawEntry) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    if check_user_path(path, WHAT, true)?.is_dir() {
+        let mut files = Vec::new();
+        collect_json(path, &mut files)?;
+        files.sort();
+        for file in files {
+            visit(read_file(&file, limits)?)?;
         }
+        return Ok(());
     }
+    let mut magic = [0u8; 4];
+    let mut file = open_user_file(path, WHAT)?;
+    let read = read_up_to(&mut file, &mut magic).map_err(DbError::io(path))?;
+    if ZIP_MAGIC.contains(&&magic[..read]) {
+        return read_zip(path, file, limits, visit);
+    }
+    visit(read_file(path, limits)?)
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -128,73 +90,81 @@ fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DbError> {
 }
 
 fn read_file(path: &Path, limits: &ImportLimits) -> Result<RawEntry, DbError> {
-    let file = File::open(path).map_err(DbError::io(path))?;
+    let file = open_user_file(path, WHAT)?;
     let entry = path.display().to_string();
     let bytes = read_bounded(file, limits.max_record_bytes).map_err(|e| match e {
-        Bounded::Io(source) => DbError::Io {
+        Bounded::Io(cause) => DbError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         },
         Bounded::Over => refused(entry.clone(), over_limit(limits)),
     })?;
     Ok(RawEntry { name: entry, bytes })
 }
 
-fn next_zip_entry(
+/// Reads every member of the zip, through its central directory one entry
+/// at a time: memory does not grow with the number of members, and members
+/// that share a name are all read (an index keyed by name would keep one).
+fn read_zip(
     path: &Path,
-    archive: &mut ZipArchive<BufReader<File>>,
-    next: &mut usize,
-    inflated: &mut u64,
+    file: File,
     limits: &ImportLimits,
-) -> Result<Option<RawEntry>, DbError> {
-    while *next < archive.len() {
-        let index = *next;
-        *next += 1;
-        let file = archive.by_index(index).map_err(|source| DbError::Archive {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        let entry = format!("{}!{name}", path.display());
+    visit: &mut dyn FnMut(RawEntry) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let archive_err = |cause| DbError::Archive {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut archive =
+        ZipIterable::try_new(BufReader::new(file), Config::default()).map_err(archive_err)?;
+    let entries = archive.files().map_err(archive_err)?;
+    let mut inflated = 0u64;
+    while let Some(entry) = entries.next() {
+        let entry = entry.map_err(archive_err)?;
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let at = format!("{}!{name}", path.display());
         if escapes(&name) {
-            return Err(refused(entry, "entry name escapes the archive".into()));
+            return Err(refused(at, "entry name escapes the archive".into()));
         }
-        if file.is_dir() || !name.to_ascii_lowercase().ends_with(".json") {
+        if entry.is_dir() || !name.to_ascii_lowercase().ends_with(".json") {
             continue;
         }
-        let compressed = file.compressed_size();
+        let compressed = entry.compressed_size();
         let budget = limits
             .max_total_bytes
-            .saturating_sub(*inflated)
+            .saturating_sub(inflated)
             .min(limits.max_record_bytes);
-        let bytes = read_bounded(file, budget).map_err(|e| match e {
-            Bounded::Io(source) => DbError::Io {
-                path: PathBuf::from(&entry),
-                source,
+        let member = entry
+            .with_reader(entries.reader_mut(), ZipReadOptions::default())
+            .map_err(archive_err)?;
+        let bytes = read_bounded(member, budget).map_err(|e| match e {
+            Bounded::Io(cause) => DbError::Io {
+                path: PathBuf::from(&at),
+                cause,
             },
             Bounded::Over if budget < limits.max_record_bytes => refused(
-                entry.clone(),
+                at.clone(),
                 format!(
                     "the archive inflates to more than {} bytes (zip bomb?)",
                     limits.max_total_bytes
                 ),
             ),
-            Bounded::Over => refused(entry.clone(), over_limit(limits)),
+            Bounded::Over => refused(at.clone(), over_limit(limits)),
         })?;
         let size = bytes.len() as u64;
         if size > limits.ratio_floor_bytes && size / compressed.max(1) > limits.max_ratio {
             return Err(refused(
-                entry,
+                at,
                 format!(
                     "entry inflates more than {}:1 (zip bomb?)",
                     limits.max_ratio
                 ),
             ));
         }
-        *inflated += size;
-        return Ok(Some(RawEntry { name, bytes }));
+        inflated += size;
+        visit(RawEntry { name, bytes })?;
     }
-    Ok(None)
+    Ok(())
 }
 
 fn refused(entry: String, reason: String) -> DbError {

@@ -3,7 +3,7 @@
 //! license, F directory, R file in the last directory); blocks are
 //! separated by blank lines.
 
-use super::{CatalogError, CatalogInput, Cataloger};
+use super::{CatalogError, CatalogInput, Cataloger, Catalogued};
 use crate::package::{Ecosystem, Package, SourcePackage};
 use crate::purl::purl;
 
@@ -20,15 +20,22 @@ impl Cataloger for ApkCataloger {
     }
 
     fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError> {
+        self.catalog_records(input).map(|c| c.packages)
+    }
+
+    fn catalog_records(&self, input: &CatalogInput<'_>) -> Result<Catalogued, CatalogError> {
         let text = std::str::from_utf8(input.content)
             .map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
-        let mut packages = Vec::new();
+        let mut found = Catalogued::default();
         let mut block = Block::default();
+        let mut finish = |block: &mut Block, line: usize| match block.finish(input, line) {
+            Ok(Some(package)) => found.packages.push(package),
+            Ok(None) => {}
+            Err(why) => found.passed_over.push(why),
+        };
         for (index, line) in text.lines().enumerate() {
             if line.is_empty() {
-                if let Some(package) = block.finish(input, index + 1)? {
-                    packages.push(package);
-                }
+                finish(&mut block, index + 1);
                 continue;
             }
             let Some((key, value)) = line.split_once(':').filter(|(k, _)| k.len() == 1) else {
@@ -39,10 +46,8 @@ impl Cataloger for ApkCataloger {
             };
             block.add(key, value);
         }
-        if let Some(package) = block.finish(input, text.lines().count())? {
-            packages.push(package);
-        }
-        Ok(packages)
+        finish(&mut block, text.lines().count());
+        Ok(found)
     }
 }
 
@@ -81,19 +86,18 @@ impl Block {
         }
     }
 
-    fn finish(
-        &mut self,
-        input: &CatalogInput<'_>,
-        line: usize,
-    ) -> Result<Option<Package>, CatalogError> {
+    fn finish(&mut self, input: &CatalogInput<'_>, line: usize) -> Result<Option<Package>, String> {
         let block = std::mem::take(self);
         if !block.started {
             return Ok(None);
         }
-        let (Some(name), Some(version)) = (block.name, block.version) else {
-            return Err(CatalogError(format!(
-                "package block ending at line {line} lacks `P:` or `V:`"
-            )));
+        let present = |v: &String| !v.trim().is_empty();
+        let (Some(name), Some(version)) =
+            (block.name.filter(present), block.version.filter(present))
+        else {
+            return Err(format!(
+                "package block ending at line {line} lacks `P:` or `V:`, or one is empty; not a package"
+            ));
         };
         let distro = input
             .os
@@ -152,13 +156,17 @@ R:libcrypto.so.3
 ";
 
     fn catalog(content: &str) -> Result<Vec<Package>, CatalogError> {
+        records(content).map(|c| c.packages)
+    }
+
+    fn records(content: &str) -> Result<Catalogued, CatalogError> {
         let os = OsRelease {
             id: "alpine".into(),
             version_id: Some("3.19.1".into()),
             name: None,
         };
         let tree = MapTree::new(&[]);
-        ApkCataloger.catalog(&CatalogInput {
+        ApkCataloger.catalog_records(&CatalogInput {
             path: b"lib/apk/db/installed",
             content: content.as_bytes(),
             os: Some(&os),
@@ -192,7 +200,25 @@ R:libcrypto.so.3
 
     #[test]
     fn malformed_blocks_are_errors() {
-        assert!(catalog("P:x\n\n").is_err(), "no version");
+        for empty in [
+            "P:x\n\n",
+            "P:\nV:1.0-r0\n",
+            "P:x\nV:\n",
+            "P: \nV:\n",
+            "P:\nV:\n",
+        ] {
+            let found = records(&format!("P:zlib\nV:1.3-r0\n\n{empty}")).unwrap();
+            assert_eq!(
+                found.packages.len(),
+                1,
+                "{empty:?}: the other record is kept"
+            );
+            assert_eq!(found.passed_over.len(), 1, "{empty:?}");
+            assert!(
+                found.passed_over[0].contains("or one is empty"),
+                "{found:?}"
+            );
+        }
         assert!(catalog("this is not apk\n").is_err());
         assert_eq!(catalog("\n\n").unwrap(), vec![]);
     }

@@ -5,7 +5,7 @@
 //! resolved through the image's own links (Debian 12 has merged `/usr`).
 
 use super::deb822::{Stanza, parse_stanzas};
-use super::{CatalogError, CatalogInput, Cataloger};
+use super::{CatalogError, CatalogInput, Cataloger, Catalogued};
 use crate::package::{Ecosystem, Package, SourcePackage};
 use crate::purl::purl;
 
@@ -28,27 +28,38 @@ impl Cataloger for DpkgCataloger {
     }
 
     fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError> {
+        self.catalog_records(input).map(|c| c.packages)
+    }
+
+    fn catalog_records(&self, input: &CatalogInput<'_>) -> Result<Catalogued, CatalogError> {
+        let mut found = Catalogued::default();
         if input.path.starts_with(STATUS_D) && input.path.ends_with(b".md5sums") {
-            return Ok(Vec::new());
+            return Ok(found);
         }
         let text = std::str::from_utf8(input.content)
             .map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
         let stanzas = parse_stanzas(text).map_err(CatalogError)?;
         let distroless = input.path.starts_with(STATUS_D);
-        let mut packages = Vec::new();
         for stanza in stanzas {
             if !is_on_disk(&stanza) {
                 continue;
             }
-            let (Some(name), Some(version)) = (stanza.get("Package"), stanza.get("Version")) else {
-                return Err(CatalogError(format!(
-                    "stanza at line {} lacks `Package` or `Version`",
+            let present = |v: &&str| !v.trim().is_empty();
+            let (Some(name), Some(version)) = (
+                stanza.get("Package").filter(present),
+                stanza.get("Version").filter(present),
+            ) else {
+                found.passed_over.push(format!(
+                    "stanza at line {} lacks `Package` or `Version`, or one is empty; not a package",
                     stanza.line
-                )));
+                ));
+                continue;
             };
-            packages.push(package(input, &stanza, name, version, distroless));
+            found
+                .packages
+                .push(package(input, &stanza, name, version, distroless));
         }
-        Ok(packages)
+        Ok(found)
     }
 }
 
@@ -227,12 +238,16 @@ Version: 1.0
 ";
 
     fn catalog(path: &str, content: &str, tree: &Tree) -> Result<Vec<Package>, CatalogError> {
+        records(path, content, tree).map(|c| c.packages)
+    }
+
+    fn records(path: &str, content: &str, tree: &Tree) -> Result<Catalogued, CatalogError> {
         let os = OsRelease {
             id: "debian".into(),
             version_id: Some("12".into()),
             name: None,
         };
-        DpkgCataloger.catalog(&CatalogInput {
+        DpkgCataloger.catalog_records(&CatalogInput {
             path: path.as_bytes(),
             content: content.as_bytes(),
             os: Some(&os),
@@ -318,15 +333,21 @@ Version: 1.0
     #[test]
     fn malformed_status_is_an_error() {
         let tree = Tree::new(&[]);
-        assert!(
-            catalog(
-                "var/lib/dpkg/status",
-                "Package: x\nStatus: install ok installed\n",
-                &tree
-            )
-            .is_err()
-        );
         assert!(catalog("var/lib/dpkg/status", "garbage line\n", &tree).is_err());
+        for bad in [
+            "Package: x\nStatus: install ok installed\n",
+            "Package:\nVersion: 1.0\nStatus: install ok installed\n",
+            "Package: x\nVersion: \nStatus: install ok installed\n",
+        ] {
+            let good = "Package: zlib1g\nVersion: 1.2\nStatus: install ok installed\n\n";
+            let found = records("var/lib/dpkg/status", &format!("{good}{bad}"), &tree).unwrap();
+            assert_eq!(found.packages.len(), 1, "{bad:?}: the other stanza is kept");
+            assert_eq!(found.passed_over.len(), 1, "{bad:?}");
+            assert!(
+                found.passed_over[0].contains("or one is empty"),
+                "{found:?}"
+            );
+        }
         assert!(
             DpkgCataloger
                 .catalog(&CatalogInput {

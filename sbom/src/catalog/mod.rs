@@ -31,6 +31,18 @@ pub struct CatalogInput<'a> {
 #[error("{0}")]
 pub struct CatalogError(pub String);
 
+/// What a cataloger made of one file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Catalogued {
+    /// The packages.
+    pub packages: Vec<Package>,
+    /// Records that are not packages, each with why (lower-case).
+    pub passed_over: Vec<String>,
+}
+
+/// The default [`Cataloger::max_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
 /// Turns package databases or lockfiles of one ecosystem into packages.
 pub trait Cataloger: Send + Sync {
     /// Stable name (`dpkg`, `apk`, `rpm`, `npm-lock`, ...).
@@ -47,9 +59,28 @@ pub trait Cataloger: Send + Sync {
         &[]
     }
 
+    /// The largest file this cataloger parses, in bytes: a larger one is
+    /// an unknown, not a parse whose memory grows without bound. The
+    /// default suits line-oriented databases; formats parsed into a tree
+    /// (JSON, YAML) set their own from the largest real files.
+    fn max_bytes(&self) -> u64 {
+        DEFAULT_MAX_BYTES
+    }
+
     /// Parses one file into packages. The caller sets each package's
     /// `location` and `layer`; the cataloger sets everything else.
     fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError>;
+
+    /// Like [`Cataloger::catalog`], also naming the records passed over (a
+    /// record without a name or version): each becomes an unknown, and the
+    /// file's other packages are kept. A cataloger that cannot pass over
+    /// one record fails the whole file instead.
+    fn catalog_records(&self, input: &CatalogInput<'_>) -> Result<Catalogued, CatalogError> {
+        Ok(Catalogued {
+            packages: self.catalog(input)?,
+            passed_over: Vec::new(),
+        })
+    }
 }
 
 /// Every built-in cataloger.

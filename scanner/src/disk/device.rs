@@ -1,9 +1,12 @@
 //! A VM disk image as a random-access device of its virtual bytes: a raw
-//! image is its own bytes; a qcow2 image is translated cluster by cluster
-//! ([`super::qcow2`]). Formats that are recognised but not read (VMDK,
-//! VHD, VHDX) are refused by name.
+//! image is its own bytes; qcow2, VHD, VHDX and VMDK images are translated
+//! block by block ([`super::qcow2`], [`super::vhd`], [`super::vhdx`],
+//! [`super::vmdk`]); an OVA holds its disks as members of a tar
+//! ([`super::ova`]). Every format is known by its bytes, never its name.
 
+use super::ova::Ova;
 use super::qcow2::Qcow2;
+use super::{vhd, vhdx, vmdk};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -17,16 +20,28 @@ pub trait Device {
     fn size(&self) -> u64;
 }
 
-/// A raw image: the file is the disk.
+/// A disk device that can move between threads.
+pub type BoxedDevice = Box<dyn Device + Send>;
+
+/// A region of a file: a raw image (the whole file), the data of a fixed
+/// VHD (all but its footer), a member of an OVA.
 pub struct Raw {
     file: File,
+    start: u64,
     size: u64,
+}
+
+impl Raw {
+    /// The `size` bytes of `file` from `start`.
+    pub fn new(file: File, start: u64, size: u64) -> Self {
+        Raw { file, start, size }
+    }
 }
 
 impl Device for Raw {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         check_range(offset, buf.len(), self.size)?;
-        self.file.read_exact_at(buf, offset)
+        self.file.read_exact_at(buf, self.start + offset)
     }
 
     fn size(&self) -> u64 {
@@ -45,48 +60,142 @@ pub fn check_range(offset: u64, len: usize, size: u64) -> io::Result<()> {
     }
 }
 
-/// The image format of a disk file, from its first bytes.
+/// Fills `buf` from virtual `offset` of a disk of `size` bytes mapped in
+/// blocks of `block` bytes: `read_block(index, within, part)` fills the
+/// part of `buf` that falls in block `index`, from byte `within` of it.
+pub fn read_in_blocks(
+    offset: u64,
+    buf: &mut [u8],
+    block: u64,
+    size: u64,
+    mut read_block: impl FnMut(u64, u64, &mut [u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    check_range(offset, buf.len(), size)?;
+    let mut done = 0;
+    while done < buf.len() {
+        let at = offset + done as u64;
+        let within = at % block;
+        let take = ((block - within) as usize).min(buf.len() - done);
+        read_block(at / block, within, &mut buf[done..done + take])?;
+        done += take;
+    }
+    Ok(())
+}
+
+/// An error about the disk format's own structures.
+pub fn bad_data(format: &str, what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{format}: {what}"))
+}
+
+/// The image format of a disk file, from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// qcow2 (`QFI\xfb`).
     Qcow2,
+    /// VHD: a `conectix` footer at the end (and, dynamic, at the start).
+    Vhd,
+    /// VHDX (`vhdxfile`).
+    Vhdx,
+    /// A VMDK sparse extent (`KDMV`).
+    VmdkSparse,
+    /// A VMDK descriptor naming its extents.
+    VmdkDescriptor,
+    /// An OVA: a tar whose first member is the OVF descriptor.
+    Ova,
     /// Raw bytes (an MBR, a GPT, or a bare filesystem).
     Raw,
 }
 
-/// Opens the disk image at `path`. Errors say what is wrong with the file
-/// (an unsupported format is named, with how to convert it).
-pub fn open(path: &Path) -> Result<Box<dyn Device + Send>, String> {
+/// The number of disks the image at `path` holds (an OVA may hold
+/// several; every other format one).
+pub fn disk_count(path: &Path) -> Result<usize, String> {
+    let (file, size, format) = sniff(path)?;
+    Ok(match format {
+        Format::Ova => Ova::open(file, size)?.disks().len(),
+        _ => 1,
+    })
+}
+
+/// Opens disk `index` of the image at `path`. Errors say what is wrong
+/// with the file.
+pub fn open(path: &Path, index: usize) -> Result<BoxedDevice, String> {
+    let (file, size, format) = sniff(path)?;
+    match format {
+        Format::Ova => {
+            let ova = Ova::open(file, size)?;
+            let (name, device) = ova.open_disk(index)?;
+            open_region(device).map_err(|e| format!("`{name}` in the OVA: {e}"))
+        }
+        Format::Qcow2 => Ok(Box::new(Qcow2::open(file, size)?)),
+        Format::VmdkDescriptor => vmdk::open_descriptor(path, file, size),
+        _ => open_region(Box::new(Raw::new(file, 0, size))),
+    }
+}
+
+/// Opens the disk whose image bytes are `image` (a file, or a member of
+/// an OVA), by its format.
+fn open_region(mut image: BoxedDevice) -> Result<BoxedDevice, String> {
+    let head = head_of(image.as_mut())?;
+    let tail = tail_of(image.as_mut())?;
+    match format_of(&head, &tail) {
+        Format::Vhd => vhd::open(image),
+        Format::Vhdx => vhdx::open(image),
+        Format::VmdkSparse => vmdk::open_sparse(image),
+        Format::Raw => Ok(image),
+        Format::Qcow2 | Format::VmdkDescriptor | Format::Ova => {
+            Err("a qcow2 image, VMDK descriptor or OVA inside another image is not read".into())
+        }
+    }
+}
+
+fn head_of(image: &mut dyn Device) -> Result<Vec<u8>, String> {
+    let mut head = vec![0u8; 512.min(image.size()) as usize];
+    image.read_at(0, &mut head).map_err(|e| e.to_string())?;
+    Ok(head)
+}
+
+fn tail_of(image: &mut dyn Device) -> Result<Vec<u8>, String> {
+    let size = image.size();
+    let mut tail = vec![0u8; 512.min(size) as usize];
+    image
+        .read_at(size - tail.len() as u64, &mut tail)
+        .map_err(|e| e.to_string())?;
+    Ok(tail)
+}
+
+/// Opens `path` and tells its format.
+fn sniff(path: &Path) -> Result<(File, u64, Format), String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let size = file
         .metadata()
         .map_err(|e| format!("cannot stat: {e}"))?
         .len();
-    let mut head = [0u8; 512];
-    let n = file.read_at(&mut head, 0).map_err(|e| e.to_string())?;
-    let head = &head[..n];
-    match format_of(head)? {
-        Format::Qcow2 => Ok(Box::new(Qcow2::open(file, size)?)),
-        Format::Raw => Ok(Box::new(Raw { file, size })),
-    }
+    let mut whole = Raw::new(file.try_clone().map_err(|e| e.to_string())?, 0, size);
+    let head = head_of(&mut whole)?;
+    let tail = tail_of(&mut whole)?;
+    Ok((file, size, format_of(&head, &tail)))
 }
 
-fn format_of(head: &[u8]) -> Result<Format, String> {
-    let unsupported = |name: &str| {
-        Err(format!(
-            "{name} disk images are not read; convert it with `qemu-img convert -O qcow2 DISK out.qcow2`"
-        ))
-    };
+fn format_of(head: &[u8], tail: &[u8]) -> Format {
+    let ustar = head.get(257..262) == Some(b"ustar");
+    let first_member = head.get(..100).map(|name| {
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        &name[..end]
+    });
     if head.starts_with(b"QFI\xfb") {
-        Ok(Format::Qcow2)
-    } else if head.starts_with(b"KDMV") || head.starts_with(b"# Disk DescriptorFile") {
-        unsupported("VMDK")
+        Format::Qcow2
+    } else if head.starts_with(b"KDMV") {
+        Format::VmdkSparse
+    } else if head.starts_with(b"# Disk DescriptorFile") {
+        Format::VmdkDescriptor
     } else if head.starts_with(b"vhdxfile") {
-        unsupported("VHDX")
-    } else if head.starts_with(b"conectix") {
-        unsupported("VHD")
+        Format::Vhdx
+    } else if head.starts_with(b"conectix") || tail.starts_with(b"conectix") {
+        Format::Vhd
+    } else if ustar && first_member.is_some_and(|name| name.ends_with(b".ovf")) {
+        Format::Ova
     } else {
-        Ok(Format::Raw)
+        Format::Raw
     }
 }
 
@@ -95,15 +204,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_by_magic() {
-        assert_eq!(format_of(b"QFI\xfb\0\0\0\x03"), Ok(Format::Qcow2));
-        assert_eq!(format_of(&[0u8; 512]), Ok(Format::Raw));
-        let err = format_of(b"KDMV\x01\0\0\0").unwrap_err();
-        assert!(
-            err.contains("VMDK") && err.contains("qemu-img convert"),
-            "{err}"
-        );
-        assert!(format_of(b"conectix").unwrap_err().contains("VHD"));
+    fn formats_by_their_bytes() {
+        let zeros = [0u8; 512];
+        assert_eq!(format_of(b"QFI\xfb\0\0\0\x03", &zeros), Format::Qcow2);
+        assert_eq!(format_of(&zeros, &zeros), Format::Raw);
+        assert_eq!(format_of(b"KDMV\x01\0\0\0", &zeros), Format::VmdkSparse);
+        assert_eq!(format_of(b"vhdxfile", &zeros), Format::Vhdx);
+        assert_eq!(format_of(b"conectix", &zeros), Format::Vhd);
+        assert_eq!(format_of(&zeros, b"conectix"), Format::Vhd);
+        let mut tar = [0u8; 512];
+        tar[..8].copy_from_slice(b"vm.ovf\0\0");
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(format_of(&tar, &zeros), Format::Ova);
     }
 
     #[test]

@@ -1,21 +1,32 @@
-//! VM disk images (raw or qcow2) read as one layer: the partitions are
-//! found (GPT, MBR, or a bare filesystem), the ext2/3/4 volume that holds
-//! the OS (`/etc/os-release`) is walked as the root, and the other ext
-//! volumes are walked where the root's `/etc/fstab` mounts them (by
-//! `UUID=`, `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A
-//! volume that is not read (another filesystem, LVM, encryption, contents
-//! not recognised, or an ext volume fstab does not mount) is listed in
-//! `unknowns[]` with what it holds; a blank one is not.
+//! VM disk images (raw, qcow2, VHD, VHDX, VMDK, or the disks of an OVA)
+//! read as one layer: the partitions of every disk are found (GPT, MBR, or
+//! a bare filesystem), the ext2/3/4 volume that holds the OS
+//! (`/etc/os-release`) is walked as the root, and the other ext volumes
+//! are walked where the root's `/etc/fstab` mounts them (by `UUID=`,
+//! `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A volume that is
+//! not read (another filesystem, LVM, encryption, contents not recognised,
+//! or an ext volume fstab does not mount) is listed in `unknowns[]` with
+//! what it holds; a blank one is not. When no volume holds an OS and one
+//! was left unread, the scan is refused rather than passed half-blind.
 
 pub mod device;
 pub mod ext;
+pub mod lvm;
+pub mod ova;
 pub mod partitions;
 pub mod qcow2;
+pub mod vhd;
+pub mod vhdx;
+pub mod vmdk;
+pub mod xfs;
 
 use crate::layer::LayerBuilder;
+use device::{BoxedDevice, Device};
 use ext::ExtFs;
-use partitions::{Contents, Partition, contents, partitions};
+use lvm::{LogicalVolume, PhysicalVolume, PlacedVolume};
+use partitions::{Contents, LVM_PV, Partition, contents, partitions};
 use std::path::Path;
+use xfs::XfsFs;
 
 /// Steps of name lookups a disk may cost (see [`ExtFs::walk`]): a few
 /// seconds of work; a real system needs a fraction of it.
@@ -27,46 +38,239 @@ const MAX_EXT_VOLUMES: usize = 16;
 /// Most bytes of `/etc/fstab` read.
 const MAX_FSTAB: u64 = 1 << 20;
 
-/// Indexes the disk image at `path` into `builder` as one layer. Errors
-/// are about the disk as a whole (unreadable, unsupported format, no
-/// readable filesystem); trouble inside a volume is an unknown.
-pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), String> {
-    builder.walk_volume();
-    let mut disk = device::open(path)?;
-    let volumes = partitions(disk.as_mut()).map_err(|e| format!("partition table: {e}"))?;
-    let mut ext_volumes = Vec::new();
-    let mut unloadable = Vec::new();
-    for volume in volumes {
-        let held =
-            contents(disk.as_mut(), volume.start).map_err(|e| format!("{}: {e}", name(&volume)))?;
-        match held {
-            Contents::Ext if ext_volumes.len() >= MAX_EXT_VOLUMES => not_read(
-                builder,
-                &volume,
-                &format!("ext filesystem past the first {MAX_EXT_VOLUMES}, not read"),
-            ),
-            Contents::Ext => match ExtFs::load(device::open(path)?, volume.start, volume.len) {
-                Ok(fs) => ext_volumes.push((volume, fs)),
-                Err(e) => {
-                    let reason = format!("ext filesystem that does not load ({e})");
-                    not_read(builder, &volume, &reason);
-                    unloadable.push(format!("{}: {reason}", name(&volume)));
-                }
-            },
-            Contents::Other(kind) => not_read(builder, &volume, &format!("{kind}, not read")),
-            Contents::Unknown if volume.number > 0 => {
-                not_read(builder, &volume, "contents not recognised, not read")
-            }
-            Contents::Unknown | Contents::Blank => {}
+/// A volume of the image: a partition of one of its disks, or a logical
+/// volume of an LVM group.
+struct Volume {
+    /// How the report names it: `partition 2`, `disk 1 partition 2`,
+    /// `logical volume vg/root`.
+    name: String,
+    /// Its bytes.
+    len: u64,
+    /// What fstab's `PARTUUID=` names it by.
+    part_uuid: Option<String>,
+    /// Device paths fstab may name it by (`/dev/mapper/vg-root`).
+    devices: Vec<String>,
+    /// A whole disk without a partition table: unrecognised contents there
+    /// are not worth naming (a partition's are).
+    whole_disk: bool,
+}
+
+impl Volume {
+    fn partition(partition: &Partition, disk: usize, disks: usize) -> Self {
+        let on = format!("disk {}", disk + 1);
+        let name = match (partition.number, disks > 1) {
+            (0, true) => on,
+            (0, false) => "the disk".to_string(),
+            (n, true) => format!("{on} partition {n}"),
+            (n, false) => format!("partition {n}"),
+        };
+        Volume {
+            name,
+            len: partition.len,
+            part_uuid: partition.part_uuid.clone(),
+            devices: Vec::new(),
+            whole_disk: partition.number == 0,
         }
     }
-    let root_at = ext_volumes
+
+    fn logical(name: &str, len: u64) -> Self {
+        Volume {
+            name: format!("logical volume {name}"),
+            len,
+            part_uuid: None,
+            devices: lvm::device_names(name),
+            whole_disk: false,
+        }
+    }
+}
+
+/// A filesystem the disk reader walks.
+enum Filesystem {
+    Ext(ExtFs),
+    Xfs(XfsFs),
+}
+
+impl Filesystem {
+    fn name(&self) -> &'static str {
+        match self {
+            Filesystem::Ext(_) => "ext",
+            Filesystem::Xfs(_) => "XFS",
+        }
+    }
+
+    fn uuid(&self) -> String {
+        match self {
+            Filesystem::Ext(fs) => fs.uuid(),
+            Filesystem::Xfs(fs) => fs.uuid(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Filesystem::Ext(fs) => fs.label(),
+            Filesystem::Xfs(fs) => fs.label(),
+        }
+    }
+
+    fn has(&self, path: &str) -> bool {
+        match self {
+            Filesystem::Ext(fs) => fs.has(path),
+            Filesystem::Xfs(fs) => fs.has(path),
+        }
+    }
+
+    fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
+        match self {
+            Filesystem::Ext(fs) => fs.read_small(path, limit),
+            Filesystem::Xfs(fs) => fs.read_small(path, limit),
+        }
+    }
+
+    /// Walks the filesystem into `builder` below `mount`; `budget` bounds
+    /// ext's quadratic name lookups (XFS lists each directory once).
+    fn walk(
+        &self,
+        mount: &[u8],
+        budget: &mut u64,
+        builder: &mut LayerBuilder<'_>,
+    ) -> Result<(), String> {
+        match self {
+            Filesystem::Ext(fs) => fs.walk(mount, budget, builder),
+            Filesystem::Xfs(fs) => fs.walk(mount, builder),
+        }
+    }
+}
+
+/// An LVM physical volume found on a partition.
+struct FoundPv {
+    disk: usize,
+    start: u64,
+    len: u64,
+    pv: PhysicalVolume,
+    volume: Volume,
+}
+
+/// What the volumes of an image are being sorted into.
+#[derive(Default)]
+struct Survey {
+    ext: Vec<(Volume, Filesystem)>,
+    unloadable: Vec<String>,
+    unread: Vec<String>,
+}
+
+impl Survey {
+    /// Files `device` (the bytes of `volume`, from `start`) by what it
+    /// holds; `reopen` gives another handle on the same bytes. Returns
+    /// the volume back when it is an LVM physical volume.
+    fn sort(
+        &mut self,
+        builder: &mut LayerBuilder<'_>,
+        volume: Volume,
+        device: &mut dyn Device,
+        start: u64,
+        reopen: impl FnOnce() -> Result<BoxedDevice, String>,
+    ) -> Result<Option<Volume>, String> {
+        let held = contents(device, start).map_err(|e| format!("{}: {e}", volume.name))?;
+        let what = match held {
+            Contents::Ext | Contents::Xfs if self.ext.len() >= MAX_EXT_VOLUMES => {
+                format!("filesystem past the first {MAX_EXT_VOLUMES}, not read")
+            }
+            Contents::Ext | Contents::Xfs => {
+                let loaded = if held == Contents::Ext {
+                    ExtFs::load(reopen()?, start, volume.len).map(Filesystem::Ext)
+                } else {
+                    XfsFs::load(reopen()?, start, volume.len).map(Filesystem::Xfs)
+                };
+                match loaded {
+                    Ok(fs) => {
+                        self.ext.push((volume, fs));
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        let reason = format!("{} filesystem that does not load ({e})", held.name());
+                        self.unloadable.push(format!("{}: {reason}", volume.name));
+                        reason
+                    }
+                }
+            }
+            Contents::Other(LVM_PV) => return Ok(Some(volume)),
+            Contents::Other(kind) => format!("{kind}, not read"),
+            Contents::Unknown if !volume.whole_disk => {
+                "contents not recognised, not read".to_string()
+            }
+            Contents::Unknown | Contents::Blank => return Ok(None),
+        };
+        self.unread(builder, &volume, &what);
+        Ok(None)
+    }
+
+    fn unread(&mut self, builder: &mut LayerBuilder<'_>, volume: &Volume, what: &str) {
+        not_read(builder, volume, what);
+        self.unread.push(format!("{} ({what})", volume.name));
+    }
+}
+
+/// Indexes the disk image at `path` into `builder` as one layer. Errors
+/// are about the image as a whole (unreadable, unsupported format, no
+/// readable filesystem; no OS root found while a volume was left unread,
+/// unless `allow_incomplete`); trouble inside a volume is an unknown.
+pub fn index_disk(
+    path: &Path,
+    builder: &mut LayerBuilder<'_>,
+    allow_incomplete: bool,
+) -> Result<(), String> {
+    builder.walk_volume();
+    let disks = device::disk_count(path)?;
+    let mut survey = Survey::default();
+    let mut pvs = Vec::new();
+    for disk in 0..disks {
+        let mut device = device::open(path, disk)?;
+        let found = partitions(device.as_mut()).map_err(|e| {
+            let on = if disks > 1 {
+                format!(" of disk {}", disk + 1)
+            } else {
+                String::new()
+            };
+            format!("partition table{on}: {e}")
+        })?;
+        for partition in found {
+            let volume = Volume::partition(&partition, disk, disks);
+            let reopen = || device::open(path, disk);
+            let start = partition.start;
+            if let Some(volume) = survey.sort(builder, volume, device.as_mut(), start, reopen)? {
+                match lvm::read_physical_volume(device.as_mut(), start) {
+                    Ok(pv) => pvs.push(FoundPv {
+                        disk,
+                        start,
+                        len: partition.len,
+                        pv,
+                        volume,
+                    }),
+                    Err(e) => survey.unread(builder, &volume, &format!("LVM physical volume: {e}")),
+                }
+            }
+        }
+    }
+    read_volume_groups(path, &pvs, &mut survey, builder);
+    let Survey {
+        ext: mut ext_volumes,
+        unloadable,
+        unread,
+    } = survey;
+    let with_os = ext_volumes
         .iter()
-        .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"))
+        .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"));
+    if with_os.is_none() && !unread.is_empty() && !allow_incomplete {
+        return Err(format!(
+            "no OS root found, and not read: {}; the scan would miss the system (--allow-incomplete accepts it)",
+            unread.join("; ")
+        ));
+    }
+    let root_at = with_os
         .or_else(|| (!ext_volumes.is_empty()).then_some(0))
         .ok_or_else(|| {
             if unloadable.is_empty() {
-                "no ext2/3/4 filesystem found on the disk".to_string()
+                "no ext2/3/4 or XFS filesystem found on the disk".to_string()
             } else {
                 unloadable.join("; ")
             }
@@ -74,7 +278,7 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
     let (root_volume, root) = ext_volumes.remove(root_at);
     let mut budget = LOOKUP_BUDGET;
     root.walk(b"", &mut budget, builder)
-        .map_err(|e| format!("{}: {e}", name(&root_volume)))?;
+        .map_err(|e| format!("{}: {e}", root_volume.name))?;
     let mounts = root
         .read_small("/etc/fstab", MAX_FSTAB)
         .map(|bytes| fstab_mounts(&String::from_utf8_lossy(&bytes)))
@@ -88,6 +292,7 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
                     .part_uuid
                     .as_ref()
                     .is_some_and(|p| p.eq_ignore_ascii_case(id)),
+                Spec::Device(path) => volume.devices.contains(path),
             };
             matches.then_some(dir)
         });
@@ -103,7 +308,8 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
                 builder,
                 &volume,
                 &format!(
-                    "ext filesystem (UUID {}) that /etc/fstab does not mount, not read",
+                    "{} filesystem (UUID {}) that /etc/fstab does not mount, not read",
+                    fs.name(),
                     fs.uuid()
                 ),
             ),
@@ -112,18 +318,81 @@ pub fn index_disk(path: &Path, builder: &mut LayerBuilder<'_>) -> Result<(), Str
     Ok(())
 }
 
-fn name(volume: &Partition) -> String {
-    if volume.number == 0 {
-        "the disk".to_string()
-    } else {
-        format!("partition {}", volume.number)
+/// The logical volumes of every LVM group whose physical volumes were
+/// found, each sorted like a partition; a group's newest metadata (highest
+/// `seqno`) wins over older copies on its other volumes.
+fn read_volume_groups(
+    path: &Path,
+    pvs: &[FoundPv],
+    survey: &mut Survey,
+    builder: &mut LayerBuilder<'_>,
+) {
+    let mut groups: Vec<(String, u64, &str)> = Vec::new();
+    for found in pvs {
+        let Some(text) = &found.pv.metadata else {
+            survey.unread(
+                builder,
+                &found.volume,
+                "LVM physical volume without metadata, not read",
+            );
+            continue;
+        };
+        let (group, seqno) = lvm::group_of(text);
+        match groups.iter_mut().find(|(g, _, _)| *g == group) {
+            Some(known) if known.1 >= seqno => {}
+            Some(known) => *known = (group, seqno, text),
+            None => groups.push((group, seqno, text)),
+        }
+    }
+    for (group, _, text) in groups {
+        let mut open = |uuid: &str| {
+            let found = pvs.iter().find(|f| f.pv.uuid == uuid)?;
+            Some(PlacedVolume {
+                uuid: uuid.to_string(),
+                disk: device::open(path, found.disk).ok()?,
+                start: found.start,
+                len: found.len,
+            })
+        };
+        let lvs = match lvm::logical_volumes(text, &mut open) {
+            Ok(lvs) => lvs,
+            Err(e) => {
+                let volume = Volume::logical(&format!("{group}/*"), 0);
+                survey.unread(builder, &volume, &format!("LVM metadata: {e}"));
+                continue;
+            }
+        };
+        for lv in lvs {
+            match lv {
+                LogicalVolume::Mapped { name, mut device } => {
+                    let volume = Volume::logical(&name, device.size());
+                    let reopen = || {
+                        lvm::logical_volumes(text, &mut open)?
+                            .into_iter()
+                            .find_map(|lv| match lv {
+                                LogicalVolume::Mapped { name: n, device } if n == name => {
+                                    Some(device)
+                                }
+                                _ => None,
+                            })
+                            .ok_or_else(|| format!("logical volume {name} is gone"))
+                    };
+                    let _ = survey
+                        .sort(builder, volume, device.as_mut(), 0, reopen)
+                        .map_err(|e| not_read(builder, &Volume::logical(&name, 0), &e));
+                }
+                LogicalVolume::Unread { name, reason } => {
+                    survey.unread(builder, &Volume::logical(&name, 0), &reason);
+                }
+            }
+        }
     }
 }
 
-fn not_read(builder: &mut LayerBuilder<'_>, volume: &Partition, what: &str) {
+fn not_read(builder: &mut LayerBuilder<'_>, volume: &Volume, what: &str) {
     builder.unsupported(
         b"",
-        &format!("{} ({} bytes): {what}", name(volume), volume.len),
+        &format!("{} ({} bytes): {what}", volume.name, volume.len),
     );
 }
 
@@ -133,6 +402,8 @@ enum Spec {
     Uuid(String),
     Label(String),
     PartUuid(String),
+    /// A logical volume's device path (`/dev/mapper/vg-root`, `/dev/vg/root`).
+    Device(String),
 }
 
 /// The `(volume, mount point)` pairs of an fstab that name volumes by
@@ -159,6 +430,12 @@ fn fstab_mounts(fstab: &str) -> Vec<(Spec, String)> {
                 Spec::Label(label)
             } else if let Some(id) = named(["PARTUUID=", "/dev/disk/by-partuuid/"]) {
                 Spec::PartUuid(id)
+            } else if spec.starts_with("/dev/mapper/")
+                || spec
+                    .strip_prefix("/dev/")
+                    .is_some_and(|rest| rest.matches('/').count() == 1)
+            {
+                Spec::Device(spec.to_string())
             } else {
                 return None;
             };

@@ -24,17 +24,35 @@ pub struct Partition {
     pub part_uuid: Option<String>,
 }
 
+/// What [`Contents::Other`] names an LVM physical volume.
+pub const LVM_PV: &str = "LVM physical volume";
+
 /// What a volume holds, by magic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contents {
     /// ext2, ext3 or ext4.
     Ext,
+    /// XFS.
+    Xfs,
     /// Another filesystem or volume kind, named.
     Other(&'static str),
     /// Zeros where any filesystem keeps its signature: never formatted.
     Blank,
     /// Something not recognised.
     Unknown,
+}
+
+impl Contents {
+    /// The kind of filesystem, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Contents::Ext => "ext",
+            Contents::Xfs => "XFS",
+            Contents::Other(kind) => kind,
+            Contents::Blank => "blank",
+            Contents::Unknown => "unrecognised",
+        }
+    }
 }
 
 /// The volumes of `disk`, in disk order; a partition that overlaps an
@@ -234,9 +252,9 @@ pub fn contents(disk: &mut dyn Device, start: u64) -> io::Result<Contents> {
     Ok(if at(1080, &[0x53, 0xef]) {
         Contents::Ext
     } else if at(0, b"XFSB") {
-        Contents::Other("XFS")
+        Contents::Xfs
     } else if at(512, b"LABELONE") || at(24, b"LABELONE") {
-        Contents::Other("LVM physical volume")
+        Contents::Other(LVM_PV)
     } else if at(0, b"LUKS\xba\xbe") {
         Contents::Other("LUKS encrypted volume")
     } else if at(4086, b"SWAPSPACE2") {

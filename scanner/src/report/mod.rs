@@ -3,7 +3,10 @@
 //! JSON form is the contract other tools build on; `schema/report-v1.json`
 //! at the repository root describes it.
 
+pub mod baseline;
 pub mod cyclonedx;
+pub mod diff;
+pub mod fingerprint;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
@@ -15,6 +18,7 @@ use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path
 use imgscan_signatures::{Incident, Ioc, Malware};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::time::Duration;
 
 /// The report schema identifier.
@@ -110,6 +114,54 @@ pub struct Totals {
     pub deleted: usize,
 }
 
+/// Whether an item was in the baseline (`scan --baseline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not in the baseline: the gate counts it.
+    New,
+    /// In the baseline too: the gate leaves it out.
+    Unchanged,
+}
+
+/// A vulnerability, malware match or finding with its [`fingerprint`] and,
+/// against a baseline, its [`Status`]. Reads as the item it wraps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tracked<T> {
+    /// The item.
+    #[serde(flatten)]
+    pub item: T,
+    /// What identifies the item across rebuilds (see [`fingerprint`]).
+    pub fingerprint: String,
+    /// `new` or `unchanged`, with a baseline only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+impl<T> Tracked<T> {
+    /// `item` with the fingerprint `fingerprint` computes for it.
+    pub fn new(item: T, fingerprint: impl Fn(&T) -> String) -> Self {
+        Tracked {
+            fingerprint: fingerprint(&item),
+            item,
+            status: None,
+        }
+    }
+
+    /// Whether the gate counts it: always, unless a baseline had it.
+    pub fn counts(&self) -> bool {
+        self.status != Some(Status::Unchanged)
+    }
+}
+
+impl<T> Deref for Tracked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
 /// The summary block.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -125,6 +177,12 @@ pub struct Summary {
     pub not_checked: Vec<&'static str>,
     /// Warnings about the scan itself.
     pub warnings: Vec<String>,
+    /// Against a baseline: what is new, unchanged and fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<baseline::BaselineSummary>,
+    /// Layers taken from the layer-result cache and read, when one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheStats>,
     /// Wall time of the scan.
     pub duration_ms: u64,
 }
@@ -144,13 +202,16 @@ pub struct Report {
     /// Vulnerable and malicious packages (absent when vulnerabilities were
     /// not checked).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
+    pub vulnerabilities: Option<Vec<Tracked<VulnerabilityEntry>>>,
     /// Files rules matched (absent when no rules ran).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub malware: Option<Vec<Malware>>,
+    pub malware: Option<Vec<Tracked<Malware>>>,
     /// Findings (absent when no check ran).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub findings: Option<Vec<Finding>>,
+    pub findings: Option<Vec<Tracked<Finding>>>,
+    /// Against a baseline: the baseline's items this scan no longer has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<Vec<baseline::FixedItem>>,
     /// One incident per suspicious executable, worst first (absent when
     /// neither rules nor checks ran).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,9 +263,10 @@ impl Report {
             target: scanned.target.clone(),
             layers: scanned.layers.clone(),
             packages: scanned.packages.clone(),
-            vulnerabilities: scanned.vulnerabilities.clone(),
-            malware: scanned.malware.clone(),
-            findings: scanned.findings.clone(),
+            vulnerabilities: tracked(&scanned.vulnerabilities, fingerprint::vulnerability),
+            malware: tracked(&scanned.malware, fingerprint::malware),
+            findings: tracked(&scanned.findings, fingerprint::finding),
+            fixed: None,
             incidents: scanned.incidents.clone(),
             iocs: scanned.iocs.clone(),
             unknowns: scanned.unknowns.clone(),
@@ -223,6 +285,8 @@ impl Report {
                     .filter(|c| *c != "malware" || scanned.malware.is_none())
                     .collect(),
                 warnings,
+                baseline: None,
+                cache: scanned.cache,
                 duration_ms: duration.as_millis() as u64,
             },
         }
@@ -255,6 +319,19 @@ impl Report {
         text.push('\n');
         text
     }
+}
+
+/// Each item of `items` with its fingerprint.
+fn tracked<T: Clone>(
+    items: &Option<Vec<T>>,
+    fingerprint: fn(&T) -> String,
+) -> Option<Vec<Tracked<T>>> {
+    items.as_ref().map(|items| {
+        items
+            .iter()
+            .map(|item| Tracked::new(item.clone(), fingerprint))
+            .collect()
+    })
 }
 
 /// Counts of vulnerabilities, findings and malware by severity (every severity listed).

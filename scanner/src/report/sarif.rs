@@ -4,9 +4,12 @@
 //! rank by; one result per incident (first), vulnerable package, malware
 //! match and finding,
 //! located at the file inside the image (the package database or
-//! lockfile, the matched file, the misconfigured file and line).
+//! lockfile, the matched file, the misconfigured file and line), with the
+//! report's fingerprint as `partialFingerprints["imgscan/v1"]` so that a
+//! dashboard tracks one alert across rebuilds, and with `--baseline` each
+//! result's `baselineState` (`new` or `unchanged`).
 
-use super::Report;
+use super::{Report, Status};
 use imgscan_advisories::VulnerabilityKind;
 use imgscan_sbom::Severity;
 use serde::Serialize;
@@ -48,6 +51,7 @@ pub fn render_sarif(report: &Report) -> String {
                 i.layer
             ),
             vec![(i.executable.as_str(), None)],
+            (&i.fingerprint, None),
             json!({ "layer": i.layer, "created_by": i.created_by, "fingerprint": i.fingerprint,
                     "started_by": i.started_by, "config": i.config }),
         );
@@ -85,6 +89,7 @@ pub fn render_sarif(report: &Report) -> String {
                 v.name, v.version, v.id, v.summary, v.layer
             ),
             v.locations.iter().map(|l| (l.as_str(), None)).collect(),
+            (&v.fingerprint, v.status),
             json!({ "purl": v.purl, "layer": v.layer, "kind": v.kind }),
         );
     }
@@ -112,6 +117,7 @@ pub fn render_sarif(report: &Report) -> String {
                 m.evidence.join(", ")
             ),
             vec![(m.path.as_str(), None)],
+            (&m.fingerprint, m.status),
             json!({ "layer": m.layer, "sha256": m.sha256, "visible": m.visible }),
         );
     }
@@ -128,6 +134,7 @@ pub fn render_sarif(report: &Report) -> String {
             f.severity,
             format!("{}. {}", f.title, f.remedy),
             vec![(f.path.as_str(), f.line)],
+            (&f.fingerprint, f.status),
             json!({ "layer": f.layer, "evidence": f.evidence }),
         );
     }
@@ -205,6 +212,7 @@ impl Run {
         severity: Severity,
         message: String,
         places: Vec<(&str, Option<u32>)>,
+        (fingerprint, status): (&str, Option<Status>),
         properties: Value,
     ) {
         let locations: Vec<Value> = places
@@ -217,14 +225,23 @@ impl Run {
                 json!({ "physicalLocation": physical })
             })
             .collect();
-        self.results.push(json!({
+        let mut result = json!({
             "ruleId": self.rules[rule].id,
             "ruleIndex": rule,
             "level": level(severity),
             "message": { "text": message },
             "locations": locations,
+            "partialFingerprints": { "imgscan/v1": fingerprint },
             "properties": properties,
-        }));
+        });
+        // Against a baseline (`--baseline`), SARIF's own word for it.
+        if let Some(status) = status {
+            result["baselineState"] = json!(match status {
+                Status::New => "new",
+                Status::Unchanged => "unchanged",
+            });
+        }
+        self.results.push(result);
     }
 }
 

@@ -748,6 +748,7 @@ pub(crate) mod tests {
             vulnerabilities: None,
             malware: None,
             findings: None,
+            fixed: None,
             incidents: None,
             iocs: None,
             unknowns: Vec::new(),
@@ -766,6 +767,8 @@ pub(crate) mod tests {
                 skipped: Skipped::default(),
                 not_checked: Vec::new(),
                 warnings: Vec::new(),
+                baseline: None,
+                cache: None,
                 duration_ms: 5,
             },
         }

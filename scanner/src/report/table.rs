@@ -1,11 +1,19 @@
 //! The human-readable rendering of a report: what the target is, a table of
 //! layers, totals, what was skipped and not checked, and the file listing
 //! when asked. Colour only when the caller says the output is a terminal
-//! that wants it.
+//! that wants it. Every string that comes from the target (or from an
+//! advisory feed) goes through [`terminal_safe`]: control characters in it
+//! are shown as escapes, never sent to the terminal.
 
 use super::Report;
 use imgscan_advisories::VulnerabilityKind;
+use imgscan_sbom::terminal_safe;
 use std::fmt::Write;
+
+/// A target-derived string, safe to print.
+fn e(text: &str) -> String {
+    terminal_safe(text).into_owned()
+}
 
 /// Renders `report` as text; `color` adds ANSI emphasis to headings.
 pub fn render(report: &Report, color: bool) -> String {
@@ -18,15 +26,15 @@ pub fn render(report: &Report, color: bool) -> String {
     };
     let mut out = String::new();
     let t = &report.target;
-    let _ = writeln!(out, "{} {} ({})", bold("Target  "), t.input, t.kind);
+    let _ = writeln!(out, "{} {} ({})", bold("Target  "), e(&t.input), t.kind);
     if let Some(digest) = &t.digest {
-        let _ = writeln!(out, "{} {digest}", bold("Digest  "));
+        let _ = writeln!(out, "{} {}", bold("Digest  "), e(digest));
     }
     if let Some(platform) = &t.platform {
-        let _ = writeln!(out, "{} {platform}", bold("Platform"));
+        let _ = writeln!(out, "{} {}", bold("Platform"), e(platform));
     }
     if let Some(created) = &t.created {
-        let _ = writeln!(out, "{} {created}", bold("Created "));
+        let _ = writeln!(out, "{} {}", bold("Created "), e(created));
     }
     let os = match &t.os {
         Some(os) => os
@@ -35,7 +43,7 @@ pub fn render(report: &Report, color: bool) -> String {
             .unwrap_or_else(|| format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))),
         None => "unknown (no os-release found)".to_string(),
     };
-    let _ = writeln!(out, "{} {os}", bold("OS      "));
+    let _ = writeln!(out, "{} {}", bold("OS      "), e(&os));
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -49,7 +57,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let digest = layer
             .digest
             .as_deref()
-            .map(short_digest)
+            .map(|d| short_digest(&e(d)))
             .unwrap_or_else(|| "-".into());
         let stored = layer
             .compressed_size
@@ -58,7 +66,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let created = layer
             .created_by
             .as_deref()
-            .map(|c| one_line(c, 60))
+            .map(|c| one_line(&e(c), 60))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -133,11 +141,11 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "{:<32} {:<28} {:<4} {:>5}  {}",
-                p.name,
-                p.version,
+                e(&p.name),
+                e(&p.version),
                 p.ecosystem.as_str(),
                 p.layer,
-                p.location
+                e(&p.location)
             );
         }
         let _ = writeln!(out);
@@ -168,18 +176,18 @@ pub fn render(report: &Report, color: bool) -> String {
             } else if v.fixed.is_empty() {
                 "no fix".to_string()
             } else {
-                v.fixed.join(", ")
+                e(&v.fixed.join(", "))
             };
             let _ = writeln!(
                 out,
                 "{:<13} {:<20} {:<28} {:<24} {:<24} {:>5}  {}",
                 severity,
-                v.id,
-                v.name,
-                v.version,
+                e(&v.id),
+                e(&v.name),
+                e(&v.version),
                 fixed,
                 v.layer,
-                one_line(&v.summary, 70)
+                one_line(&e(&v.summary), 70)
             );
         }
         let _ = writeln!(out);
@@ -196,10 +204,13 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "{:<8} {:<30} layer {:<3} {}{seen}",
-                severity, m.rule, m.layer, m.path
+                severity,
+                e(&m.rule),
+                m.layer,
+                e(&m.path)
             );
-            let _ = writeln!(out, "         sha256 {}", m.sha256);
-            let _ = writeln!(out, "         evidence: {}", m.evidence.join(" | "));
+            let _ = writeln!(out, "         sha256 {}", e(&m.sha256));
+            let _ = writeln!(out, "         evidence: {}", e(&m.evidence.join(" | ")));
         }
         let _ = writeln!(out);
     }
@@ -207,18 +218,21 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())));
         for f in findings {
             let place = match f.line {
-                Some(line) => format!("{}:{line}", f.path),
-                None => f.path.clone(),
+                Some(line) => format!("{}:{line}", e(&f.path)),
+                None => e(&f.path),
             };
             let severity = format!("{:?}", f.severity).to_uppercase();
             let _ = writeln!(
                 out,
                 "{:<8} {:<30} layer {:<3} {}",
-                severity, f.id, f.layer, place
+                severity,
+                e(f.id),
+                f.layer,
+                place
             );
-            let _ = writeln!(out, "         {}", f.title);
-            let _ = writeln!(out, "         evidence: {}", f.evidence);
-            let _ = writeln!(out, "         fix: {}", f.remedy);
+            let _ = writeln!(out, "         {}", e(&f.title));
+            let _ = writeln!(out, "         evidence: {}", e(&f.evidence));
+            let _ = writeln!(out, "         fix: {}", e(&f.remedy));
         }
         let _ = writeln!(out);
     }
@@ -252,12 +266,14 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "  layer {} {}: {}",
-                unknown.layer, unknown.path, unknown.reason
+                unknown.layer,
+                e(&unknown.path),
+                e(&unknown.reason)
             );
         }
     }
     for warning in &s.warnings {
-        let _ = writeln!(out, "{} {warning}", bold("Warning "));
+        let _ = writeln!(out, "{} {}", bold("Warning "), e(warning));
     }
     if !s.not_checked.is_empty() {
         let _ = writeln!(out, "{} {}", bold("Not checked"), s.not_checked.join(", "));
@@ -277,10 +293,10 @@ pub fn render(report: &Report, color: bool) -> String {
                 f.layer,
                 f.kind,
                 human_bytes(f.size),
-                f.path
+                e(&f.path)
             );
             if let Some(link) = &f.link {
-                let _ = write!(line, " -> {link}");
+                let _ = write!(line, " -> {}", e(link));
             }
             if let Some(layer) = f.deleted_in {
                 let _ = write!(line, "  (deleted in layer {layer})");

@@ -32,6 +32,15 @@ pub trait BlobStore: Sync {
     /// The file the store reads, for messages.
     fn origin(&self) -> &Path;
 
+    /// What identifies the blob's bytes on this host without reading them,
+    /// when the store reads them from a local file: that file's device,
+    /// inode, size and modification and change times (a write changes the
+    /// change time, which only root can set back), and where in it the
+    /// blob is. `None` when there is no such file or no such blob.
+    fn identity(&self, _name: &str) -> Option<String> {
+        None
+    }
+
     /// Reads the manifest or index with `digest` whole. A layout keeps
     /// manifests among its blobs; a registry serves them apart.
     fn read_manifest(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ScanError> {
@@ -110,6 +119,32 @@ impl BlobStore for DirStore {
     fn origin(&self) -> &Path {
         &self.root
     }
+
+    fn identity(&self, name: &str) -> Option<String> {
+        // Opening checks the path as a read would (no symlinks, a file).
+        drop(self.open(name).ok()??);
+        let rel = normalize(name.as_bytes(), 4096).ok()?;
+        let host = self.root.join(std::ffi::OsStr::from_bytes(&rel));
+        file_identity(&host).map(|id| format!("{id} whole"))
+    }
+}
+
+/// Device, inode, size, mtime and ctime (nanoseconds) of the file at `path`.
+fn file_identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).ok()?;
+    m.is_file().then(|| {
+        format!(
+            "{}:{}:{}:{}.{}:{}.{}",
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        )
+    })
 }
 
 /// Blobs inside an uncompressed tar file, read in place by offset.
@@ -182,6 +217,12 @@ impl BlobStore for TarStore {
 
     fn origin(&self) -> &Path {
         &self.path
+    }
+
+    fn identity(&self, name: &str) -> Option<String> {
+        let key = normalize(name.as_bytes(), 4096).ok()?;
+        let &(offset, size) = self.members.get(&key)?;
+        file_identity(&self.path).map(|id| format!("{id} at {offset}+{size}"))
     }
 }
 

@@ -57,11 +57,15 @@ impl Credentials {
         let Some(path) = docker_config_path() else {
             return Ok(None);
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
-        };
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = imgscan_sbom::input::read_user_text(
+            &path,
+            "Docker config",
+            imgscan_sbom::input::MAX_USER_FILE_BYTES,
+        )
+        .map_err(|e| e.to_string())?;
         let config: DockerConfig = serde_json::from_str(&text)
             .map_err(|e| format!("`{}`: malformed JSON: {e}", path.display()))?;
         let Some(entry) = find_entry(&config.auths, registry) else {

@@ -203,11 +203,9 @@ impl BlobStore for RegistryStore {
 
 /// A CA file as a PEM certificate, bounded in size.
 fn read_ca(path: &Path) -> Result<Certificate, String> {
-    let mut data = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_CA_BYTES + 1).read_to_end(&mut data))
-        .map_err(|e| format!("cannot read CA file `{}`: {e}", path.display()))?;
-    if data.len() as u64 > MAX_CA_BYTES || !data.starts_with(b"-----BEGIN CERTIFICATE-----") {
+    let data = imgscan_sbom::input::read_user_file(path, "CA file", MAX_CA_BYTES)
+        .map_err(|e| e.to_string())?;
+    if !data.starts_with(b"-----BEGIN CERTIFICATE-----") {
         return Err(format!(
             "CA file `{}` is not a PEM certificate",
             path.display()

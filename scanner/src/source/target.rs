@@ -181,6 +181,14 @@ pub fn sniff(path: &Path) -> Result<TargetKind, ScanError> {
 /// Recognises a file from its first bytes.
 fn kind_of_bytes(head: &[u8]) -> Option<TargetKind> {
     let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    let first_member = head.get(..100).map(|name| {
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        &name[..end]
+    });
+    if at(257, b"ustar") && first_member.is_some_and(|name| name.ends_with(b".ovf")) {
+        // An OVA: a tar whose first member is the OVF descriptor.
+        return Some(TargetKind::Disk);
+    }
     if at(257, b"ustar")
         || head.starts_with(&[0x1f, 0x8b])
         || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
@@ -194,7 +202,8 @@ fn kind_of_bytes(head: &[u8]) -> Option<TargetKind> {
         || at(0, b"conectix")
         || at(512, b"EFI PART")
         || at(510, &[0x55, 0xaa])
-        || at(1080, &[0x53, 0xef]);
+        || at(1080, &[0x53, 0xef])
+        || at(0, b"XFSB");
     disk.then_some(TargetKind::Disk)
 }
 

@@ -34,6 +34,28 @@ impl InnerPath {
         InnerPath::default()
     }
 
+    /// The steps, for storing: `None` for a decompression, the member
+    /// name for a step into an archive.
+    pub fn steps(&self) -> Vec<Option<&[u8]>> {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::Decompressed => None,
+                Step::Member(name) => Some(&name[..]),
+            })
+            .collect()
+    }
+
+    /// The place [`steps`](Self::steps) describes.
+    pub fn from_steps(steps: impl IntoIterator<Item = Option<Box<[u8]>>>) -> Self {
+        InnerPath {
+            steps: steps
+                .into_iter()
+                .map(|step| step.map_or(Step::Decompressed, Step::Member))
+                .collect(),
+        }
+    }
+
     /// Whether this is the file's own bytes.
     pub fn is_root(&self) -> bool {
         self.steps.is_empty()

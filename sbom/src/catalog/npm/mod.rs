@@ -38,6 +38,14 @@ use crate::package::{Ecosystem, Package, Scope};
 use crate::purl::purl;
 use std::collections::BTreeMap;
 
+/// The largest lockfile parsed (`package-lock.json`, `yarn.lock`,
+/// `pnpm-lock.yaml`): real ones reach 20–30 MiB; parsing one holds several
+/// times its size.
+const MAX_LOCKFILE_BYTES: u64 = 64 << 20;
+
+/// The largest installed `package.json` parsed.
+const MAX_PACKAGE_JSON_BYTES: u64 = 16 << 20;
+
 /// npm's limit on a package name's length.
 const MAX_NAME_LEN: usize = 214;
 /// node-semver's limit on a version's length.
@@ -53,9 +61,9 @@ pub(crate) fn npm_purl(name: &str, version: &str) -> String {
 
 /// Whether `name` and `version` are within npm's limits and non-empty.
 fn plausible(name: &str, version: &str) -> bool {
-    !name.is_empty()
+    !name.trim().is_empty()
         && name.len() <= MAX_NAME_LEN
-        && !version.is_empty()
+        && !version.trim().is_empty()
         && version.len() <= MAX_VERSION_LEN
 }
 
@@ -181,6 +189,76 @@ impl Collected {
                 package
             })
             .collect()
+    }
+}
+
+/// A JSON string borrowed from the file when it has no escapes: a big
+/// lockfile's names, versions and paths are then not copied while it is
+/// parsed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+struct Str<'a>(std::borrow::Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Str<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Str<'a>, E> {
+                Ok(Str(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Str<'a>, E> {
+                Ok(Str(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Str<'a>, E> {
+                Ok(Str(std::borrow::Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// The keys of a JSON object (`dependencies`, `requires`), its values
+/// skipped: no map is built for a list of names.
+#[derive(Debug, Default)]
+struct Keys<'a>(Vec<Str<'a>>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Keys<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Keys<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Keys<'a>, M::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Str<'a>>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
     }
 }
 

@@ -9,7 +9,8 @@
 //! Version 2 files carry both forms; `packages` is read.
 
 use super::{
-    Collected, License, cut, inside_installed_package, licenses, npm_purl, parse_json, plausible,
+    Collected, Keys, License, Str, cut, inside_installed_package, licenses, npm_purl, parse_json,
+    plausible,
 };
 use crate::catalog::{CatalogError, CatalogInput, Cataloger};
 use crate::package::{Package, Scope};
@@ -27,6 +28,10 @@ pub struct NpmLockCataloger;
 impl Cataloger for NpmLockCataloger {
     fn name(&self) -> &'static str {
         "npm-lock"
+    }
+
+    fn max_bytes(&self) -> u64 {
+        super::MAX_LOCKFILE_BYTES
     }
 
     fn globs(&self) -> &'static [&'static str] {
@@ -61,40 +66,53 @@ fn parse(content: &[u8]) -> Result<Vec<Package>, CatalogError> {
     Ok(tree.packages())
 }
 
+// Strings are borrowed from the file where they can be ([`Str`]) and
+// dependency maps keep only their keys ([`Keys`]): the parse holds little
+// more than the tree it builds.
 #[derive(Deserialize)]
-struct Lockfile {
+struct Lockfile<'a> {
     #[serde(rename = "lockfileVersion")]
     lockfile_version: Option<IgnoredAny>,
-    packages: Option<BTreeMap<String, Entry>>,
-    dependencies: Option<BTreeMap<String, V1Entry>>,
+    #[serde(borrow)]
+    packages: Option<BTreeMap<Str<'a>, Entry<'a>>>,
+    #[serde(borrow)]
+    dependencies: Option<BTreeMap<Str<'a>, V1Entry<'a>>>,
 }
 
 /// A `packages` entry (lockfileVersion 2 and 3).
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Entry {
-    name: Option<String>,
-    version: Option<String>,
+struct Entry<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    #[serde(borrow)]
+    version: Option<Str<'a>>,
     license: Option<License>,
     dev: bool,
     optional: bool,
     dev_optional: bool,
     peer: bool,
     link: bool,
-    dependencies: BTreeMap<String, IgnoredAny>,
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(borrow)]
+    dependencies: Keys<'a>,
+    #[serde(borrow)]
+    optional_dependencies: Keys<'a>,
+    #[serde(borrow)]
+    peer_dependencies: Keys<'a>,
 }
 
 /// A `dependencies` entry (lockfileVersion 1 and old shrinkwraps).
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct V1Entry {
-    version: Option<String>,
+struct V1Entry<'a> {
+    #[serde(borrow)]
+    version: Option<Str<'a>>,
     dev: bool,
     optional: bool,
-    requires: BTreeMap<String, IgnoredAny>,
-    dependencies: BTreeMap<String, V1Entry>,
+    #[serde(borrow)]
+    requires: Keys<'a>,
+    #[serde(borrow)]
+    dependencies: BTreeMap<Str<'a>, V1Entry<'a>>,
 }
 
 /// The scope npm's flags give.
@@ -148,9 +166,9 @@ impl Tree {
     }
 
     /// Builds the tree from `packages` (keys are install paths).
-    fn from_packages(entries: BTreeMap<String, Entry>) -> Result<Tree, CatalogError> {
+    fn from_packages(entries: BTreeMap<Str<'_>, Entry<'_>>) -> Result<Tree, CatalogError> {
         let mut tree = Tree::new();
-        let mut by_path: HashMap<String, usize> = HashMap::from([(String::new(), 0)]);
+        let mut by_path: HashMap<Str<'_>, usize> = HashMap::from([(Str::default(), 0)]);
         // Keys are sorted, and a path sorts after every prefix of it: each
         // location's parent is in place before the location itself.
         for (path, entry) in entries {
@@ -189,8 +207,10 @@ impl Tree {
                 .unwrap_or(0);
             let mut node = Node::default();
             if let (Some(installed), false) = (installed_as, entry.link) {
-                let name = entry.name.unwrap_or_else(|| installed.to_string());
-                if let Some(version) = entry.version {
+                let name = entry
+                    .name
+                    .map_or_else(|| installed.to_string(), |n| n.0.into_owned());
+                if let Some(version) = entry.version.map(|v| v.0.into_owned()) {
                     if !plausible(&name, &version) {
                         return Err(CatalogError(format!(
                             "entry `{}` has an implausible name or version",
@@ -203,9 +223,11 @@ impl Tree {
                 node.licenses = licenses(entry.license, None);
                 node.requires = entry
                     .dependencies
-                    .into_keys()
-                    .chain(entry.optional_dependencies.into_keys())
-                    .chain(entry.peer_dependencies.into_keys())
+                    .0
+                    .into_iter()
+                    .chain(entry.optional_dependencies.0)
+                    .chain(entry.peer_dependencies.0)
+                    .map(|k| k.0.into_owned())
                     .collect();
             }
             let index = tree.push(parent, installed_as, node);
@@ -215,7 +237,7 @@ impl Tree {
     }
 
     /// Builds the tree from lockfileVersion 1 nested `dependencies`.
-    fn from_v1(top: BTreeMap<String, V1Entry>) -> Result<Tree, CatalogError> {
+    fn from_v1(top: BTreeMap<Str<'_>, V1Entry<'_>>) -> Result<Tree, CatalogError> {
         let mut tree = Tree::new();
         // serde_json already bounds the nesting; walking it needs no recursion.
         let mut pending = vec![(0, top)];
@@ -229,7 +251,7 @@ impl Tree {
                         let (name, version) = version
                             .strip_prefix("npm:")
                             .and_then(super::split_at_version)
-                            .unwrap_or((&installed, version));
+                            .unwrap_or((&*installed, version));
                         if !plausible(name, version) || !is_install_name(&installed) {
                             return Err(CatalogError(format!(
                                 "dependency `{}` has an implausible name or version",
@@ -238,11 +260,15 @@ impl Tree {
                         }
                         node.package = Some((name.to_string(), version.to_string()));
                         node.scope = scope(entry.dev, entry.optional, false, false);
-                        node.requires = std::mem::take(&mut entry.requires).into_keys().collect();
+                        node.requires = std::mem::take(&mut entry.requires)
+                            .0
+                            .into_iter()
+                            .map(|k| k.0.into_owned())
+                            .collect();
                     }
                     None => {}
                 }
-                let index = tree.push(parent, Some(&installed), node);
+                let index = tree.push(parent, Some(&*installed), node);
                 pending.push((index, std::mem::take(&mut entry.dependencies)));
             }
         }

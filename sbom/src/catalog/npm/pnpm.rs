@@ -27,6 +27,10 @@ impl Cataloger for PnpmLockCataloger {
         "pnpm-lock"
     }
 
+    fn max_bytes(&self) -> u64 {
+        super::MAX_LOCKFILE_BYTES
+    }
+
     fn globs(&self) -> &'static [&'static str] {
         &["**/pnpm-lock.yaml", "**/node_modules/.pnpm/lock.yaml"]
     }

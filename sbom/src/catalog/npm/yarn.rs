@@ -28,6 +28,10 @@ impl Cataloger for YarnLockCataloger {
         "yarn-lock"
     }
 
+    fn max_bytes(&self) -> u64 {
+        super::MAX_LOCKFILE_BYTES
+    }
+
     fn globs(&self) -> &'static [&'static str] {
         &["**/yarn.lock"]
     }

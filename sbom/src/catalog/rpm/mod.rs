@@ -34,6 +34,13 @@ impl Cataloger for RpmCataloger {
         "rpm"
     }
 
+    /// rpm databases are not parsed into a tree: each header blob is read
+    /// in turn, so memory follows the packages kept. Big hosts' databases
+    /// pass 200 MiB; the file size limit of the layer pass bounds them.
+    fn max_bytes(&self) -> u64 {
+        u64::MAX
+    }
+
     fn globs(&self) -> &'static [&'static str] {
         &[
             "var/lib/rpm/rpmdb.sqlite",
@@ -76,7 +83,7 @@ fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogErro
     let required = |tag: u32, what: &str| {
         header
             .text(tag)?
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| CatalogError(format!("no `{what}`")))
     };
     let name = required(header::NAME, "NAME")?;
