@@ -299,12 +299,15 @@ pub fn correlate(
             worst
         };
         let layer = ctx.layer_of(exe.as_bytes());
+        // As the report's other fingerprints: the first 128 bits of a
+        // SHA-256 over a kind tag and the fields, each ended by a NUL.
         let mut hasher = Sha256::new();
-        hasher.update(b"incident\0");
-        hasher.update(exe.as_bytes());
-        for v in &found {
-            hasher.update(b"\0");
-            hasher.update(v.id.as_bytes());
+        for field in ["incident", exe.as_str()]
+            .into_iter()
+            .chain(found.iter().map(|v| v.id.as_str()))
+        {
+            hasher.update(field.as_bytes());
+            hasher.update([0]);
         }
         incidents.push(Incident {
             severity,
@@ -314,7 +317,7 @@ pub fn correlate(
             config,
             layer,
             created_by: created_by.get(layer).cloned().flatten(),
-            fingerprint: hex::encode(hasher.finalize()),
+            fingerprint: hex::encode(&hasher.finalize()[..16]),
         });
     }
     incidents.sort_by(|a, b| {
@@ -439,7 +442,7 @@ mod tests {
         let configs: Vec<&str> = incident.config.iter().map(|c| c.path.as_str()).collect();
         assert_eq!(configs, ["/etc/.kconf", "/usr/sbin/config.json"]);
         assert_eq!(incident.created_by, None, "MapTree puts files in layer 0");
-        assert_eq!(incident.fingerprint.len(), 64);
+        assert_eq!(incident.fingerprint.len(), 32);
     }
 
     #[test]

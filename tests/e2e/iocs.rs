@@ -166,6 +166,31 @@ fn indicators_are_listed_with_where_they_were_seen() {
         "{}",
         lines.stdout
     );
+    // A rescan served from the layer cache gives the same indicators.
+    let cache = fresh("ioc-cache");
+    let cached = || {
+        let out = run_with(
+            &[
+                std::ffi::OsStr::new("scan"),
+                "-f".as_ref(),
+                "json".as_ref(),
+                dir.as_os_str(),
+            ],
+            |cmd| {
+                cmd.env("IMGSCAN_CACHE_DIR", &cache);
+            },
+        );
+        serde_json::from_str::<Value>(&out.stdout).unwrap()
+    };
+    let (cold, warm) = (cached(), cached());
+    assert!(
+        warm["summary"]["cache"]["hits"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        warm["summary"]
+    );
+    assert_eq!(warm["iocs"], report["iocs"]);
+    assert_eq!(cold["iocs"], report["iocs"]);
+    std::fs::remove_dir_all(&cache).ok();
     let places: usize = report["iocs"]
         .as_array()
         .unwrap()
