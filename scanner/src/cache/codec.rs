@@ -429,11 +429,7 @@ mod tests {
                 rule: "xmrig_miner".into(),
                 severity: Severity::Critical,
                 evidence: vec!["XMRig".into()],
-<<<<<<< HEAD
                 iocs: vec![(IocKind::Pool, "pool.example:3333".into())],
-=======
-                iocs: vec![(IocKind::Pool, "pool.example.net:3333".into())],
->>>>>>> detection
             }],
         });
         LayerOutcome {
