@@ -104,7 +104,7 @@ impl Writer {
         let i = &o.index;
         self.list(&i.entries, |w, e| {
             w.bytes(&e.path);
-            w.u8(kind_code(e.meta.kind));
+            w.u8(code(&KINDS, &e.meta.kind));
             w.u64(e.meta.size);
             w.u64(u64::from(e.meta.mode));
             w.u64(e.meta.uid);
@@ -148,10 +148,10 @@ impl Writer {
             w.bytes(m.sha256.as_bytes());
             w.list(&m.hits, |w, h| {
                 w.bytes(h.rule.as_bytes());
-                w.u8(severity_code(h.severity));
+                w.u8(code(&SEVERITIES, &h.severity));
                 w.list(&h.evidence, |w, e| w.bytes(e.as_bytes()));
                 w.list(&h.iocs, |w, (kind, value)| {
-                    w.u8(ioc_code(*kind));
+                    w.u8(code(&IOC_KINDS, kind));
                     w.bytes(value.as_bytes());
                 });
             });
@@ -236,7 +236,7 @@ impl<'a> Reader<'a> {
             Some(IndexedEntry {
                 path: r.boxed()?,
                 meta: FileMeta {
-                    kind: kind_of(r.u8()?)?,
+                    kind: decoded(&KINDS, r.u8()?)?,
                     size: r.u64()?,
                     mode: u32::try_from(r.u64()?).ok()?,
                     uid: r.u64()?,
@@ -285,9 +285,9 @@ impl<'a> Reader<'a> {
                 hits: r.list(|r| {
                     Some(RuleHit {
                         rule: r.string()?,
-                        severity: severity_of(r.u8()?)?,
+                        severity: decoded(&SEVERITIES, r.u8()?)?,
                         evidence: r.list(Reader::string)?,
-                        iocs: r.list(|r| Some((ioc_of(r.u8()?)?, r.string()?)))?,
+                        iocs: r.list(|r| Some((decoded(&IOC_KINDS, r.u8()?)?, r.string()?)))?,
                     })
                 })?,
             })
@@ -337,14 +337,6 @@ const KINDS: [FileKind; 8] = [
     FileKind::Socket,
 ];
 
-fn kind_code(kind: FileKind) -> u8 {
-    KINDS.iter().position(|k| *k == kind).unwrap_or(0) as u8
-}
-
-fn kind_of(code: u8) -> Option<FileKind> {
-    KINDS.get(code as usize).copied()
-}
-
 const SEVERITIES: [Severity; 5] = [
     Severity::Critical,
     Severity::High,
@@ -352,14 +344,6 @@ const SEVERITIES: [Severity; 5] = [
     Severity::Low,
     Severity::Unknown,
 ];
-
-fn severity_code(severity: Severity) -> u8 {
-    SEVERITIES.iter().position(|s| *s == severity).unwrap_or(4) as u8
-}
-
-fn severity_of(code: u8) -> Option<Severity> {
-    SEVERITIES.get(code as usize).copied()
-}
 
 const IOC_KINDS: [IocKind; 5] = [
     IocKind::Pool,
@@ -369,12 +353,14 @@ const IOC_KINDS: [IocKind; 5] = [
     IocKind::SshKey,
 ];
 
-fn ioc_code(kind: IocKind) -> u8 {
-    IOC_KINDS.iter().position(|k| *k == kind).unwrap_or(0) as u8
+/// The code of `value`: its place in `table` (the format's order).
+fn code<T: PartialEq>(table: &[T], value: &T) -> u8 {
+    table.iter().position(|t| t == value).unwrap_or(0) as u8
 }
 
-fn ioc_of(code: u8) -> Option<IocKind> {
-    IOC_KINDS.get(code as usize).copied()
+/// The value of `code` in `table`, if the code is known.
+fn decoded<T: Copy>(table: &[T], code: u8) -> Option<T> {
+    table.get(usize::from(code)).copied()
 }
 
 #[cfg(test)]

@@ -176,12 +176,17 @@ fn sniff(path: &Path) -> Result<(File, u64, Format), String> {
     Ok((file, size, format_of(&head, &tail)))
 }
 
-fn format_of(head: &[u8], tail: &[u8]) -> Format {
-    let ustar = head.get(257..262) == Some(b"ustar");
+/// Whether `head`, a file's first bytes, is an OVA: a tar whose first
+/// member is the OVF descriptor.
+pub fn is_ova(head: &[u8]) -> bool {
     let first_member = head.get(..100).map(|name| {
         let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
         &name[..end]
     });
+    head.get(257..262) == Some(b"ustar") && first_member.is_some_and(|name| name.ends_with(b".ovf"))
+}
+
+fn format_of(head: &[u8], tail: &[u8]) -> Format {
     if head.starts_with(b"QFI\xfb") {
         Format::Qcow2
     } else if head.starts_with(b"KDMV") {
@@ -192,7 +197,7 @@ fn format_of(head: &[u8], tail: &[u8]) -> Format {
         Format::Vhdx
     } else if head.starts_with(b"conectix") || tail.starts_with(b"conectix") {
         Format::Vhd
-    } else if ustar && first_member.is_some_and(|name| name.ends_with(b".ovf")) {
+    } else if is_ova(head) {
         Format::Ova
     } else {
         Format::Raw

@@ -181,12 +181,7 @@ pub fn sniff(path: &Path) -> Result<TargetKind, ScanError> {
 /// Recognises a file from its first bytes.
 fn kind_of_bytes(head: &[u8]) -> Option<TargetKind> {
     let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
-    let first_member = head.get(..100).map(|name| {
-        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-        &name[..end]
-    });
-    if at(257, b"ustar") && first_member.is_some_and(|name| name.ends_with(b".ovf")) {
-        // An OVA: a tar whose first member is the OVF descriptor.
+    if crate::disk::device::is_ova(head) {
         return Some(TargetKind::Disk);
     }
     if at(257, b"ustar")
