@@ -57,6 +57,28 @@ pub enum Command {
     /// emptying it.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Write the ignore file's vulnerability entries still in force as an
+    /// OpenVEX 0.2 document (`not_affected`, the reason as impact
+    /// statement), so the decisions a team made travel with the image.
+    Vex(VexArgs),
+}
+
+/// Flags of `vex`.
+#[derive(Args, Debug)]
+pub struct VexArgs {
+    /// Ignore file; default: `.imgscanignore.toml` in the working directory.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_file: Option<PathBuf>,
+    /// The product of entries that name no package: the image, by digest
+    /// (`sha256:…`), reference (`name@sha256:…`) or purl (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub product: Vec<String>,
+    /// The document's author.
+    #[arg(long, value_name = "NAME", default_value = "imgscan")]
+    pub author: String,
+    /// Write the document to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `imgscan cache ...`
@@ -198,6 +220,9 @@ pub struct ScanArgs {
     /// gate counts only new items.
     #[arg(long, value_name = "OLD.json")]
     pub baseline: Option<PathBuf>,
+    /// List every package in the table (the `sbom` command lists them too).
+    #[arg(long)]
+    pub list_packages: bool,
     #[command(flatten)]
     pub checks: CheckArgs,
 }
@@ -257,6 +282,11 @@ pub struct CheckArgs {
     /// default: `.imgscanignore.toml` in the working directory, if present.
     #[arg(long, value_name = "PATH")]
     pub ignore_file: Option<PathBuf>,
+    /// VEX document (OpenVEX 0.2 or CycloneDX; repeatable): `not_affected`
+    /// and `fixed` statements suppress the vulnerability for the package or
+    /// image they name; the last statement that matches decides.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
     /// Longest a rule scan of one file may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub scan_timeout: u64,
@@ -333,6 +363,12 @@ pub enum ScanFormat {
     Sarif,
     /// Indicators of compromise, one per line: type, value, where (tab-separated).
     Iocs,
+    /// One self-contained HTML page: verdict, incidents, layer timeline, tables.
+    Html,
+    /// Markdown, for a merge-request comment.
+    Markdown,
+    /// CycloneDX 1.6 JSON: the SBOM with the vulnerabilities found.
+    CyclonedxJson,
 }
 
 /// Output formats of `sbom`.

@@ -7,13 +7,18 @@ use crate::cli::{DiffArgs, DiffFormat};
 use crate::{Job, gate, scan_report};
 use imgscan_scanner::report::baseline::{ReportDoc, looks_like_report};
 use imgscan_scanner::report::diff::Diff;
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs `imgscan diff`.
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     let job = Job::scan(&args.checks)?;
+    if let Some(path) = &args.target.output {
+        let mut inputs = job.read.clone();
+        inputs.push(("older side", args.old.clone().into()));
+        inputs.push(("newer side", args.target.target.clone().into()));
+        crate::output::refuse_overwriting_inputs(path, &inputs)?;
+    }
     let old = side(&args.old, args, &job)?;
     let new = side(&args.target.target, args, &job)?;
     let diff = Diff::new(&old, &new);
@@ -22,21 +27,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Json => diff.to_json(),
         DiffFormat::Markdown => diff.to_markdown(),
     };
-    match &args.target.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let written = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush());
-            if let Err(e) = written
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                anyhow::bail!("cannot write the diff: {e}");
-            }
-        }
-    }
+    crate::output::emit(args.target.output.as_deref(), &text)?;
     Ok(gate::diff_verdict(&diff, job.fail_on))
 }
 
@@ -52,7 +43,7 @@ fn side(input: &str, args: &DiffArgs, job: &Job) -> anyhow::Result<ReportDoc> {
     };
     let (report, _) = scan_report(&target, job)?;
     for warning in &report.summary.warnings {
-        eprintln!("imgscan: warning: {input}: {warning}");
+        crate::output::note(&format!("imgscan: warning: {input}: {warning}"));
     }
     Ok(ReportDoc::of(&report))
 }

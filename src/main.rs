@@ -14,12 +14,15 @@ mod progress;
 mod rules;
 mod size;
 mod terminal;
+mod vex;
 
 use clap::Parser;
 use cli::{CheckArgs, Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
 use imgscan_sbom::Severity;
 use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
+use imgscan_scanner::report::table::TableOptions;
+use imgscan_scanner::vex::VexSet;
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
 use imgscan_scanner::{Report, ScanOptions, Scanned, scan};
 use imgscan_signatures::RuleSet;
@@ -28,7 +31,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The ignore file read when `--ignore-file` is not given.
-const DEFAULT_IGNORE_FILE: &str = ".imgscanignore.toml";
+pub(crate) const DEFAULT_IGNORE_FILE: &str = ".imgscanignore.toml";
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(cli::with_default_command(std::env::args_os()));
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => args.target.output.is_none(),
         Command::Sbom(args) => args.target.output.is_none(),
         Command::Diff(args) => args.target.output.is_none(),
+        Command::Vex(args) => args.output.is_none(),
         Command::Rules(_) | Command::Db(_) | Command::Cache(_) => true,
     };
     if to_stdout {
@@ -92,11 +96,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some((path, _)) = &baseline {
                 job.read.push(("baseline", path.clone()));
             }
-            let job = Job { baseline, ..job };
+            let job = Job {
+                baseline,
+                list_packages: args.list_packages,
+                ..job
+            };
             report(&args.target, job, Output::from(args.format))
         }
         Command::Diff(args) => diff::run(&args),
         Command::Cache(command) => cache::run(command),
+        Command::Vex(args) => vex::run(&args),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),
@@ -106,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &args.target,
             Job {
                 catalog: true,
+                list_packages: true,
                 ..Job::describe(false)
             },
             Output::from(args.format),
@@ -121,7 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The ignore file given, else `.imgscanignore.toml` in the working
 /// directory when there is one; a file that does not parse is an error.
-fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
+pub(crate) fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
     let default = Path::new(DEFAULT_IGNORE_FILE);
     match path {
         Some(path) => IgnoreList::load(path).map_err(anyhow::Error::msg),
@@ -140,6 +150,7 @@ pub(crate) struct Job {
     skip_checks: Vec<String>,
     rules: Option<RuleSet>,
     ignore: IgnoreList,
+    vex: VexSet,
     scan_timeout: Duration,
     files: bool,
     fail_on: Option<Severity>,
@@ -147,6 +158,8 @@ pub(crate) struct Job {
     vulnerability_filter: VulnerabilityFilter,
     /// `scan --baseline`: the file and the report in it.
     baseline: Option<(PathBuf, ReportDoc)>,
+    /// Whether the table lists every package.
+    list_packages: bool,
 }
 
 impl Job {
@@ -168,6 +181,7 @@ impl Job {
         let mut read: Vec<(&'static str, PathBuf)> =
             checks.rules.iter().map(|p| ("rules", p.clone())).collect();
         read.push(("advisory database", advisories.clone()));
+        read.extend(checks.vex.iter().map(|p| ("VEX file", p.clone())));
         read.push((
             "ignore file",
             checks
@@ -182,6 +196,7 @@ impl Job {
             skip_checks: checks.skip_check.clone(),
             rules: rules::load(&checks.rules, !checks.no_builtin_rules)?,
             ignore: load_ignore(checks.ignore_file.as_deref())?,
+            vex: VexSet::load(&checks.vex)?,
             scan_timeout: Duration::from_secs(checks.scan_timeout.max(1)),
             files: false,
             fail_on: checks.fail_on.map(Into::into),
@@ -191,6 +206,7 @@ impl Job {
                 severities: checks.severity.iter().map(|&s| s.into()).collect(),
             },
             baseline: None,
+            list_packages: false,
         })
     }
 
@@ -203,12 +219,14 @@ impl Job {
             skip_checks: Vec::new(),
             rules: None,
             ignore: IgnoreList::default(),
+            vex: VexSet::default(),
             scan_timeout: Duration::from_secs(10),
             files,
             fail_on: None,
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
             baseline: None,
+            list_packages: false,
         }
     }
 }
@@ -221,6 +239,8 @@ enum Output {
     Spdx,
     Sarif,
     Iocs,
+    Html,
+    Markdown,
 }
 
 impl From<Format> for Output {
@@ -239,6 +259,9 @@ impl From<ScanFormat> for Output {
             ScanFormat::Json => Output::Json,
             ScanFormat::Sarif => Output::Sarif,
             ScanFormat::Iocs => Output::Iocs,
+            ScanFormat::Html => Output::Html,
+            ScanFormat::Markdown => Output::Markdown,
+            ScanFormat::CyclonedxJson => Output::CycloneDx,
         }
     }
 }
@@ -266,6 +289,7 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
         rules: job.rules.clone(),
         scan_timeout: job.scan_timeout,
         ignore: job.ignore.clone(),
+        vex: job.vex.clone(),
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
         registry: args.registry(),
@@ -295,6 +319,8 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
     for warning in &report.summary.warnings {
         output::note(&format!("imgscan: warning: {warning}"));
     }
+    // The gate judges scans; `inspect` and `sbom` have none to show.
+    let gate = job.checks.then(|| gate::judge(&report, job.fail_on));
     let text = match output {
         Output::Json => report.to_json(),
         Output::CycloneDx => {
@@ -303,17 +329,22 @@ fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCod
         Output::Spdx => imgscan_scanner::report::spdx::render_spdx(&report, SystemTime::now()),
         Output::Sarif => imgscan_scanner::report::sarif::render_sarif(&report),
         Output::Iocs => report.to_iocs(),
-        Output::Table => {
-            imgscan_scanner::report::table::render(
-                &report,
-                args.output.is_none() && terminal::stdout_wants_color(),
-            ) + &imgscan_scanner::report::baseline::render_table(&report)
+        Output::Html => imgscan_scanner::report::html::render_html(&report, gate.as_ref()),
+        Output::Markdown => {
+            imgscan_scanner::report::markdown::render_markdown(&report, gate.as_ref())
         }
+        Output::Table => imgscan_scanner::report::table::render(
+            &report,
+            &TableOptions {
+                color: args.output.is_none() && terminal::stdout_wants_color(),
+                gate,
+                list_packages: job.list_packages,
+            },
+        ),
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => output::print(&text)?,
-    }
-    Ok(gate::verdict(&report, job.fail_on))
+    output::emit(args.output.as_deref(), &text)?;
+    Ok(match &gate {
+        Some(gate) => gate::exit_status(gate),
+        None => ExitCode::SUCCESS,
+    })
 }

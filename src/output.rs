@@ -27,6 +27,16 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes `text` to the `-o` file when there is one, else to standard
+/// output (as [`print`]).
+pub fn emit(file: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match file {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display())),
+        None => print(text),
+    }
+}
+
 /// Fails when standard output was closed (`>&-`). The Rust runtime puts
 /// `/dev/null`, opened read-write, on a standard descriptor it finds closed
 /// at start, so every write would vanish and the run would look fine; a

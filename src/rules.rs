@@ -56,7 +56,7 @@ pub fn list() -> anyhow::Result<String> {
             out,
             "{:<36} {:<9} {}",
             info.id,
-            format!("{:?}", info.severity).to_uppercase(),
+            info.severity,
             info.description
         );
     }
@@ -67,7 +67,7 @@ pub fn list() -> anyhow::Result<String> {
                 out,
                 "{:<36} {:<9} {}",
                 info.id,
-                format!("{:?}", info.severity).to_uppercase(),
+                info.severity,
                 info.description
             );
         }
@@ -103,7 +103,7 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             out,
             "  {:<36} {:<9} {}",
             terminal_safe(&info.id),
-            format!("{:?}", info.severity).to_uppercase(),
+            info.severity,
             terminal_safe(&info.description)
         )?;
     }

@@ -81,15 +81,20 @@ impl IgnoreList {
     /// `purl`, when the entry names a package).
     pub fn suppresses(&self, id: &str, purl: Option<&str>, today: Date) -> bool {
         self.entries.iter().any(|e| {
-            e.id == id && e.package.as_deref().is_none_or(|p| Some(p) == purl) && !expired(e, today)
+            e.id == id && e.package.as_deref().is_none_or(|p| Some(p) == purl) && e.in_force(today)
         })
+    }
+
+    /// The entries, in file order.
+    pub fn entries(&self) -> &[IgnoreEntry] {
+        &self.entries
     }
 
     /// Warnings for entries past their date.
     pub fn expired_warnings(&self, today: Date) -> Vec<String> {
         self.entries
             .iter()
-            .filter(|e| expired(e, today))
+            .filter(|e| !e.in_force(today))
             .map(|e| {
                 format!(
                     "ignore entry for `{}` expired on {}; it no longer suppresses anything ({})",
@@ -100,11 +105,13 @@ impl IgnoreList {
     }
 }
 
-fn expired(entry: &IgnoreEntry, today: Date) -> bool {
-    entry
-        .expires
-        .date
-        .is_none_or(|d| (d.year, d.month, d.day) < today)
+impl IgnoreEntry {
+    /// Whether the entry still applies on `today` (its expiry day included).
+    pub fn in_force(&self, today: Date) -> bool {
+        self.expires
+            .date
+            .is_some_and(|d| (d.year, d.month, d.day) >= today)
+    }
 }
 
 /// Today's date in UTC.

@@ -1,7 +1,9 @@
 //! The package inventory: every cataloger run over the files it asked for
 //! in the final tree, from the bytes the layer pass captured (nothing reads
 //! a layer twice). Each package's layer is the first layer whose own copy
-//! of the database lists that name and version.
+//! of the database lists that name and version; a package a layer's copy
+//! no longer lists (removed, or replaced by another version) is recorded
+//! as removed in that layer.
 
 use crate::capture::CaptureSpec;
 use crate::layer::Unknown;
@@ -10,6 +12,7 @@ use imgscan_sbom::{
     CatalogInput, Cataloger, FileKind, FileTreeView, OsRelease, Package, display_path,
 };
 use rayon::prelude::*;
+use serde::Serialize;
 use std::collections::{BTreeSet, HashSet};
 
 /// Packages found, and files that could not be cataloged.
@@ -18,8 +21,29 @@ pub struct Inventory {
     /// Packages, one per (ecosystem, name, version, location), sorted by
     /// layer, location, name and version.
     pub packages: Vec<Package>,
+    /// Packages an earlier layer's copy of a database listed and a later
+    /// layer's copy no longer does, sorted by layer, location and name.
+    pub removed: Vec<RemovedPackage>,
     /// Databases and lockfiles that did not parse.
     pub unknowns: Vec<Unknown>,
+}
+
+/// A package (name and version) a layer took out of a database or lockfile:
+/// uninstalled, or replaced by another version.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RemovedPackage {
+    /// The layer whose copy of the database no longer lists it.
+    pub layer: usize,
+    /// The database or lockfile (absolute, escaped).
+    pub location: String,
+    /// Package name.
+    pub name: String,
+    /// The version that went away.
+    pub version: String,
+    /// Package URL of that version.
+    pub purl: String,
+    /// The layer that had brought it.
+    pub introduced: usize,
 }
 
 /// The globs every cataloger needs captured.
@@ -64,8 +88,13 @@ pub fn take_inventory(
     let mut seen = HashSet::new();
     for result in results {
         match result {
-            Ok((packages, passed_over)) => {
+            Ok(Cataloged {
+                packages,
+                removed,
+                passed_over,
+            }) => {
                 inventory.unknowns.extend(passed_over);
+                inventory.removed.extend(removed);
                 for package in packages {
                     let key = (
                         package.ecosystem,
@@ -89,11 +118,19 @@ pub fn take_inventory(
             &b.version,
         ))
     });
+    inventory.removed.sort();
+    inventory.removed.dedup();
     inventory
 }
 
-/// One file's packages, and its records that are not packages.
-type Cataloged = (Vec<Package>, Vec<Unknown>);
+/// One file's packages, what its layers removed, and its records that are
+/// not packages.
+#[derive(Default)]
+struct Cataloged {
+    packages: Vec<Package>,
+    removed: Vec<RemovedPackage>,
+    passed_over: Vec<Unknown>,
+}
 
 fn catalog_file<'a>(
     tree: &'a FileTree,
@@ -120,7 +157,7 @@ fn catalog_file<'a>(
         )));
     }
     let Some(content) = tree.content(path) else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Cataloged::default());
     };
     let input = |content: &'a [u8]| CatalogInput {
         path,
@@ -142,26 +179,55 @@ fn catalog_file<'a>(
     {
         return Err(unknown("a record with an empty name or version".into()));
     }
-    // Earlier layers' own copies of this file, parsed for names and versions.
-    let earlier: Vec<(usize, BTreeSet<(String, String)>)> = (0..layer)
+    // Earlier layers' own copies of this file, parsed.
+    let earlier: Vec<(usize, Vec<Package>)> = (0..layer)
         .filter_map(|l| tree.captured_in(l, path).map(|bytes| (l, bytes)))
         .filter(|(_, bytes)| bytes.len() as u64 <= limit)
-        .filter_map(|(l, bytes)| {
-            parse(bytes)
-                .ok()
-                .map(|p| (l, p.into_iter().map(|p| (p.name, p.version)).collect()))
-        })
+        .filter_map(|(l, bytes)| parse(bytes).ok().map(|p| (l, p)))
         .collect();
+    let keys = |packages: &[Package]| -> BTreeSet<(String, String)> {
+        packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect()
+    };
+    let earlier_keys: Vec<(usize, BTreeSet<(String, String)>)> =
+        earlier.iter().map(|(l, p)| (*l, keys(p))).collect();
+    let introduced = |key: &(String, String), default: usize| {
+        earlier_keys
+            .iter()
+            .find(|(_, set)| set.contains(key))
+            .map_or(default, |(l, _)| *l)
+    };
     for package in &mut packages {
         package.location = location.clone();
         let key = (package.name.clone(), package.version.clone());
-        package.layer = earlier
-            .iter()
-            .find(|(_, set)| set.contains(&key))
-            .map(|(l, _)| *l)
-            .unwrap_or(layer);
+        package.layer = introduced(&key, layer);
     }
-    Ok((packages, passed_over))
+    // Each copy against the next: what the next one no longer lists.
+    let final_keys = (layer, keys(&packages));
+    let mut removed = Vec::new();
+    for (at, (from_layer, from)) in earlier.iter().enumerate() {
+        let (next_layer, next) = earlier_keys.get(at + 1).unwrap_or(&final_keys);
+        for package in from {
+            let key = (package.name.clone(), package.version.clone());
+            if !next.contains(&key) {
+                removed.push(RemovedPackage {
+                    layer: *next_layer,
+                    location: location.clone(),
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                    purl: package.purl.clone(),
+                    introduced: introduced(&key, *from_layer),
+                });
+            }
+        }
+    }
+    Ok(Cataloged {
+        packages,
+        removed,
+        passed_over,
+    })
 }
 
 #[cfg(test)]

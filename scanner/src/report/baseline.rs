@@ -411,7 +411,7 @@ pub fn render_table(report: &Report) -> String {
             out,
             "  fixed {:<13} {:<8} {:<30} {}",
             f.kind,
-            format!("{:?}", f.severity).to_uppercase(),
+            f.severity.to_string(),
             plain(&f.id),
             plain(&what)
         );

@@ -3,18 +3,21 @@
 //! directory, archive or disk, since the operating system inside is listed
 //! on its own), the detected OS as an `operating-system` component, one
 //! `library` component per package with imgscan's provenance as
-//! `imgscan:*` properties, and the dependency graph.
+//! `imgscan:*` properties, and the dependency graph. A scan's report adds
+//! its vulnerabilities (`vulnerabilities[]`, each `affects` the bom-refs of
+//! the package copies it was found in, rated by severity and CVSS).
 //!
 //! License classification, package order and dependency resolution are
 //! shared with the SPDX renderer ([`super::spdx`]) so both SBOMs say the
 //! same thing.
 
-use super::Report;
 use super::spdx::{
     DeclaredLicense, and_operand, dependency_edges, is_container, layer_digest, package_licenses,
     rfc3339, scope_name, sha256_hex, sorted_packages,
 };
-use imgscan_sbom::Package;
+use super::{Report, advisory_url};
+use imgscan_advisories::VulnerabilityKind;
+use imgscan_sbom::{Package, Severity};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
@@ -79,11 +82,82 @@ pub fn render_cyclonedx(report: &Report, now: SystemTime) -> String {
         },
         components,
         dependencies,
+        vulnerabilities: vulnerabilities(report, &packages, &refs),
     };
     let mut text =
         serde_json::to_string_pretty(&bom).expect("the CycloneDX model always serialises");
     text.push('\n');
     text
+}
+
+/// The report's vulnerabilities, each affecting the bom-refs of every copy
+/// of its package (empty when vulnerabilities were not checked).
+fn vulnerabilities<'a>(
+    report: &'a Report,
+    packages: &[&Package],
+    refs: &[String],
+) -> Vec<Vulnerability<'a>> {
+    let osv = |id: &str| Source {
+        name: "OSV",
+        url: advisory_url(id),
+    };
+    report
+        .vulnerabilities
+        .iter()
+        .flatten()
+        .map(|v| {
+            let cvss = v.cvss.as_ref();
+            let recommendation = if v.kind == VulnerabilityKind::Malicious {
+                format!("Remove {}: the package is malicious.", v.name)
+            } else if v.fixed.is_empty() {
+                "No fixed version is known.".to_string()
+            } else {
+                format!("Upgrade {} to {}.", v.name, v.fixed.join(" or "))
+            };
+            Vulnerability {
+                bom_ref: format!("imgscan:vulnerability:{}:{}", v.id, v.purl),
+                id: &v.id,
+                source: osv(&v.id),
+                references: v
+                    .aliases
+                    .iter()
+                    .map(|alias| Reference {
+                        id: alias.clone(),
+                        source: osv(alias),
+                    })
+                    .collect(),
+                ratings: vec![Rating {
+                    source: osv(&v.id),
+                    score: cvss.map(|c| c.score),
+                    severity: match v.severity {
+                        Severity::Critical => "critical",
+                        Severity::High => "high",
+                        Severity::Medium => "medium",
+                        Severity::Low => "low",
+                        Severity::Unknown => "unknown",
+                    },
+                    method: cvss.and_then(|c| match c.version.as_str() {
+                        "2.0" => Some("CVSSv2"),
+                        "3.0" => Some("CVSSv3"),
+                        "3.1" => Some("CVSSv31"),
+                        "4.0" => Some("CVSSv4"),
+                        _ => None,
+                    }),
+                    vector: cvss.map(|c| c.vector.as_str()),
+                }],
+                description: Some(v.summary.as_str()).filter(|s| !s.is_empty()),
+                recommendation,
+                affects: packages
+                    .iter()
+                    .zip(refs)
+                    .filter(|(p, _)| p.purl == v.purl)
+                    .map(|(_, r)| Affects {
+                        reference: r.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 const TARGET_REF: &str = "imgscan:target";
@@ -237,6 +311,53 @@ struct Bom<'a> {
     metadata: Metadata<'a>,
     components: Vec<Component<'a>>,
     dependencies: Vec<Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vulnerabilities: Vec<Vulnerability<'a>>,
+}
+
+#[derive(Serialize)]
+struct Vulnerability<'a> {
+    #[serde(rename = "bom-ref")]
+    bom_ref: String,
+    id: &'a str,
+    source: Source,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    references: Vec<Reference>,
+    ratings: Vec<Rating<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    recommendation: String,
+    affects: Vec<Affects>,
+}
+
+#[derive(Serialize)]
+struct Source {
+    name: &'static str,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Reference {
+    id: String,
+    source: Source,
+}
+
+#[derive(Serialize)]
+struct Rating<'a> {
+    source: Source,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vector: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Affects {
+    #[serde(rename = "ref")]
+    reference: String,
 }
 
 #[derive(Serialize)]

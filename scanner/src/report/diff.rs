@@ -6,6 +6,7 @@
 //! (`imgscan.diff/v1`, `schema/diff-v1.json`) or as Markdown for a
 //! merge-request comment.
 
+use super::markdown;
 use super::baseline::{
     DocFinding, DocLayer, DocMalware, DocPackage, DocTarget, DocVulnerability, ReportDoc, plain,
 };
@@ -193,14 +194,14 @@ impl Diff {
         // links, HTML or mentions into a merge-request comment.
         let code = |s: &str| {
             if markdown {
-                format!("`{}`", plain(s).replace('`', "'"))
+                markdown::code(s)
             } else {
                 plain(s)
             }
         };
         let txt = |s: &str| {
             if markdown {
-                markdown_escape(&plain(s))
+                markdown::escape(s)
             } else {
                 plain(s)
             }
@@ -300,7 +301,7 @@ impl Diff {
             let text = |m: &DocMalware| {
                 format!(
                     "{} {} at {} (sha256 {})",
-                    severity(m.severity),
+                    m.severity.to_string(),
                     code(&m.rule),
                     code(&m.path),
                     txt(m.sha256.get(..12).unwrap_or(&m.sha256))
@@ -313,7 +314,7 @@ impl Diff {
             let text = |f: &DocFinding| {
                 format!(
                     "{} {} at {}: {}",
-                    severity(f.severity),
+                    f.severity.to_string(),
                     code(&f.id),
                     code(&f.path),
                     txt(&f.title)
@@ -430,7 +431,7 @@ fn vuln_line(
     };
     format!(
         "{} {} in {} {} ({}){}",
-        severity(v.severity),
+        v.severity.to_string(),
         code(&v.id),
         code(&v.name),
         txt(&v.version),
@@ -441,22 +442,6 @@ fn vuln_line(
             format!(": {}", txt(v.summary.lines().next().unwrap_or_default()))
         }
     )
-}
-
-/// Markdown text with every character that could start markup escaped.
-fn markdown_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\`*_{}[]()<>#+-.!|@~&:".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn severity(s: Severity) -> String {
-    format!("{s:?}").to_uppercase()
 }
 
 /// Items of `new` whose fingerprint `old` lacks, and the other way round;
@@ -615,10 +600,6 @@ mod tests {
         let md = diff.to_markdown();
         assert!(md.contains("### New vulnerabilities (1)"), "{md}");
         assert!(md.contains("`openssl` 1 → 2"), "{md}");
-        assert_eq!(
-            markdown_escape("<img src=x> @all [a](b)"),
-            "\\<img src=x\\> \\@all \\[a\\]\\(b\\)"
-        );
         assert!(diff.to_table().contains("vulnerabilities: 1 new, 1 fixed"));
         assert!(!diff.is_empty());
         assert!(Diff::new(&doc(NEW), &doc(NEW)).is_empty());

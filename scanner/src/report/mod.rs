@@ -7,10 +7,15 @@ pub mod baseline;
 pub mod cyclonedx;
 pub mod diff;
 pub mod fingerprint;
+pub mod gate;
+pub mod html;
+pub mod markdown;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
+pub mod view;
 
+use crate::inventory::RemovedPackage;
 use crate::layer::{Skipped, Unknown};
 use crate::scan::Scanned;
 use crate::vulnerabilities::VulnerabilityEntry;
@@ -72,6 +77,8 @@ pub struct LayerInfo {
     pub size: u64,
     /// Number of entries in the layer (whiteouts included).
     pub entries: u64,
+    /// Paths of lower layers this layer deleted or replaced.
+    pub deleted: usize,
     /// The history line that made the layer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -169,7 +176,8 @@ pub struct Summary {
     pub counts: BTreeMap<&'static str, BTreeMap<Severity, usize>>,
     /// Totals over the image.
     pub totals: Totals,
-    /// Findings suppressed by the ignore file.
+    /// Vulnerabilities, findings and malware matches suppressed by the
+    /// ignore file or a VEX statement.
     pub suppressed: u64,
     /// Entries skipped, by reason.
     pub skipped: Skipped,
@@ -199,6 +207,10 @@ pub struct Report {
     /// Packages found (absent when packages were not checked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packages: Option<Vec<Package>>,
+    /// Packages a layer took out of a database: uninstalled, or replaced by
+    /// another version (absent when packages were not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_packages: Option<Vec<RemovedPackage>>,
     /// Vulnerable and malicious packages (absent when vulnerabilities were
     /// not checked).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,6 +232,10 @@ pub struct Report {
     /// neither rules nor checks ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iocs: Option<Vec<Ioc>>,
+    /// The VEX statements (`--vex`) that suppressed a vulnerability, each
+    /// with its status and justification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vex: Vec<crate::vex::Applied>,
     /// What could not be read, with why.
     pub unknowns: Vec<Unknown>,
     /// The final tree and deleted files (`inspect --files` only).
@@ -263,12 +279,14 @@ impl Report {
             target: scanned.target.clone(),
             layers: scanned.layers.clone(),
             packages: scanned.packages.clone(),
+            removed_packages: scanned.removed_packages.clone(),
             vulnerabilities: tracked(&scanned.vulnerabilities, fingerprint::vulnerability),
             malware: tracked(&scanned.malware, fingerprint::malware),
             findings: tracked(&scanned.findings, fingerprint::finding),
             fixed: None,
             incidents: scanned.incidents.clone(),
             iocs: scanned.iocs.clone(),
+            vex: scanned.vex.clone(),
             unknowns: scanned.unknowns.clone(),
             files,
             summary: Summary {
@@ -388,5 +406,30 @@ fn file_entry(
             .filter(|_| meta.kind == FileKind::Symlink)
             .map(imgscan_sbom::escape_bytes),
         deleted_in,
+    }
+}
+
+/// The advisory's page on osv.dev (the id percent-encoded as one path
+/// segment, so safe in an attribute and unable to leave the path).
+pub(crate) fn advisory_url(id: &str) -> String {
+    let mut url = String::from("https://osv.dev/vulnerability/");
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn advisory_urls_stay_in_their_path_segment() {
+        assert_eq!(
+            super::advisory_url("GHSA-x/../y z\"\u{e9}"),
+            "https://osv.dev/vulnerability/GHSA-x%2F..%2Fy%20z%22%C3%A9"
+        );
     }
 }

@@ -199,7 +199,7 @@ impl Run {
             default_configuration: json!({ "level": level(rule.severity) }),
             properties: json!({
                 "security-severity": format!("{:.1}", rule.score.unwrap_or(score(rule.severity))),
-                "tags": ["security", rule.tag, format!("{:?}", rule.severity).to_uppercase()],
+                "tags": ["security", rule.tag, rule.severity.as_str()],
             }),
             id: rule.id,
         });

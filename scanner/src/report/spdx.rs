@@ -727,6 +727,7 @@ pub(crate) mod tests {
             compressed_size: Some(100),
             size: 1000,
             entries: 10,
+            deleted: 0,
             created_by: None,
         };
         Report {
@@ -745,12 +746,14 @@ pub(crate) mod tests {
             },
             layers: vec![layer(0, 'a'), layer(1, 'c')],
             packages,
+            removed_packages: None,
             vulnerabilities: None,
             malware: None,
             findings: None,
             fixed: None,
             incidents: None,
             iocs: None,
+            vex: Vec::new(),
             unknowns: Vec::new(),
             files: None,
             summary: Summary {

@@ -1,0 +1,216 @@
+//! VEX: statements a team (or a supplier) made about whether a
+//! vulnerability affects a product. `scan --vex FILE` reads OpenVEX 0.2
+//! ([`openvex`]) and CycloneDX VEX ([`cyclonedx`]) documents; a
+//! `not_affected` or `fixed` statement suppresses the matching
+//! vulnerability (by its id or any alias) for the matching product — a
+//! package purl, with or without version, or the image by digest — and the
+//! report keeps the statement's status and justification. `affected` and
+//! `under_investigation` leave it reported. Where several statements match,
+//! the last one read wins (files in the order given, statements in
+//! document order), so a later `affected` overrides an earlier
+//! `not_affected`. [`openvex::from_ignore_list`] writes the ignore file's
+//! decisions as OpenVEX, so they travel with the image.
+
+pub mod cyclonedx;
+pub mod openvex;
+mod product;
+
+use imgscan_sbom::input::{MAX_USER_FILE_BYTES, read_user_text};
+use serde::Serialize;
+use std::path::Path;
+
+pub use product::Product;
+
+/// What a statement says of the vulnerability in the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexStatus {
+    /// The product is not affected: suppressed.
+    NotAffected,
+    /// The product contains a fix: suppressed.
+    Fixed,
+    /// The product is affected: reported.
+    Affected,
+    /// Not known yet: reported.
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    /// Whether a statement with this status suppresses the vulnerability.
+    pub fn suppresses(self) -> bool {
+        matches!(self, VexStatus::NotAffected | VexStatus::Fixed)
+    }
+}
+
+/// One statement: a vulnerability, the products it speaks of, a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The vulnerability's id and aliases.
+    pub ids: Vec<String>,
+    /// The products (each possibly narrowed to subcomponents).
+    pub products: Vec<Product>,
+    /// The status.
+    pub status: VexStatus,
+    /// Why not affected (OpenVEX justification, CycloneDX analysis
+    /// justification), when given.
+    pub justification: Option<String>,
+    /// Free text: impact statement, action statement or detail.
+    pub statement: Option<String>,
+    /// The file it came from.
+    pub source: String,
+}
+
+/// A statement applied to a reported vulnerability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    /// The vulnerability id as reported.
+    pub id: String,
+    /// The package it was reported for.
+    pub purl: String,
+    /// The statement's status (`not_affected` or `fixed`).
+    pub status: VexStatus,
+    /// The statement's justification, when it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// The statement's impact statement or detail, when it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// The VEX file.
+    pub source: String,
+}
+
+/// Why a VEX file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum VexError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] imgscan_sbom::input::InputError),
+    /// The file is not JSON, or not a VEX document.
+    #[error("VEX file `{path}`: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Every statement of every VEX file given, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VexSet {
+    statements: Vec<Statement>,
+}
+
+impl VexSet {
+    /// Reads the VEX files at `paths` (OpenVEX or CycloneDX, by content).
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<VexSet, VexError> {
+        let mut set = VexSet::default();
+        for path in paths {
+            let path = path.as_ref();
+            let text = read_user_text(path, "VEX file", MAX_USER_FILE_BYTES)?;
+            set.statements
+                .extend(parse(&text, &path.display().to_string())?);
+        }
+        Ok(set)
+    }
+
+    /// A set of `statements`, in the order they apply.
+    pub fn from_statements(statements: Vec<Statement>) -> VexSet {
+        VexSet { statements }
+    }
+
+    /// Whether no statement was read.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// The statement that decides whether the vulnerability known as `ids`
+    /// in the package `purl` of the image `image_digest` is reported: the
+    /// last that matches, when it suppresses.
+    pub fn suppression(
+        &self,
+        ids: &[&str],
+        purl: &str,
+        image_digest: Option<&str>,
+    ) -> Option<Applied> {
+        let last = self.statements.iter().rev().find(|s| {
+            s.ids.iter().any(|id| ids.contains(&id.as_str()))
+                && s.products.iter().any(|p| p.covers(purl, image_digest))
+        })?;
+        last.status.suppresses().then(|| Applied {
+            id: ids.first().map(|s| s.to_string()).unwrap_or_default(),
+            purl: purl.to_string(),
+            status: last.status,
+            justification: last.justification.clone(),
+            statement: last.statement.clone(),
+            source: last.source.clone(),
+        })
+    }
+}
+
+/// The statements of one document, whichever format it is in.
+pub fn parse(text: &str, origin: &str) -> Result<Vec<Statement>, VexError> {
+    let invalid = |message: String| VexError::Invalid {
+        path: origin.to_string(),
+        message,
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let context = doc.get("@context").and_then(|c| c.as_str()).unwrap_or("");
+    if context.starts_with("https://openvex.dev/ns") {
+        openvex::statements(&doc, origin).map_err(invalid)
+    } else if doc.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
+        cyclonedx::statements(&doc, origin).map_err(invalid)
+    } else {
+        Err(invalid(
+            "neither OpenVEX (an `@context` of https://openvex.dev/ns/…) nor CycloneDX (`bomFormat`)"
+                .into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(id: &str, product: &str, status: VexStatus) -> Statement {
+        Statement {
+            ids: vec![id.into()],
+            products: vec![Product::new(product, Vec::new())],
+            status,
+            justification: None,
+            statement: None,
+            source: "t.json".into(),
+        }
+    }
+
+    #[test]
+    fn the_last_matching_statement_decides() {
+        let purl = "pkg:npm/lodash@4.17.20";
+        let mut set = VexSet {
+            statements: vec![statement("CVE-1", "pkg:npm/lodash", VexStatus::NotAffected)],
+        };
+        assert!(set.suppression(&["GHSA-1", "CVE-1"], purl, None).is_some());
+        assert!(set.suppression(&["CVE-2"], purl, None).is_none());
+        set.statements
+            .push(statement("CVE-1", "pkg:npm/lodash@4.17.20", VexStatus::Affected));
+        assert!(
+            set.suppression(&["CVE-1"], purl, None).is_none(),
+            "a later `affected` overrides"
+        );
+        set.statements
+            .push(statement("CVE-1", "pkg:npm/lodash@4.17.19", VexStatus::Fixed));
+        assert!(
+            set.suppression(&["CVE-1"], purl, None).is_none(),
+            "another version is another product"
+        );
+    }
+
+    #[test]
+    fn documents_that_are_not_vex_are_errors() {
+        for text in ["", "[]", "{\"statements\": []}", "{\"@context\": \"https://example.com\"}"] {
+            let err = parse(text, "x.json").unwrap_err().to_string();
+            assert!(err.contains("`x.json`"), "{err}");
+        }
+    }
+}
