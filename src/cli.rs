@@ -2,7 +2,7 @@
 //! shorthand for `imgscan scan TARGET`.
 
 use crate::size::parse_size;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use imgscan_scanner::Limits;
 use imgscan_scanner::source::Platform;
 use imgscan_scanner::source::credentials::Credentials;
@@ -536,17 +536,15 @@ impl TargetArgs {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &[
-    "scan", "inspect", "sbom", "rules", "db", "diff", "cache", "help",
-];
-
 /// Inserts `scan` when the first argument is not a subcommand or a
 /// top-level flag, so `imgscan TARGET` means `imgscan scan TARGET`.
 pub fn with_default_command(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
     if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
         let top_level = matches!(first, "-h" | "--help" | "-V" | "--version");
-        if !top_level && !SUBCOMMANDS.contains(&first) {
+        // The subcommands are the parser's own, so a new one needs no list.
+        let subcommand = first == "help" || Cli::command().find_subcommand(first).is_some();
+        if !top_level && !subcommand {
             args.insert(1, OsString::from("scan"));
         }
     } else if args.get(1).is_some() {
@@ -581,5 +579,7 @@ mod tests {
             ["imgscan", "inspect", "x"]
         );
         assert_eq!(expand(&["imgscan", "--help"]), ["imgscan", "--help"]);
+        assert_eq!(expand(&["imgscan", "vex"]), ["imgscan", "vex"]);
+        assert_eq!(expand(&["imgscan", "help"]), ["imgscan", "help"]);
     }
 }

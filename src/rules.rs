@@ -55,9 +55,7 @@ pub fn list() -> anyhow::Result<String> {
         let _ = writeln!(
             out,
             "{:<36} {:<9} {}",
-            info.id,
-            info.severity,
-            info.description
+            info.id, info.severity, info.description
         );
     }
     let _ = writeln!(out, "\n{:<36} {:<9} DESCRIPTION", "CHECK", "SEVERITY");
@@ -66,9 +64,7 @@ pub fn list() -> anyhow::Result<String> {
             let _ = writeln!(
                 out,
                 "{:<36} {:<9} {}",
-                info.id,
-                info.severity,
-                info.description
+                info.id, info.severity, info.description
             );
         }
     }

@@ -217,7 +217,12 @@ mod tests {
             found("CVE-1", 1, &["4.17.21"], Severity::High),
             found("CVE-2", 0, &[], Severity::Low),
         ];
-        let selection = pick(matches, &packages, &IgnoreList::default(), &VulnerabilityFilter::default());
+        let selection = pick(
+            matches,
+            &packages,
+            &IgnoreList::default(),
+            &VulnerabilityFilter::default(),
+        );
         let entries = selection.entries;
         let suppressed = selection.suppressed;
         assert_eq!(suppressed, 0);
@@ -244,7 +249,12 @@ mod tests {
             "test",
         )
         .unwrap();
-        let selection = pick(matches(), &packages, &ignore, &VulnerabilityFilter::default());
+        let selection = pick(
+            matches(),
+            &packages,
+            &ignore,
+            &VulnerabilityFilter::default(),
+        );
         let entries = selection.entries;
         let suppressed = selection.suppressed;
         assert_eq!((entries.len(), suppressed), (1, 1));

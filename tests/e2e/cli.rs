@@ -30,7 +30,11 @@ fn output_file_and_formats() {
         OsStr::new("-o"),
         out.as_os_str(),
     ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "the demo's miner fails the gate: {}",
+        run.stderr
+    );
     assert!(run.stdout.is_empty(), "the report goes to the file only");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     validate(&report);
@@ -63,14 +67,16 @@ fn no_colour_or_progress_off_a_terminal() {
     let run = run_with(&[dir.as_os_str()], |cmd| {
         cmd.env("IMGSCAN_DB", &db);
     });
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, 1, "the demo's miner fails the gate");
     assert!(
         !run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'),
         "no escape codes when piped"
     );
     assert!(
-        run.stderr.is_empty(),
-        "no diagnostics on a clean scan: {}",
+        run.stderr
+            .lines()
+            .all(|l| l.starts_with("imgscan: gate failed: ")),
+        "no progress, only the gate's verdict: {}",
         run.stderr
     );
 }
@@ -98,10 +104,7 @@ fn colour_on_a_terminal_unless_no_color() {
         coloured.contains("\x1b[1;31mCRITICAL"),
         "severities in their colour: {coloured}"
     );
-    assert!(
-        !on_tty(true).contains("\x1b["),
-        "NO_COLOR turns colour off"
-    );
+    assert!(!on_tty(true).contains("\x1b["), "NO_COLOR turns colour off");
 }
 
 #[test]

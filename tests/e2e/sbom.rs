@@ -212,7 +212,11 @@ fn packages_a_later_layer_removed_or_replaced_are_listed_with_their_layer() {
     let mut base = LayerTar::new();
     base.file(
         "var/lib/dpkg/status",
-        status(&[("curl", "7.88.1-10"), ("telnet", "0.17-44"), ("zlib1g", "1:1.2.13")]),
+        status(&[
+            ("curl", "7.88.1-10"),
+            ("telnet", "0.17-44"),
+            ("zlib1g", "1:1.2.13"),
+        ]),
     );
     base.file("tmp/build/a", "a");
     base.file("tmp/build/b", "b");
@@ -249,14 +253,21 @@ fn packages_a_later_layer_removed_or_replaced_are_listed_with_their_layer() {
     );
     let found = packages(&report);
     assert!(found.iter().any(|p| p.1 == "curl" && p.3 == 1), "{found:?}");
-    assert!(found.iter().any(|p| p.1 == "zlib1g" && p.3 == 0), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.1 == "zlib1g" && p.3 == 0),
+        "{found:?}"
+    );
     let deleted: Vec<u64> = report["layers"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| l["deleted"].as_u64().unwrap())
         .collect();
-    assert_eq!(deleted, [0, 3], "the whiteout deleted /tmp/build and its two files");
+    assert_eq!(
+        deleted,
+        [0, 4],
+        "layer 1 replaced the dpkg status and deleted /tmp/build with its two files"
+    );
 }
 
 /// A real Debian 12 tree from debootstrap (`.ci/run` builds it once under

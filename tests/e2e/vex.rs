@@ -86,7 +86,10 @@ fn openvex_suppresses_for_the_package_or_the_image_and_keeps_why() {
     assert_eq!(code, 1, "the malicious package still fails: {stderr}");
     let after = ids(&report);
     assert!(!after.contains(&"CVE-2024-6387".to_string()), "{after:?}");
-    assert!(after.contains(&"CVE-2016-2781".to_string()), "affected stays");
+    assert!(
+        after.contains(&"CVE-2016-2781".to_string()),
+        "affected stays"
+    );
     assert!(
         after.contains(&"CVE-2020-28500".to_string()),
         "another image's statement does not apply"
@@ -105,7 +108,12 @@ fn openvex_suppresses_for_the_package_or_the_image_and_keeps_why() {
     assert_eq!(ssh["status"], "not_affected");
     assert_eq!(ssh["justification"], "vulnerable_code_not_in_execute_path");
     assert_eq!(ssh["statement"], "sshd is never started in this image");
-    assert!(ssh["source"].as_str().unwrap().ends_with("demo.openvex.json"));
+    assert!(
+        ssh["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo.openvex.json")
+    );
 }
 
 #[test]
@@ -125,8 +133,14 @@ fn cyclonedx_vex_suppresses_through_bom_refs() {
     );
     let (_, report, stderr) = scan(&archive, &["--vex", vex.to_str().unwrap()]);
     let found = ids(&report);
-    assert!(!found.contains(&"CVE-2020-28500".to_string()), "{found:?} {stderr}");
-    assert!(found.contains(&"CVE-2021-23337".to_string()), "in_triage stays");
+    assert!(
+        !found.contains(&"CVE-2020-28500".to_string()),
+        "{found:?} {stderr}"
+    );
+    assert!(
+        found.contains(&"CVE-2021-23337".to_string()),
+        "in_triage stays"
+    );
     assert_eq!(report["vex"][0]["statement"], "no user input reaches trim");
 }
 
@@ -145,7 +159,10 @@ fn invalid_vex_is_a_clear_error() {
         let vex = write(name, text);
         let (code, _, stderr) = scan(&archive, &["--vex", vex.to_str().unwrap()]);
         assert_eq!(code, 2, "{name}: {stderr}");
-        assert!(stderr.contains(name) && stderr.contains(expected), "{stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{stderr}"
+        );
     }
     let (code, _, stderr) = scan(&archive, &["--vex", "/nonexistent/vex.json"]);
     assert_eq!(code, 2);
@@ -258,5 +275,10 @@ fn cyclonedx_output_of_a_scan_carries_its_vulnerabilities() {
         .unwrap();
     assert_eq!(ssh["ratings"][0]["severity"], "high");
     assert_eq!(ssh["ratings"][0]["method"], "CVSSv31");
-    assert!(ssh["recommendation"].as_str().unwrap().contains("1:9.2p1-2+deb12u3"));
+    assert!(
+        ssh["recommendation"]
+            .as_str()
+            .unwrap()
+            .contains("1:9.2p1-2+deb12u3")
+    );
 }

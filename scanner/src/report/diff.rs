@@ -6,11 +6,10 @@
 //! (`imgscan.diff/v1`, `schema/diff-v1.json`) or as Markdown for a
 //! merge-request comment.
 
-use super::markdown;
 use super::baseline::{
     DocFinding, DocLayer, DocMalware, DocPackage, DocTarget, DocVulnerability, ReportDoc, plain,
 };
-use imgscan_sbom::Severity;
+use super::markdown;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -301,7 +300,7 @@ impl Diff {
             let text = |m: &DocMalware| {
                 format!(
                     "{} {} at {} (sha256 {})",
-                    m.severity.to_string(),
+                    m.severity,
                     code(&m.rule),
                     code(&m.path),
                     txt(m.sha256.get(..12).unwrap_or(&m.sha256))
@@ -314,7 +313,7 @@ impl Diff {
             let text = |f: &DocFinding| {
                 format!(
                     "{} {} at {}: {}",
-                    f.severity.to_string(),
+                    f.severity,
                     code(&f.id),
                     code(&f.path),
                     txt(&f.title)
@@ -431,7 +430,7 @@ fn vuln_line(
     };
     format!(
         "{} {} in {} {} ({}){}",
-        v.severity.to_string(),
+        v.severity,
         code(&v.id),
         code(&v.name),
         txt(&v.version),

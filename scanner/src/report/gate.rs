@@ -95,10 +95,8 @@ impl GateResult {
                 .flatten()
                 .filter(|v| {
                     v.counts()
-                        && rule.fails_vulnerability(
-                            v.severity,
-                            v.kind == VulnerabilityKind::Malicious,
-                        )
+                        && rule
+                            .fails_vulnerability(v.severity, v.kind == VulnerabilityKind::Malicious)
                 })
                 .count(),
             findings: report
@@ -108,8 +106,8 @@ impl GateResult {
                 .filter(|f| f.counts() && rule.fails_finding(f.severity))
                 .count(),
         };
-        let blind = rule.fail_on.is_some()
-            && report.summary.not_checked.contains(&"vulnerabilities");
+        let blind =
+            rule.fail_on.is_some() && report.summary.not_checked.contains(&"vulnerabilities");
         GateResult::new(rule, failing, blind, report.summary.baseline.is_some())
     }
 
@@ -206,7 +204,11 @@ mod tests {
         };
         let failed = GateResult::new(rule, one, true, true);
         assert_eq!(failed.verdict, Verdict::Failed);
-        assert!(failed.reason().contains("1 new malware"), "{}", failed.reason());
+        assert!(
+            failed.reason().contains("1 new malware"),
+            "{}",
+            failed.reason()
+        );
         assert_eq!(
             GateResult::new(GateRule::default(), nothing, true, false).verdict,
             Verdict::Passed,

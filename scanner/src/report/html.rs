@@ -10,7 +10,10 @@
 
 use super::gate::{GateResult, Verdict};
 use super::table::{human_bytes, one_line, short_digest};
-use super::view::{LayerStory, MalwareFile, SeverityCounts, layer_timeline, malware_files};
+use super::view::{
+    LayerStory, MalwareFile, SeverityCounts, findings_worst_first, layer_timeline, malware_files,
+    vulnerabilities_worst_first,
+};
 use super::{Report, Status, advisory_url};
 use imgscan_advisories::VulnerabilityKind;
 use imgscan_sbom::{Severity, terminal_safe};
@@ -129,11 +132,14 @@ fn verdict(out: &mut String, report: &Report, gate: Option<&GateResult>) {
     row("Created", t.created.clone());
     row(
         "OS",
-        Some(t.os.as_ref().map_or("unknown (no os-release found)".into(), |os| {
-            os.name
-                .clone()
-                .unwrap_or_else(|| format!("{} {}", os.id, os.version_id.as_deref().unwrap_or("")))
-        })),
+        Some(
+            t.os.as_ref()
+                .map_or("unknown (no os-release found)".into(), |os| {
+                    os.name.clone().unwrap_or_else(|| {
+                        format!("{} {}", os.id, os.version_id.as_deref().unwrap_or(""))
+                    })
+                }),
+        ),
     );
     let totals = &report.summary.totals;
     row(
@@ -166,13 +172,22 @@ fn counts(out: &mut String, report: &Report) {
     let files = malware_files(report);
     let mut cards: Vec<(&str, SeverityCounts)> = Vec::new();
     if let Some(incidents) = &report.incidents {
-        cards.push(("Incidents", SeverityCounts::of(incidents.iter().map(|i| i.severity))));
+        cards.push((
+            "Incidents",
+            SeverityCounts::of(incidents.iter().map(|i| i.severity)),
+        ));
     }
     if report.malware.is_some() {
-        cards.push(("Malware files", SeverityCounts::of(files.iter().map(|f| f.severity))));
+        cards.push((
+            "Malware files",
+            SeverityCounts::of(files.iter().map(|f| f.severity)),
+        ));
     }
     if let Some(findings) = &report.findings {
-        cards.push(("Findings", SeverityCounts::of(findings.iter().map(|f| f.severity))));
+        cards.push((
+            "Findings",
+            SeverityCounts::of(findings.iter().map(|f| f.severity)),
+        ));
     }
     if let Some(vulnerabilities) = &report.vulnerabilities {
         cards.push((
@@ -212,7 +227,7 @@ fn counts(out: &mut String, report: &Report) {
 fn severity_bar(counts: &SeverityCounts) -> String {
     const WIDTH: f64 = 220.0;
     let mut svg = format!(
-        r#"<svg class="sizebar" width="220" height="14" viewBox="0 0 220 14" role="img" aria-label="{}"><rect width="220" height="14" rx="3" fill="#eef0f3"/>"#,
+        r##"<svg class="sizebar" width="220" height="14" viewBox="0 0 220 14" role="img" aria-label="{}"><rect width="220" height="14" rx="3" fill="#eef0f3"/>"##,
         h(&counts.describe())
     );
     let total = counts.total();
@@ -296,7 +311,12 @@ fn incidents(out: &mut String, report: &Report) {
 }
 
 fn timeline(out: &mut String, stories: &[LayerStory<'_>]) {
-    let largest = stories.iter().map(|s| s.layer.size).max().unwrap_or(0).max(1);
+    let largest = stories
+        .iter()
+        .map(|s| s.layer.size)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     out.push_str(r#"<section id="timeline"><h2>Layers</h2><table class="timeline"><thead><tr><th>Layer</th><th>Created by</th><th>Size</th><th>What it brought</th></tr></thead><tbody>"#);
     for story in stories {
         let layer = story.layer;
@@ -316,7 +336,10 @@ fn timeline(out: &mut String, stories: &[LayerStory<'_>]) {
             r##"<tr class="{class}" data-layer="{}" tabindex="0"><td>{}</td><td><code>{}</code>{digest}</td><td>{}<svg class="sizebar" width="160" height="8" viewBox="0 0 160 8" aria-hidden="true"><rect width="{width:.1}" height="8" rx="2" fill="#8db1e8"/></svg></td><td class="chips">{}</td></tr>"##,
             layer.index,
             layer.index,
-            h(&one_line(layer.created_by.as_deref().unwrap_or("(no history)"), 200)),
+            h(&one_line(
+                layer.created_by.as_deref().unwrap_or("(no history)"),
+                200
+            )),
             human_bytes(layer.size),
             chips(story)
         );
@@ -363,7 +386,11 @@ fn chips(story: &LayerStory<'_>) -> String {
     counted("vulnerabilities", &story.vulnerabilities);
     counted("findings", &story.findings);
     if story.layer.deleted > 0 {
-        let _ = write!(chips, "<span>{} deleted</span>", story.layer.deleted);
+        let _ = write!(
+            chips,
+            "<span>{} lower paths deleted or replaced</span>",
+            story.layer.deleted
+        );
     }
     if chips.is_empty() {
         chips.push_str(r#"<span class="muted">nothing of note</span>"#);
@@ -377,10 +404,15 @@ fn table_start(out: &mut String, id: &str, title: &str, count: usize, head: &[&s
         out,
         r#"<section id="{id}-section"><h2>{title} ({count}) <span id="{id}-shown" class="muted"></span></h2>"#
     );
-    if count == 0 {
-        let _ = write!(out, r#"<p class="empty">None.</p>"#);
-    }
-    let _ = write!(out, r#"<table class="data" id="{id}"><thead><tr>"#);
+    // An empty table stays in the page (the script filters every table)
+    // but is not shown.
+    let hidden = if count == 0 {
+        out.push_str(r#"<p class="empty">None.</p>"#);
+        " hidden"
+    } else {
+        ""
+    };
+    let _ = write!(out, r#"<table class="data" id="{id}"{hidden}><thead><tr>"#);
     for column in head {
         let _ = write!(out, "<th>{column}</th>");
     }
@@ -444,16 +476,21 @@ fn findings(out: &mut String, report: &Report) {
     let Some(findings) = &report.findings else {
         return;
     };
-    let mut sorted: Vec<_> = findings.iter().collect();
-    sorted.sort_by_key(|f| (f.severity, f.layer));
     table_start(
         out,
         "findings",
         "Findings",
         findings.len(),
-        &["Severity", "Check", "Where", "Layer", "What was seen", "Fix"],
+        &[
+            "Severity",
+            "Check",
+            "Where",
+            "Layer",
+            "What was seen",
+            "Fix",
+        ],
     );
-    for f in sorted {
+    for f in findings_worst_first(report) {
         let place = match f.line {
             Some(line) => format!("{}:{line}", f.path),
             None => f.path.clone(),
@@ -480,16 +517,22 @@ fn vulnerabilities(out: &mut String, report: &Report) {
     let Some(vulnerabilities) = &report.vulnerabilities else {
         return;
     };
-    let mut sorted: Vec<_> = vulnerabilities.iter().collect();
-    sorted.sort_by(|a, b| (a.severity, &a.name, &a.id).cmp(&(b.severity, &b.name, &b.id)));
     table_start(
         out,
         "vulnerabilities",
         "Vulnerabilities",
         vulnerabilities.len(),
-        &["Severity", "Advisory", "Package", "Installed", "Fixed in", "Layer", "Summary"],
+        &[
+            "Severity",
+            "Advisory",
+            "Package",
+            "Installed",
+            "Fixed in",
+            "Layer",
+            "Summary",
+        ],
     );
-    for v in sorted {
+    for v in vulnerabilities_worst_first(report) {
         let score = v
             .cvss
             .as_ref()

@@ -9,7 +9,10 @@ use super::Report;
 use super::baseline::plain;
 use super::gate::GateResult;
 use super::table::one_line;
-use super::view::{SeverityCounts, layer_timeline, malware_files};
+use super::view::{
+    SeverityCounts, findings_worst_first, layer_timeline, malware_files,
+    vulnerabilities_worst_first,
+};
 use imgscan_advisories::VulnerabilityKind;
 use imgscan_sbom::Severity;
 use std::fmt::Write as _;
@@ -39,7 +42,9 @@ pub fn code(text: &str) -> String {
 /// Renders `report` as Markdown; `gate` is the verdict to lead with.
 pub fn render_markdown(report: &Report, gate: Option<&GateResult>) -> String {
     let mut out = String::new();
-    let verdict = gate.map(|g| format!(": **{}**", g.headline())).unwrap_or_default();
+    let verdict = gate
+        .map(|g| format!(": **{}**", g.headline()))
+        .unwrap_or_default();
     let _ = writeln!(out, "## imgscan {}{verdict}\n", code(&report.target.input));
     if let Some(gate) = gate {
         let _ = writeln!(out, "> {}\n", escape(&gate.reason()));
@@ -77,7 +82,10 @@ pub fn render_markdown(report: &Report, gate: Option<&GateResult>) -> String {
         let files = malware_files(report);
         let _ = writeln!(out, "\n### Malware ({} files)\n", files.len());
         if !files.is_empty() {
-            let _ = writeln!(out, "| Severity | Path | Layer | Rules |\n|---|---|---|---|");
+            let _ = writeln!(
+                out,
+                "| Severity | Path | Layer | Rules |\n|---|---|---|---|"
+            );
         }
         for m in files.iter().take(MAX_ROWS) {
             let rules: Vec<String> = m.rules.iter().map(|(r, _)| code(r)).collect();
@@ -96,11 +104,12 @@ pub fn render_markdown(report: &Report, gate: Option<&GateResult>) -> String {
     if let Some(findings) = &report.findings {
         let _ = writeln!(out, "\n### Findings ({})\n", findings.len());
         if !findings.is_empty() {
-            let _ = writeln!(out, "| Severity | Check | Where | Layer | Fix |\n|---|---|---|---|---|");
+            let _ = writeln!(
+                out,
+                "| Severity | Check | Where | Layer | Fix |\n|---|---|---|---|---|"
+            );
         }
-        let mut sorted: Vec<_> = findings.iter().collect();
-        sorted.sort_by_key(|f| (f.severity, f.layer));
-        for f in sorted.iter().take(MAX_ROWS) {
+        for f in findings_worst_first(report).into_iter().take(MAX_ROWS) {
             let place = match f.line {
                 Some(line) => format!("{}:{line}", f.path),
                 None => f.path.clone(),
@@ -125,9 +134,10 @@ pub fn render_markdown(report: &Report, gate: Option<&GateResult>) -> String {
                 "| Severity | Id | Package | Installed | Fixed in | Layer |\n|---|---|---|---|---|---|"
             );
         }
-        let mut sorted: Vec<_> = vulnerabilities.iter().collect();
-        sorted.sort_by(|a, b| (a.severity, &a.name, &a.id).cmp(&(b.severity, &b.name, &b.id)));
-        for v in sorted.iter().take(MAX_ROWS) {
+        for v in vulnerabilities_worst_first(report)
+            .into_iter()
+            .take(MAX_ROWS)
+        {
             let fixed = if v.kind == VulnerabilityKind::Malicious {
                 "malicious: remove it".to_string()
             } else if v.fixed.is_empty() {
@@ -171,10 +181,16 @@ fn counts_table(out: &mut String, report: &Report) {
     let mut rows: Vec<(&str, SeverityCounts)> = Vec::new();
     if report.malware.is_some() {
         let files = malware_files(report);
-        rows.push(("malware files", SeverityCounts::of(files.iter().map(|f| f.severity))));
+        rows.push((
+            "malware files",
+            SeverityCounts::of(files.iter().map(|f| f.severity)),
+        ));
     }
     if let Some(findings) = &report.findings {
-        rows.push(("findings", SeverityCounts::of(findings.iter().map(|f| f.severity))));
+        rows.push((
+            "findings",
+            SeverityCounts::of(findings.iter().map(|f| f.severity)),
+        ));
     }
     if let Some(vulnerabilities) = &report.vulnerabilities {
         rows.push((
@@ -189,7 +205,10 @@ fn counts_table(out: &mut String, report: &Report) {
     let _ = writeln!(out, "| | {} |", header.join(" | "));
     let _ = writeln!(out, "|---{}|", "|---".repeat(Severity::ALL.len()));
     for (what, counts) in rows {
-        let cells: Vec<String> = Severity::ALL.iter().map(|s| counts.get(*s).to_string()).collect();
+        let cells: Vec<String> = Severity::ALL
+            .iter()
+            .map(|s| counts.get(*s).to_string())
+            .collect();
         let _ = writeln!(out, "| {what} | {} |", cells.join(" | "));
     }
 }
@@ -216,6 +235,10 @@ mod tests {
             "\\<img src=x\\> \\@all \\[a\\]\\(b\\)"
         );
         assert_eq!(code("a`b|c"), "`a'b\\|c`");
-        assert_eq!(escape("bell\x07"), "bell\\\\x07", "control characters shown, not sent");
+        assert_eq!(
+            escape("bell\x07"),
+            "bell\\\\x07",
+            "control characters shown, not sent"
+        );
     }
 }

@@ -9,7 +9,10 @@
 //! are shown as escapes, never sent to the terminal.
 
 use super::gate::{GateResult, Verdict};
-use super::view::{SeverityCounts, layer_timeline, malware_files};
+use super::view::{
+    SeverityCounts, findings_worst_first, layer_timeline, malware_files,
+    vulnerabilities_worst_first,
+};
 use super::{Report, Status};
 use imgscan_advisories::VulnerabilityKind;
 use imgscan_sbom::{Severity, terminal_safe};
@@ -96,7 +99,13 @@ pub fn render(report: &Report, options: &TableOptions) -> String {
 
 fn header(out: &mut String, report: &Report, options: &TableOptions, style: &Style) {
     let t = &report.target;
-    let _ = writeln!(out, "{} {} ({})", style.bold("Target  "), e(&t.input), t.kind);
+    let _ = writeln!(
+        out,
+        "{} {} ({})",
+        style.bold("Target  "),
+        e(&t.input),
+        t.kind
+    );
     if let Some(digest) = &t.digest {
         let _ = writeln!(out, "{} {}", style.bold("Digest  "), e(digest));
     }
@@ -119,7 +128,12 @@ fn header(out: &mut String, report: &Report, options: &TableOptions, style: &Sty
             Verdict::Passed => style.paint("1;32", gate.headline()),
             _ => style.severity(Severity::Critical, gate.headline()),
         };
-        let _ = writeln!(out, "{} {headline}: {}", style.bold("Gate    "), gate.reason());
+        let _ = writeln!(
+            out,
+            "{} {headline}: {}",
+            style.bold("Gate    "),
+            gate.reason()
+        );
     }
     let mut found = Vec::new();
     if let Some(incidents) = report.incidents.as_ref().filter(|i| !i.is_empty()) {
@@ -144,8 +158,14 @@ fn header(out: &mut String, report: &Report, options: &TableOptions, style: &Sty
         found.push(format!(
             "{} vulnerabilit{}{}",
             vulnerabilities.len(),
-            if vulnerabilities.len() == 1 { "y" } else { "ies" },
-            by_severity(&SeverityCounts::of(vulnerabilities.iter().map(|v| v.severity)))
+            if vulnerabilities.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            by_severity(&SeverityCounts::of(
+                vulnerabilities.iter().map(|v| v.severity)
+            ))
         ));
     }
     if let Some(packages) = &report.packages {
@@ -207,7 +227,11 @@ fn incidents(out: &mut String, report: &Report, style: &Style) {
             let _ = writeln!(out, "         config: {}", e(&config.path));
         }
         if let Some(created_by) = &incident.created_by {
-            let _ = writeln!(out, "         came in with: {}", one_line(&e(created_by), 100));
+            let _ = writeln!(
+                out,
+                "         came in with: {}",
+                one_line(&e(created_by), 100)
+            );
         }
     }
 }
@@ -252,9 +276,7 @@ fn findings(out: &mut String, report: &Report, style: &Style) {
         "\n{}",
         style.bold(&format!("Findings ({})", findings.len()))
     );
-    let mut sorted: Vec<_> = findings.iter().collect();
-    sorted.sort_by(|a, b| (a.severity, a.layer).cmp(&(b.severity, b.layer)));
-    for f in sorted {
+    for f in findings_worst_first(report) {
         let place = match f.line {
             Some(line) => format!("{}:{line}", e(&f.path)),
             None => e(&f.path),
@@ -293,9 +315,7 @@ fn vulnerabilities(out: &mut String, report: &Report, style: &Style) {
             ))
         );
     }
-    let mut sorted: Vec<_> = vulnerabilities.iter().collect();
-    sorted.sort_by(|a, b| (a.severity, &a.name, &a.id).cmp(&(b.severity, &b.name, &b.id)));
-    for v in sorted {
+    for v in vulnerabilities_worst_first(report) {
         let severity = match &v.cvss {
             Some(cvss) => format!("{} {:.1}", v.severity, cvss.score),
             None => v.severity.to_string(),

@@ -3,9 +3,10 @@
 //! severity, and the layer timeline — per layer what it brought (packages
 //! added and removed, vulnerabilities, malware, findings, paths deleted).
 
-use super::{LayerInfo, Report, Status};
+use super::{LayerInfo, Report, Status, Tracked};
 use crate::inventory::RemovedPackage;
-use imgscan_sbom::{Package, Severity};
+use crate::vulnerabilities::VulnerabilityEntry;
+use imgscan_sbom::{Finding, Package, Severity};
 use std::collections::BTreeMap;
 
 /// Counts by severity, worst first (indexed like [`Severity::ALL`]).
@@ -93,11 +94,33 @@ pub fn malware_files(report: &Report) -> Vec<MalwareFile<'_>> {
     }
     let mut files: Vec<MalwareFile<'_>> = files.into_values().collect();
     for file in &mut files {
-        file.rules.sort_by_key(|(rule, severity)| (*severity, *rule));
+        file.rules
+            .sort_by_key(|(rule, severity)| (*severity, *rule));
         file.rules.dedup();
     }
     files.sort_by(|a, b| (a.severity, a.layer, a.path).cmp(&(b.severity, b.layer, b.path)));
     files
+}
+
+/// The report's vulnerabilities, worst first: by severity, then CVSS score
+/// (highest first), package and id.
+pub fn vulnerabilities_worst_first(report: &Report) -> Vec<&Tracked<VulnerabilityEntry>> {
+    let mut sorted: Vec<_> = report.vulnerabilities.iter().flatten().collect();
+    let score = |v: &VulnerabilityEntry| v.cvss.as_ref().map_or(0.0, |c| c.score);
+    sorted.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(score(b).total_cmp(&score(a)))
+            .then_with(|| (&a.name, &a.id).cmp(&(&b.name, &b.id)))
+    });
+    sorted
+}
+
+/// The report's findings, worst first, then by layer and path.
+pub fn findings_worst_first(report: &Report) -> Vec<&Tracked<Finding>> {
+    let mut sorted: Vec<_> = report.findings.iter().flatten().collect();
+    sorted.sort_by(|a, b| (a.severity, a.layer, &a.path).cmp(&(b.severity, b.layer, &b.path)));
+    sorted
 }
 
 /// What one layer brought.
@@ -126,7 +149,7 @@ impl LayerStory<'_> {
             || self.vulnerabilities.get(Severity::Critical) > 0
     }
 
-    /// One line: `packages +7 -1, 3 vulnerabilities (1 HIGH), 1 malware file, 2 deleted`.
+    /// One line: `packages +7 -1, 3 vulnerabilities (1 HIGH), 1 malware file, …`.
     pub fn brought(&self) -> String {
         let mut parts = Vec::new();
         if !self.added.is_empty() || !self.removed.is_empty() {
@@ -136,13 +159,16 @@ impl LayerStory<'_> {
                 self.removed.len()
             ));
         }
-        let count = |n: usize, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let count =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.vulnerabilities.total() > 0 {
             parts.push(format!(
                 "{} ({})",
-                count(self.vulnerabilities.total(), "vulnerability", "vulnerabilities"),
+                count(
+                    self.vulnerabilities.total(),
+                    "vulnerability",
+                    "vulnerabilities"
+                ),
                 self.vulnerabilities.describe()
             ));
         }
@@ -157,7 +183,10 @@ impl LayerStory<'_> {
             ));
         }
         if self.layer.deleted > 0 {
-            parts.push(format!("{} deleted", self.layer.deleted));
+            parts.push(format!(
+                "{} lower paths deleted or replaced",
+                self.layer.deleted
+            ));
         }
         parts.join(", ")
     }

@@ -29,7 +29,12 @@ pub fn statements(doc: &Value, origin: &str) -> Result<Vec<Statement>, String> {
     if let Some(component) = doc.pointer("/metadata/component") {
         collect_purls(component, &mut purls, 0);
     }
-    for component in doc.get("components").and_then(Value::as_array).into_iter().flatten() {
+    for component in doc
+        .get("components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         collect_purls(component, &mut purls, 0);
     }
     let mut found = Vec::new();
@@ -58,7 +63,12 @@ fn collect_purls(component: &Value, purls: &mut HashMap<String, String>, depth: 
     ) {
         purls.insert(r.to_string(), purl.to_string());
     }
-    for child in component.get("components").and_then(Value::as_array).into_iter().flatten() {
+    for child in component
+        .get("components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         collect_purls(child, purls, depth + 1);
     }
 }
@@ -72,7 +82,10 @@ fn statement(
         return Ok(None);
     };
     let id = v.get("id").and_then(Value::as_str).ok_or("no `id`")?;
-    let state = analysis.get("state").and_then(Value::as_str).ok_or("`analysis` has no `state`")?;
+    let state = analysis
+        .get("state")
+        .and_then(Value::as_str)
+        .ok_or("`analysis` has no `state`")?;
     let status = match state {
         "not_affected" | "false_positive" => VexStatus::NotAffected,
         "resolved" | "resolved_with_pedigree" => VexStatus::Fixed,
@@ -112,11 +125,17 @@ fn statement(
         ));
     }
     Ok(Some(Statement {
-        ids: std::iter::once(id).chain(aliases).map(str::to_string).collect(),
+        ids: std::iter::once(id)
+            .chain(aliases)
+            .map(str::to_string)
+            .collect(),
         products,
         status,
         justification: justification.map(str::to_string),
-        statement: analysis.get("detail").and_then(Value::as_str).map(str::to_string),
+        statement: analysis
+            .get("detail")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         source: origin.to_string(),
     }))
 }
@@ -150,10 +169,18 @@ mod tests {
     #[test]
     fn unknown_states_and_dangling_refs_are_errors() {
         for (v, expected) in [
-            (r#"{"id":"CVE-1","analysis":{"state":"meh"},"affects":[{"ref":"pkg:npm/a"}]}"#, "unknown analysis state"),
-            (r#"{"id":"CVE-1","analysis":{"state":"resolved"},"affects":[{"ref":"nowhere"}]}"#, "affects nothing"),
+            (
+                r#"{"id":"CVE-1","analysis":{"state":"meh"},"affects":[{"ref":"pkg:npm/a"}]}"#,
+                "unknown analysis state",
+            ),
+            (
+                r#"{"id":"CVE-1","analysis":{"state":"resolved"},"affects":[{"ref":"nowhere"}]}"#,
+                "affects nothing",
+            ),
         ] {
-            let doc = format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[{v}]}}"#);
+            let doc = format!(
+                r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[{v}]}}"#
+            );
             let err = parse(&doc, "cdx.json").unwrap_err().to_string();
             assert!(err.contains(expected) && err.contains("cdx.json"), "{err}");
         }

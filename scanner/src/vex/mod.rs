@@ -192,14 +192,20 @@ mod tests {
         };
         assert!(set.suppression(&["GHSA-1", "CVE-1"], purl, None).is_some());
         assert!(set.suppression(&["CVE-2"], purl, None).is_none());
-        set.statements
-            .push(statement("CVE-1", "pkg:npm/lodash@4.17.20", VexStatus::Affected));
+        set.statements.push(statement(
+            "CVE-1",
+            "pkg:npm/lodash@4.17.20",
+            VexStatus::Affected,
+        ));
         assert!(
             set.suppression(&["CVE-1"], purl, None).is_none(),
             "a later `affected` overrides"
         );
-        set.statements
-            .push(statement("CVE-1", "pkg:npm/lodash@4.17.19", VexStatus::Fixed));
+        set.statements.push(statement(
+            "CVE-1",
+            "pkg:npm/lodash@4.17.19",
+            VexStatus::Fixed,
+        ));
         assert!(
             set.suppression(&["CVE-1"], purl, None).is_none(),
             "another version is another product"
@@ -208,7 +214,12 @@ mod tests {
 
     #[test]
     fn documents_that_are_not_vex_are_errors() {
-        for text in ["", "[]", "{\"statements\": []}", "{\"@context\": \"https://example.com\"}"] {
+        for text in [
+            "",
+            "[]",
+            "{\"statements\": []}",
+            "{\"@context\": \"https://example.com\"}",
+        ] {
             let err = parse(text, "x.json").unwrap_err().to_string();
             assert!(err.contains("`x.json`"), "{err}");
         }

@@ -44,7 +44,12 @@ fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
                 .ok_or("`vulnerability` needs a `name`")?;
             let aliases = v.get("aliases").and_then(Value::as_array);
             std::iter::once(name.to_string())
-                .chain(aliases.into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)))
+                .chain(
+                    aliases
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| a.as_str().map(str::to_string)),
+                )
                 .collect()
         }
         _ => return Err("no `vulnerability`".into()),
@@ -58,7 +63,10 @@ fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
         None => return Err("no `status`".into()),
     };
     let justification = text("justification");
-    if let Some(j) = justification.as_deref().filter(|j| !JUSTIFICATIONS.contains(j)) {
+    if let Some(j) = justification
+        .as_deref()
+        .filter(|j| !JUSTIFICATIONS.contains(j))
+    {
         return Err(format!("unknown justification `{j}`"));
     }
     let impact = text("impact_statement");
@@ -89,7 +97,9 @@ fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
         products,
         status,
         justification,
-        statement: impact.or_else(|| text("action_statement")).or_else(|| text("status_notes")),
+        statement: impact
+            .or_else(|| text("action_statement"))
+            .or_else(|| text("status_notes")),
         source: origin.to_string(),
     })
 }
@@ -113,7 +123,9 @@ fn is_vulnerability_id(id: &str) -> bool {
     let prefix = id.split('-').next().unwrap_or("");
     id.contains('-')
         && !prefix.is_empty()
-        && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && prefix.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
@@ -143,7 +155,10 @@ pub fn from_ignore_list(
     let mut unplaced = Vec::new();
     for entry in ignore.entries() {
         if !is_vulnerability_id(&entry.id) {
-            left_out.push(format!("`{}`: not a vulnerability id (a rule or check)", entry.id));
+            left_out.push(format!(
+                "`{}`: not a vulnerability id (a rule or check)",
+                entry.id
+            ));
             continue;
         }
         if !entry.in_force(today) {
@@ -218,22 +233,42 @@ mod tests {
             found[0].justification.as_deref(),
             Some("vulnerable_code_not_in_execute_path")
         );
-        assert!(found[0].products[0].covers("pkg:deb/debian/openssh-server@1", Some("sha256:aaaa")));
+        assert!(
+            found[0].products[0].covers("pkg:deb/debian/openssh-server@1", Some("sha256:aaaa"))
+        );
         assert_eq!(found[1].status, VexStatus::UnderInvestigation);
     }
 
     #[test]
     fn invalid_statements_are_errors_that_say_which() {
         for (statement, expected) in [
-            (r#"{"vulnerability":{"name":"CVE-1"},"products":["pkg:npm/a"],"status":"not_affected"}"#, "needs a `justification`"),
-            (r#"{"vulnerability":{"name":"CVE-1"},"products":["pkg:npm/a"],"status":"maybe"}"#, "unknown status"),
-            (r#"{"vulnerability":{"name":"CVE-1"},"products":[],"status":"fixed"}"#, "names no product"),
-            (r#"{"products":["pkg:npm/a"],"status":"fixed"}"#, "no `vulnerability`"),
-            (r#"{"vulnerability":"CVE-1","products":["pkg:npm/a"],"status":"not_affected","justification":"trust_me"}"#, "unknown justification"),
+            (
+                r#"{"vulnerability":{"name":"CVE-1"},"products":["pkg:npm/a"],"status":"not_affected"}"#,
+                "needs a `justification`",
+            ),
+            (
+                r#"{"vulnerability":{"name":"CVE-1"},"products":["pkg:npm/a"],"status":"maybe"}"#,
+                "unknown status",
+            ),
+            (
+                r#"{"vulnerability":{"name":"CVE-1"},"products":[],"status":"fixed"}"#,
+                "names no product",
+            ),
+            (
+                r#"{"products":["pkg:npm/a"],"status":"fixed"}"#,
+                "no `vulnerability`",
+            ),
+            (
+                r#"{"vulnerability":"CVE-1","products":["pkg:npm/a"],"status":"not_affected","justification":"trust_me"}"#,
+                "unknown justification",
+            ),
         ] {
             let doc = format!(r#"{{"@context":"{CONTEXT}","statements":[{statement}]}}"#);
             let err = parse(&doc, "bad.json").unwrap_err().to_string();
-            assert!(err.contains("statement 1") && err.contains(expected), "{err}");
+            assert!(
+                err.contains("statement 1") && err.contains(expected),
+                "{err}"
+            );
         }
     }
 
@@ -266,21 +301,23 @@ expires = 2020-01-01
         let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_796_083_200);
         let unplaced = from_ignore_list(&ignore, &[], "me", now, today);
         assert!(unplaced.unwrap_err().contains("CVE-2024-6387"));
-        let written = from_ignore_list(
-            &ignore,
-            &["sha256:aaaa".into()],
-            "me",
-            now,
-            today,
-        )
-        .unwrap();
+        let written = from_ignore_list(&ignore, &["sha256:aaaa".into()], "me", now, today).unwrap();
         assert_eq!(written.left_out.len(), 2, "{:?}", written.left_out);
-        assert!(written.text.contains("\"timestamp\": \"2026-12-01T00:00:00Z\""), "{}", written.text);
+        assert!(
+            written
+                .text
+                .contains("\"timestamp\": \"2026-12-01T00:00:00Z\""),
+            "{}",
+            written.text
+        );
         let read = parse(&written.text, "out.json").unwrap();
         assert_eq!(read.len(), 2);
         assert!(read.iter().all(|s| s.status == VexStatus::NotAffected));
         assert!(read[0].products[0].covers("pkg:deb/debian/openssh-server@1", Some("sha256:aaaa")));
         assert!(read[1].products[0].covers("pkg:npm/lodash@4.17.20", None));
-        assert_eq!(read[1].statement.as_deref(), Some("template() is never called"));
+        assert_eq!(
+            read[1].statement.as_deref(),
+            Some("template() is never called")
+        );
     }
 }

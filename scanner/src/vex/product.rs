@@ -39,8 +39,7 @@ fn names_image(id: &str, digest: &str) -> bool {
     let decoded = percent_decode(id);
     decoded == digest || decoded.ends_with(&format!("@{digest}")) || {
         // `pkg:oci/name@sha256:…?repository_url=…`
-        decoded.starts_with("pkg:oci/")
-            && purl_parts(&decoded).1.as_deref() == Some(digest)
+        decoded.starts_with("pkg:oci/") && purl_parts(&decoded).1.as_deref() == Some(digest)
     }
 }
 
@@ -48,8 +47,7 @@ fn names_image(id: &str, digest: &str) -> bool {
 pub(crate) fn purl_matches(pattern: &str, purl: &str) -> bool {
     let (pattern_base, pattern_version) = purl_parts(&percent_decode(pattern));
     let (base, version) = purl_parts(&percent_decode(purl));
-    pattern_base.eq_ignore_ascii_case(&base)
-        && pattern_version.is_none_or(|v| Some(v) == version)
+    pattern_base.eq_ignore_ascii_case(&base) && pattern_version.is_none_or(|v| Some(v) == version)
 }
 
 /// A purl split into `pkg:type/namespace/name` and its version, without
@@ -93,7 +91,8 @@ fn percent_decode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const SSH: &str = "pkg:deb/debian/openssh-server@1%3A9.2p1-2%2Bdeb12u2?arch=amd64&distro=debian-12";
+    const SSH: &str =
+        "pkg:deb/debian/openssh-server@1%3A9.2p1-2%2Bdeb12u2?arch=amd64&distro=debian-12";
     const DIGEST: &str = "sha256:aaaa";
 
     #[test]
@@ -103,15 +102,28 @@ mod tests {
         assert!(product("pkg:deb/debian/openssh-server@1:9.2p1-2+deb12u2").covers(SSH, None));
         assert!(!product("pkg:deb/debian/openssh-server@1:9.2p1-2+deb12u3").covers(SSH, None));
         assert!(!product("pkg:deb/debian/openssh-client").covers(SSH, None));
-        assert!(!product("pkg:deb/debian/openssh").covers(SSH, None), "no prefix match");
+        assert!(
+            !product("pkg:deb/debian/openssh").covers(SSH, None),
+            "no prefix match"
+        );
         assert!(product("pkg:npm/%40scope/name@1.0.0").covers("pkg:npm/@scope/name@1.0.0", None));
     }
 
     #[test]
     fn the_image_by_digest_and_its_subcomponents() {
-        for id in [DIGEST, "registry.example/app@sha256:aaaa", "pkg:oci/app@sha256%3Aaaaa?repository_url=r/app"] {
-            assert!(Product::new(id, Vec::new()).covers(SSH, Some(DIGEST)), "{id}");
-            assert!(!Product::new(id, Vec::new()).covers(SSH, Some("sha256:bbbb")), "{id}");
+        for id in [
+            DIGEST,
+            "registry.example/app@sha256:aaaa",
+            "pkg:oci/app@sha256%3Aaaaa?repository_url=r/app",
+        ] {
+            assert!(
+                Product::new(id, Vec::new()).covers(SSH, Some(DIGEST)),
+                "{id}"
+            );
+            assert!(
+                !Product::new(id, Vec::new()).covers(SSH, Some("sha256:bbbb")),
+                "{id}"
+            );
             assert!(!Product::new(id, Vec::new()).covers(SSH, None), "{id}");
         }
         let narrowed = Product::new(DIGEST, vec!["pkg:deb/debian/openssh-server".into()]);
