@@ -20,8 +20,9 @@ fn scan_demo(extra: &[&str]) -> crate::support::Run {
     run(&args)
 }
 
-/// Runs headless Chromium on `page` with `args`; its stdout and stderr.
-fn chromium(page: &Path, args: &[&str]) -> (String, String) {
+/// Runs headless Chromium on `page` (with `#fragment` when not empty) with
+/// `args`; its stdout and stderr.
+fn chromium(page: &Path, fragment: &str, args: &[&str]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new("chromium")
         .args([
@@ -35,7 +36,7 @@ fn chromium(page: &Path, args: &[&str]) -> (String, String) {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .output()
         .expect("chromium runs");
     assert!(
@@ -89,7 +90,7 @@ fn the_html_report_renders_in_a_real_browser() {
         assert!(!html.contains(external), "the page loads {external}");
     }
 
-    let (dom, log) = chromium(&page, &["--dump-dom"]);
+    let (dom, log) = chromium(&page, "", &["--dump-dom"]);
     assert!(
         dom.contains(r#"data-ready="1""#),
         "the page's script ran to its end: {log}"
@@ -116,9 +117,24 @@ fn the_html_report_renders_in_a_real_browser() {
     assert_eq!(dom.matches(r#"<tr class="layer"#).count(), 3, "{dom}");
     assert!(dom.contains(r#"<tr class="layer alarming" data-layer="1""#));
 
+    // A link to one layer (#layer=0) shows only what it brought: the base's
+    // vulnerabilities stay, layer 1's malware rows are hidden.
+    let (filtered, _) = chromium(&page, "#layer=0", &["--dump-dom"]);
+    assert!(filtered.contains("Showing layer 0 only."), "{filtered}");
+    assert!(
+        filtered.contains(r#"<tr data-layer="1" class="hidden">"#),
+        "{filtered}"
+    );
+    assert!(filtered.contains(r#"<tr data-layer="0">"#), "{filtered}");
+    assert!(
+        !dom.contains(r#"class="hidden""#),
+        "nothing hidden without a filter"
+    );
+
     let shot = fresh("demo-report.png");
     chromium(
         &page,
+        "",
         &[
             &format!("--screenshot={}", shot.display()),
             "--window-size=1280,1600",

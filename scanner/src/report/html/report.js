@@ -54,17 +54,28 @@
       th.addEventListener("click", function () { sortBy(table, index, th); });
     });
   });
+  // The layer filter lives in the address too (#layer=N), so a link can
+  // point at what one layer brought.
+  function showLayer(layer) {
+    state.layer = layer;
+    var address = location.pathname + location.search + (layer === null ? "" : "#layer=" + layer);
+    try { history.replaceState(null, "", address); } catch (e) { /* file: pages may refuse */ }
+    apply();
+  }
   Array.prototype.forEach.call(document.querySelectorAll("tr.layer"), function (row) {
     row.addEventListener("click", function () {
       var layer = row.getAttribute("data-layer");
-      state.layer = state.layer === layer ? null : layer;
-      apply();
+      showLayer(state.layer === layer ? null : layer);
     });
   });
+  var asked = /^#layer=(\d+)$/.exec(location.hash);
+  if (asked && document.querySelector('tr.layer[data-layer="' + asked[1] + '"]')) {
+    state.layer = asked[1];
+  }
   var search = document.getElementById("search");
   search.addEventListener("input", function () { state.text = search.value.trim().toLowerCase(); apply(); });
   document.getElementById("clear-filter").addEventListener("click", function () {
-    state.layer = null; state.text = ""; search.value = ""; apply();
+    state.text = ""; search.value = ""; showLayer(null);
   });
   document.querySelector(".toolbar").hidden = false;
   apply();
