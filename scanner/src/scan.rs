@@ -357,6 +357,7 @@ pub fn scan(
         platform: plan
             .as_ref()
             .and_then(|p| p.platform.as_ref().map(|p| p.to_string())),
+        names: plan.as_ref().map(|p| p.names.clone()).unwrap_or_default(),
         created: plan.and_then(|p| p.created),
         os,
     };

@@ -413,6 +413,57 @@ fn an_unusable_baseline_is_exit_2() {
         &arm,
         "another image: platform `linux/amd64`, this scan `linux/arm64`",
     );
+    // Another image by name: a docker archive's RepoTags name the image;
+    // a rebuild tagged in the same repository is the same image.
+    let tagged = |name: &str, image: Image, tag: &str| {
+        let path = fresh(name);
+        let mut image = image;
+        image.tags = vec![tag.to_string()];
+        write_docker_archive(
+            &path,
+            &image,
+            DockerLayout::Legacy,
+            ArchiveCompression::None,
+        )
+        .unwrap();
+        path
+    };
+    let app_1 = tagged("app-1.tar", base_image(), "registry.local/team/app:1");
+    let app_1_json = fresh("app-1.json");
+    let done = run(&args(
+        &w.db,
+        &[
+            "scan".as_ref(),
+            "-f".as_ref(),
+            "json".as_ref(),
+            "-o".as_ref(),
+            app_1_json.as_os_str(),
+            app_1.as_os_str(),
+        ],
+    ));
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let names: Value = serde_json::from_slice(&std::fs::read(&app_1_json).unwrap()).unwrap();
+    assert_eq!(
+        names["target"]["names"],
+        serde_json::json!(["registry.local/team/app:1"])
+    );
+    let app_2 = tagged("app-2.tar", rebuild_image(), "registry.local/team/app:2");
+    let same = run(&args(
+        &w.db,
+        &[
+            "scan".as_ref(),
+            "--baseline".as_ref(),
+            app_1_json.as_os_str(),
+            app_2.as_os_str(),
+        ],
+    ));
+    assert_eq!(same.code, 1, "a rebuild is compared: {}", same.stderr);
+    let other = tagged("other.tar", rebuild_image(), "registry.local/team/other:1");
+    fail(
+        &app_1_json,
+        &other,
+        "another image: image `registry.local/team/app`, this scan `registry.local/team/other`",
+    );
     // Another schema, an older one, not a report, corrupt, truncated.
     let text = std::fs::read_to_string(&w.base_json).unwrap();
     let write = |name: &str, content: &str| {

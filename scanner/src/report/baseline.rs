@@ -109,6 +109,9 @@ pub struct DocTarget {
     /// `os/arch[/variant]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The names the image went by in its archive or layout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
     /// The OS found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<DocOs>,
@@ -451,6 +454,13 @@ pub fn check_same_image(
             return other(format!("repository `{was}`, this scan `{is}`"));
         }
     }
+    // Archives and layouts name their image (RepoTags, ref names): two
+    // names of one repository are one image across rebuilds.
+    let (was, is) = (repositories(&base.names), repositories(&target.names));
+    if !was.is_empty() && !is.is_empty() && was.is_disjoint(&is) {
+        let list = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join("`, `");
+        return other(format!("image `{}`, this scan `{}`", list(&was), list(&is)));
+    }
     if let (Some(was), Some(is)) = (&base.platform, &target.platform)
         && was != is
     {
@@ -462,6 +472,16 @@ pub fn check_same_image(
         return other(format!("OS `{}`, this scan `{}`", was.id, is.id));
     }
     Ok(())
+}
+
+/// The repositories of image names; a bare tag (an OCI ref name such as
+/// `1.0`, which names no repository) is left out.
+fn repositories(names: &[String]) -> BTreeSet<&str> {
+    names
+        .iter()
+        .filter(|n| n.contains(':') || n.contains('/') || n.contains('@'))
+        .map(|n| repository(n))
+        .collect()
 }
 
 /// The repository of a registry reference: no scheme, tag or digest.
@@ -626,6 +646,17 @@ mod tests {
             repository("ghcr.io/o/app:2026-11-24@sha256:ab"),
             "ghcr.io/o/app"
         );
+    }
+
+    #[test]
+    fn names_compare_by_repository_and_bare_tags_name_none() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let found = names(&["app:1", "docker.io/library/app:1", "1.0", "latest"]);
+        assert_eq!(
+            repositories(&found).into_iter().collect::<Vec<_>>(),
+            ["app", "docker.io/library/app"]
+        );
+        assert!(repositories(&names(&["1.0"])).is_empty());
     }
 
     #[test]

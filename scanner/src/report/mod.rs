@@ -48,6 +48,10 @@ pub struct TargetInfo {
     /// Creation time from the image config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The names the image goes by in its archive or layout (`RepoTags`,
+    /// OCI ref names).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
     /// The OS found in the final tree.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub os: Option<OsRelease>,

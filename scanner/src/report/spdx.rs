@@ -737,6 +737,7 @@ pub(crate) mod tests {
                 kind: "oci-archive".into(),
                 digest: Some(digest('b')),
                 platform: Some("linux/amd64".into()),
+                names: Vec::new(),
                 created: Some("2024-05-01T10:00:00.123456789Z".into()),
                 os: Some(OsRelease {
                     id: "debian".into(),

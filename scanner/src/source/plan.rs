@@ -13,6 +13,8 @@ use std::collections::{HashMap, HashSet};
 const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The full image name containerd (and `nerdctl save`, BuildKit) annotate.
+const CONTAINERD_NAME: &str = "io.containerd.image.name";
 const MAX_INDEX_DEPTH: usize = 4;
 /// Most images an index (with its nested indexes) may list.
 const MAX_IMAGES: usize = 4096;
@@ -54,6 +56,10 @@ pub struct ImagePlan {
     pub platform: Option<Platform>,
     /// Creation time from the config.
     pub created: Option<String>,
+    /// The names the image goes by in its archive or layout: a docker
+    /// archive's `RepoTags`, an OCI index's `org.opencontainers.image.ref.name`
+    /// and `io.containerd.image.name` annotations.
+    pub names: Vec<String>,
     /// The layers, bottom first.
     pub layers: Vec<PlannedLayer>,
 }
@@ -198,6 +204,8 @@ fn check_digest(blob: &str, expected: &Digest, bytes: &[u8]) -> Result<(), ScanE
 struct Candidate {
     descriptor: Descriptor,
     ref_name: Option<String>,
+    /// Every name the index gives it (ref name, containerd's full name).
+    names: Vec<String>,
     platform: Option<Platform>,
     referrer: String,
 }
@@ -272,10 +280,10 @@ pub fn plan_oci(
             read_verified(store, digest.as_str(), &manifest.config, Role::Config)?;
         let config: Config = parse_json(&manifest.config.digest, &config_bytes)?;
         let platform = candidate.platform.or_else(|| config_platform(&config));
-        loaded.push((digest, manifest, config, platform));
+        loaded.push((digest, manifest, config, platform, candidate.names));
     }
-    let chosen = choose(loaded, |(_, _, _, p)| p.clone(), target, platform)?;
-    let (digest, manifest, config, platform) = chosen;
+    let chosen = choose(loaded, |(_, _, _, p, _)| p.clone(), target, platform)?;
+    let (digest, manifest, config, platform, names) = chosen;
     let diff_ids = diff_ids(&config, digest.as_str())?;
     let history = layer_history(&config);
     let mut layers = Vec::new();
@@ -305,6 +313,7 @@ pub fn plan_oci(
         digest: Some(digest),
         platform,
         created: config.created,
+        names,
         layers,
     })
 }
@@ -366,9 +375,15 @@ fn collect_manifests(
             architecture: p.architecture.clone(),
             variant: p.variant.clone(),
         });
+        let names = ref_name
+            .iter()
+            .chain(desc.annotations.get(CONTAINERD_NAME))
+            .cloned()
+            .collect();
         out.push(Candidate {
             descriptor: desc,
             ref_name,
+            names,
             platform,
             referrer: referrer.to_string(),
         });
@@ -554,6 +569,7 @@ pub fn plan_docker(
         digest: Some(config_digest),
         platform,
         created: config.created,
+        names: entry.repo_tags.clone().unwrap_or_default(),
         layers,
     })
 }
