@@ -10,6 +10,7 @@
 //! expires = 2027-01-31
 //! ```
 
+pub use crate::clock::{Date, today};
 use imgscan_sbom::input::{MAX_USER_FILE_BYTES, read_user_text};
 use serde::Deserialize;
 use std::path::Path;
@@ -41,9 +42,6 @@ struct File {
     #[serde(default)]
     ignore: Vec<IgnoreEntry>,
 }
-
-/// A calendar date, comparable.
-pub type Date = (u16, u8, u8);
 
 impl IgnoreList {
     /// Parses ignore-file text; `origin` names it in errors.
@@ -112,29 +110,6 @@ impl IgnoreEntry {
             .date
             .is_some_and(|d| (d.year, d.month, d.day) >= today)
     }
-}
-
-/// Today's date in UTC.
-pub fn today() -> Date {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0) as i64;
-    civil_from_days(days)
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> Date {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year as u16, month as u8, day as u8)
 }
 
 #[cfg(test)]
@@ -211,12 +186,5 @@ expires = 2025-01-01
             .is_err()
         );
         assert!(IgnoreList::parse("not toml [", "t").is_err());
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod cache;
 pub mod capture;
+pub mod clock;
 pub mod decompress;
 pub mod digest;
 pub mod disk;

@@ -13,9 +13,10 @@
 
 use super::spdx::{
     DeclaredLicense, and_operand, dependency_edges, is_container, layer_digest, package_licenses,
-    rfc3339, scope_name, sha256_hex, sorted_packages,
+    scope_name, sha256_hex, sorted_packages,
 };
 use super::{Report, advisory_url};
+use crate::clock::rfc3339;
 use imgscan_advisories::VulnerabilityKind;
 use imgscan_sbom::{Package, Severity};
 use serde::Serialize;

@@ -12,13 +12,14 @@
 //! package database said is lost and the document still validates.
 
 use super::Report;
+use crate::clock::rfc3339;
 use ::spdx::expression::ExprNode;
 use ::spdx::{AdditionItem, Expression, LicenseItem};
 use imgscan_sbom::{Package, Scope};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Renders `report` as an SPDX 2.3 JSON document created at `now`.
 ///
@@ -322,42 +323,6 @@ pub(crate) fn is_container(kind: &str) -> bool {
         kind,
         "oci-dir" | "oci-archive" | "docker-archive" | "registry"
     )
-}
-
-/// `time` as RFC 3339 in UTC with seconds precision
-/// (`YYYY-MM-DDThh:mm:ssZ`), the one form both SPDX 2.3 and CycloneDX
-/// accept. Times before 1970 are written as the epoch.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
-    let second_of_day = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
-}
-
-/// The proleptic Gregorian date of a count of days since 1970-01-01,
-/// counting in 400-year eras of 146 097 days that start on 1 March, so
-/// that the leap day falls at the end of a year.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month as u32, day as u32)
 }
 
 /// Returns `candidate`, or `candidate` with the first free `-N` suffix when
@@ -689,7 +654,7 @@ pub(crate) mod tests {
     use serde_json::Value;
     use std::path::PathBuf;
     use std::process::Command;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn package(
         ecosystem: Ecosystem,
@@ -934,20 +899,6 @@ pub(crate) mod tests {
         for (declared, expected) in cases {
             assert_eq!(classify_license(declared), expected, "{declared:?}");
         }
-    }
-
-    #[test]
-    fn formats_utc_timestamps() {
-        let at = |s: u64| rfc3339(UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_709_164_800), "2024-02-29T00:00:00Z");
-        assert_eq!(at(1_735_689_599), "2024-12-31T23:59:59Z");
-        assert_eq!(at(4_107_542_400), "2100-03-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH - Duration::from_secs(5)),
-            "1970-01-01T00:00:00Z"
-        );
     }
 
     #[test]

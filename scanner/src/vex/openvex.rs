@@ -3,8 +3,8 @@
 //! file's vulnerability entries as an OpenVEX document.
 
 use super::{Product, Statement, VexStatus};
+use crate::clock::rfc3339;
 use crate::ignore::{Date, IgnoreList};
-use crate::report::spdx::rfc3339;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
