@@ -12,8 +12,19 @@ use imgscan_sbom::Severity;
 use imgscan_scanner::Report;
 use std::process::ExitCode;
 
-/// The exit status for `report` under the `fail_on` gate.
+/// The exit status for `report` under the `fail_on` gate; a failure is
+/// explained on stderr.
 pub fn verdict(report: &Report, fail_on: Option<Severity>) -> ExitCode {
+    let (code, why) = decide(report, fail_on);
+    if let Some(why) = why {
+        crate::output::note(&why);
+    }
+    ExitCode::from(code)
+}
+
+/// The gate's decision on `report`: the exit status, and the line that
+/// explains a status other than 0.
+pub fn decide(report: &Report, fail_on: Option<Severity>) -> (u8, Option<String>) {
     let at_or_above = |severity: Severity, threshold: Severity| severity <= threshold;
     let malware_threshold = fail_on.map_or(Severity::High, |t| t.max(Severity::High));
     let malware = report
@@ -46,18 +57,20 @@ pub fn verdict(report: &Report, fail_on: Option<Severity>) -> ExitCode {
         } else {
             ""
         };
-        crate::output::note(&format!(
-            "imgscan: gate failed: {vulnerabilities} {new}vulnerable or malicious package(s), {malware} {new}malware match(es), {findings} {new}finding(s) at or above the gate"
-        ));
-        return ExitCode::from(1);
+        return (
+            1,
+            Some(format!(
+                "imgscan: gate failed: {vulnerabilities} {new}vulnerable or malicious package(s), {malware} {new}malware match(es), {findings} {new}finding(s) at or above the gate"
+            )),
+        );
     }
     if fail_on.is_some() && report.summary.not_checked.contains(&"vulnerabilities") {
-        crate::output::note(
-            "imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (no advisory database: run `imgscan db update`)",
+        return (
+            2,
+            Some("imgscan: error: --fail-on cannot pass: vulnerabilities were not checked (no advisory database: run `imgscan db update`)".to_string()),
         );
-        return ExitCode::from(2);
     }
-    ExitCode::SUCCESS
+    (0, None)
 }
 
 /// The exit status of `imgscan diff`: the gate applied to what the newer

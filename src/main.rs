@@ -8,6 +8,8 @@ mod cache;
 mod cli;
 mod db;
 mod diff;
+mod duration;
+mod fleet;
 mod gate;
 mod output;
 mod progress;
@@ -16,8 +18,12 @@ mod size;
 mod terminal;
 
 use clap::Parser;
-use cli::{CheckArgs, Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
+use cli::{
+    CheckArgs, Cli, Command, DataArgs, Format, PolicyArgs, RulesCommand, SbomFormat, ScanFormat,
+    TargetArgs,
+};
 use imgscan_sbom::Severity;
+use imgscan_scanner::cache::LayerCache;
 use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
@@ -68,7 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => args.target.output.is_none(),
         Command::Sbom(args) => args.target.output.is_none(),
         Command::Diff(args) => args.target.output.is_none(),
-        Command::Rules(_) | Command::Db(_) | Command::Cache(_) => true,
+        Command::Rules(_) | Command::Db(_) | Command::Cache(_) | Command::Fleet(_) => true,
     };
     if to_stdout {
         output::require_stdout()?;
@@ -97,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Diff(args) => diff::run(&args),
         Command::Cache(command) => cache::run(command),
+        Command::Fleet(command) => fleet::run(command),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),
@@ -131,6 +138,7 @@ fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
 }
 
 /// What a command asks of the scan.
+#[derive(Clone)]
 pub(crate) struct Job {
     /// The files the command reads besides the target (ignore file, rules,
     /// database, baseline), which `-o` must not overwrite.
@@ -158,20 +166,30 @@ impl Job {
         {
             inputs.push(("target", target.path));
         }
-        inputs.extend(args.registry_ca.iter().map(|p| ("CA file", p.clone())));
+        inputs.extend(
+            args.registry
+                .registry_ca
+                .iter()
+                .map(|p| ("CA file", p.clone())),
+        );
         inputs
     }
 
     /// A full scan (packages, vulnerabilities, rules, checks) with `checks`.
     pub(crate) fn scan(checks: &CheckArgs) -> anyhow::Result<Self> {
-        let advisories = checks.db.path()?;
+        Ok(Job::load(&checks.data)?.with_policy(&checks.policy))
+    }
+
+    /// A full scan reading `data` (database, rules, ignore file), under
+    /// the default policy.
+    pub(crate) fn load(data: &DataArgs) -> anyhow::Result<Self> {
+        let advisories = data.db.path()?;
         let mut read: Vec<(&'static str, PathBuf)> =
-            checks.rules.iter().map(|p| ("rules", p.clone())).collect();
+            data.rules.iter().map(|p| ("rules", p.clone())).collect();
         read.push(("advisory database", advisories.clone()));
         read.push((
             "ignore file",
-            checks
-                .ignore_file
+            data.ignore_file
                 .clone()
                 .unwrap_or_else(|| DEFAULT_IGNORE_FILE.into()),
         ));
@@ -179,19 +197,26 @@ impl Job {
             read,
             catalog: true,
             checks: true,
-            skip_checks: checks.skip_check.clone(),
-            rules: rules::load(&checks.rules, !checks.no_builtin_rules)?,
-            ignore: load_ignore(checks.ignore_file.as_deref())?,
-            scan_timeout: Duration::from_secs(checks.scan_timeout.max(1)),
-            files: false,
-            fail_on: checks.fail_on.map(Into::into),
+            rules: rules::load(&data.rules, !data.no_builtin_rules)?,
+            ignore: load_ignore(data.ignore_file.as_deref())?,
             advisories: Some(advisories),
-            vulnerability_filter: VulnerabilityFilter {
-                only_fixed: checks.only_fixed,
-                severities: checks.severity.iter().map(|&s| s.into()).collect(),
-            },
-            baseline: None,
+            ..Job::describe(false)
         })
+    }
+
+    /// The same scan under `policy`: the gate, what is reported, the checks
+    /// left out, the rule scan's timeout.
+    pub(crate) fn with_policy(self, policy: &PolicyArgs) -> Self {
+        Job {
+            skip_checks: policy.skip_check.clone(),
+            scan_timeout: Duration::from_secs(policy.scan_timeout.max(1)),
+            fail_on: policy.fail_on.map(Into::into),
+            vulnerability_filter: VulnerabilityFilter {
+                only_fixed: policy.only_fixed,
+                severities: policy.severity.iter().map(|&s| s.into()).collect(),
+            },
+            ..self
+        }
     }
 
     /// Reading and describing only: no catalogers, checks or rules, no gate.
@@ -254,11 +279,15 @@ impl From<SbomFormat> for Output {
     }
 }
 
-/// Scans the target and builds its report (warnings go to stderr).
-pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Report, Scanned)> {
+/// Scans the target with the layer cache `cache` and builds its report.
+pub(crate) fn scan_report(
+    args: &TargetArgs,
+    job: &Job,
+    cache: Option<LayerCache>,
+) -> anyhow::Result<(Report, Scanned)> {
     let options = ScanOptions {
-        limits: args.limits()?,
-        platform: args.platform()?,
+        limits: args.image.limits()?,
+        platform: args.image.platform()?,
         capture: Vec::new(),
         catalog: job.catalog,
         checks: job.checks,
@@ -268,9 +297,9 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
         ignore: job.ignore.clone(),
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
-        registry: args.registry(),
-        allow_incomplete: args.allow_incomplete,
-        cache: args.layer_cache()?,
+        registry: args.registry.options(),
+        allow_incomplete: args.image.allow_incomplete,
+        cache,
     };
     match &args.output {
         Some(path) => output::refuse_overwriting_inputs(path, &job.inputs(args))?,
@@ -287,7 +316,7 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
 
 /// Scans the target, writes its report, and applies the gate.
 fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
-    let (mut report, scanned) = scan_report(args, &job)?;
+    let (mut report, scanned) = scan_report(args, &job, args.cache.layer_cache()?)?;
     if let Some((path, baseline)) = &job.baseline {
         check_same_image(path, &baseline.target, &report.target)?;
         report.apply_baseline(baseline, &scanned.withheld.iter().cloned().collect());

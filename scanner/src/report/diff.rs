@@ -444,7 +444,7 @@ fn vuln_line(
 }
 
 /// Markdown text with every character that could start markup escaped.
-fn markdown_escape(text: &str) -> String {
+pub fn markdown_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if "\\`*_{}[]()<>#+-.!|@~&:".contains(c) {
