@@ -1,7 +1,8 @@
 //! The fleet on a real Redis: workers in separate processes sharing one
 //! queue and one layer cache; a worker killed (SIGKILL) while it holds a
 //! job, whose job another takes over; every target in the report once,
-//! with its verdict; the base layer analysed once for the whole fleet; Redis
+//! with its verdict; the base layer analysed once for the whole fleet; a
+//! second delivery of a finished job recording nothing new; Redis
 //! stopped under running workers (they exit 2, and nothing is recorded done
 //! that was not); malformed jobs parked with their reason; TLS and a
 //! password; and a scan whose Redis cache is down or mute.
@@ -297,6 +298,21 @@ fn the_shared_cache_reads_the_base_layer_once_for_the_fleet() {
         serde_json::json!({"hits": 2, "misses": 4}),
         "the base read once, each app layer once: {doc:#}"
     );
+    // A second delivery of a job already done changes nothing.
+    let spec = redis.cli(&["HGET", "imgscan:fleet:jobs", "1"]);
+    redis.cli(&[
+        "XADD",
+        "imgscan:fleet:queue",
+        "*",
+        "job",
+        "1",
+        "spec",
+        &spec,
+    ]);
+    let (code, third) = finish(worker(&url, "three", &extra, &env), Duration::from_secs(60));
+    assert_eq!(code, 0, "{third}");
+    assert!(third.contains("job 1 was already done"), "{third}");
+    assert_eq!(report(&url, &env).0, doc, "the same report");
     for id in 1..=3 {
         let saved: Value = serde_json::from_str(
             &std::fs::read_to_string(results.join(format!("job-{id}.json"))).unwrap(),
