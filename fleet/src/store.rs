@@ -51,11 +51,6 @@ impl RedisStore {
         }
     }
 
-    /// The server.
-    pub fn server(&self) -> &Server {
-        &self.server
-    }
-
     /// Runs `op` on a connection, unless the store is off; trouble
     /// reaching the server turns it off.
     fn with<T>(

@@ -48,6 +48,11 @@ pub fn run(args: &WorkArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         let job = &delivery.job;
+        if delivery.reclaimed {
+            note(&format!(
+                "imgscan: fleet: job {job} taken over from a worker that stopped answering"
+            ));
+        }
         if queue.is_settled(job)? {
             queue.drop_duplicate(&delivery)?;
             note(&format!(

@@ -206,6 +206,21 @@ fn workers_share_the_queue_and_a_killed_workers_job_is_taken_over() {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    // Meanwhile the report shows A's job running, and none done twice.
+    let (during, code) = report(&url, &[]);
+    assert_eq!(code, 2, "not done yet");
+    let statuses: Vec<&str> = during["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), images.len());
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "running").count(),
+        1,
+        "{during:#}"
+    );
     send_signal(a.id(), "KILL");
     let (code, _) = finish(a, Duration::from_secs(10));
     assert_eq!(code, -1, "killed by a signal");
@@ -228,10 +243,14 @@ fn workers_share_the_queue_and_a_killed_workers_job_is_taken_over() {
         &[&extra[..], &["--exit-when-empty"]].concat(),
         &[],
     );
+    let mut said = String::new();
     for w in [b, c] {
         let (code, stderr) = finish(w, Duration::from_secs(180));
         assert_eq!(code, 0, "{stderr}");
+        said.push_str(&stderr);
     }
+    let took_over = format!("job {held_job} taken over from a worker that stopped answering");
+    assert_eq!(said.matches(&took_over).count(), 1, "{said}");
     let (doc, code) = report(&url, &[]);
     assert_eq!(code, 1, "some images fail the gate");
     let rows = rows(&doc);
@@ -535,6 +554,7 @@ fn malformed_jobs_are_parked_as_failed_with_their_reason() {
         (status["queued"].as_u64(), status["running"].as_u64()),
         (Some(0), Some(0))
     );
+    assert!(status["per_minute"].as_f64().unwrap() > 0.0, "{status}");
 }
 
 #[test]
@@ -552,7 +572,26 @@ fn a_fleet_over_tls_with_a_password() {
         ("SSL_CERT_FILE", ca.to_str().unwrap()),
     ];
     let url = redis.url(0);
-    submit(&url, &[image(1)], &[], &env);
+    let list = fresh("images.txt");
+    let target = image(1);
+    std::fs::write(&list, format!("# this week\n\n{}\n", target.display())).unwrap();
+    let submitted = imgscan(
+        &[
+            "fleet",
+            "submit",
+            "--redis",
+            &url,
+            "--from-file",
+            list.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(
+        submitted.stdout,
+        format!("1\t{}\n", target.display()),
+        "{}",
+        submitted.stderr
+    );
     let (code, stderr) = finish(
         worker(
             &url,
