@@ -74,20 +74,27 @@ pub enum CacheCommand {
     Status {
         #[command(flatten)]
         cache: CacheArgs,
+        #[command(flatten)]
+        shared: SharedCacheArgs,
         /// Output format.
         #[arg(short, long, value_enum, default_value = "table")]
         format: Format,
     },
     /// Remove the least recently used results until the cache is within
     /// its bound (--cache-max-size), and temporary files writers left.
+    /// (Redis drops each result --cache-ttl after its last use by itself.)
     Prune {
         #[command(flatten)]
         cache: CacheArgs,
+        #[command(flatten)]
+        shared: SharedCacheArgs,
     },
     /// Remove every cached layer result.
     Clear {
         #[command(flatten)]
         cache: CacheArgs,
+        #[command(flatten)]
+        shared: SharedCacheArgs,
     },
 }
 
@@ -494,6 +501,16 @@ pub struct RegistryArgs {
 pub struct LayerCacheArgs {
     #[command(flatten)]
     pub dir: CacheArgs,
+    #[command(flatten)]
+    pub shared: SharedCacheArgs,
+    /// Read every layer, neither using nor filling the layer-result cache.
+    #[arg(long, env = "IMGSCAN_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_cache: bool,
+}
+
+/// A layer-result cache on Redis, shared by every runner that names it.
+#[derive(Args, Debug, Clone)]
+pub struct SharedCacheArgs {
     /// Keep layer results in a shared Redis instead of the cache directory
     /// (`redis://[:PASSWORD@]HOST[:PORT][/DB]`, `rediss://` for TLS; the
     /// password may come from IMGSCAN_REDIS_PASSWORD). A Redis that is down
@@ -508,9 +525,18 @@ pub struct LayerCacheArgs {
     /// How long a layer result stays in Redis after its last use (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub cache_ttl: String,
-    /// Read every layer, neither using nor filling the layer-result cache.
-    #[arg(long, env = "IMGSCAN_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
-    pub no_cache: bool,
+}
+
+impl SharedCacheArgs {
+    /// The Redis store `--cache` names, if it names one.
+    pub fn store(&self) -> anyhow::Result<Option<imgscan_fleet::RedisStore>> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        let ttl = parse_duration(&self.cache_ttl)?;
+        let server = crate::fleet::redis_server(url)?;
+        Ok(Some(imgscan_fleet::RedisStore::new(server, ttl)))
+    }
 }
 
 impl LayerCacheArgs {
@@ -520,10 +546,8 @@ impl LayerCacheArgs {
         if self.no_cache {
             return Ok(None);
         }
-        if let Some(url) = &self.url {
-            let ttl = parse_duration(&self.cache_ttl)?;
-            let server = crate::fleet::redis_server(url)?;
-            return Ok(Some(Arc::new(imgscan_fleet::RedisStore::new(server, ttl))));
+        if let Some(store) = self.shared.store()? {
+            return Ok(Some(Arc::new(store)));
         }
         Ok(self
             .dir

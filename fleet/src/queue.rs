@@ -5,7 +5,8 @@
 //! [`Outcome`]) and `failed` (job → [`Parked`]) the results, `attempts`
 //! (job → failures so far), `report:JOB` the full JSON report (with a
 //! time to live; or a file under `--results-dir`), `since` and `last` the
-//! first submission and the last result (for throughput).
+//! first submission and the last result (for throughput). [`Queue::clear`]
+//! removes them all, for the next run.
 //!
 //! Delivery is at least once: a worker takes an entry (`XREADGROUP`), and
 //! it stays pending until the worker records the result, acknowledges and
@@ -19,6 +20,7 @@
 //! twice is scanned at most twice and recorded once.
 
 use crate::job::{Delivery, FIELD_JOB, FIELD_SPEC, JobSpec};
+use crate::server;
 use crate::summary::{Outcome, Parked};
 use crate::{FleetError, Server};
 use redis::streams::{StreamAutoClaimReply, StreamReadReply};
@@ -372,6 +374,16 @@ impl Queue {
             .ignore();
         settle(&mut pipe, &delivery.entry);
         self.exec(&pipe)
+    }
+
+    /// Removes the queue and every record of the run (jobs, results,
+    /// reports kept in Redis), to start the next run afresh; returns how
+    /// many keys went. The layer cache stays.
+    pub fn clear(&mut self) -> Result<u64, FleetError> {
+        let conn = &mut self.conn;
+        server::keys(conn, "imgscan:fleet:*")
+            .and_then(|keys| server::unlink(conn, &keys))
+            .map_err(|e| self.server.error(&e))
     }
 
     /// The queue's counts.

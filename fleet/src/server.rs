@@ -87,6 +87,39 @@ impl Server {
     }
 }
 
+/// Every key matching `pattern`, found with `SCAN` (which never blocks
+/// the server the way `KEYS` does).
+pub(crate) fn keys(conn: &mut redis::Connection, pattern: &str) -> redis::RedisResult<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query(conn)?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// Removes `keys` (`UNLINK`, in batches); how many there were.
+pub(crate) fn unlink(conn: &mut redis::Connection, keys: &[String]) -> redis::RedisResult<u64> {
+    let mut removed = 0;
+    for chunk in keys.chunks(500) {
+        removed += redis::cmd("UNLINK").arg(chunk).query::<u64>(conn)?;
+    }
+    Ok(removed)
+}
+
 /// A Redis error in words: the client's own, with the common I/O cases
 /// said plainly.
 pub fn describe(error: &redis::RedisError) -> String {

@@ -10,7 +10,8 @@
 //! store off for [`RETRY_AFTER`] (every call a miss, at no cost) and
 //! [`CacheStore::trouble`] says why; then it tries again.
 
-use crate::server::{Server, describe};
+use crate::FleetError;
+use crate::server::{self, Server, describe};
 use imgscan_scanner::cache::CacheStore;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -97,6 +98,42 @@ impl RedisStore {
                 None
             }
         }
+    }
+
+    /// The server.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// How long an entry stays after its last use.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs)
+    }
+
+    /// What the store holds: (entries, bytes). Unlike a scan's use of the
+    /// store, trouble here is an error.
+    pub fn usage(&self) -> Result<(u64, u64), FleetError> {
+        let mut conn = self.server.connect(CONNECT_TIMEOUT, IO_TIMEOUT)?;
+        let keys = server::keys(&mut conn, &format!("{KEY_PREFIX}*"))
+            .map_err(|e| self.server.error(&e))?;
+        let mut bytes = 0;
+        for chunk in keys.chunks(500) {
+            let mut pipe = redis::pipe();
+            for key in chunk {
+                pipe.cmd("STRLEN").arg(key);
+            }
+            let sizes: Vec<u64> = pipe.query(&mut conn).map_err(|e| self.server.error(&e))?;
+            bytes += sizes.iter().sum::<u64>();
+        }
+        Ok((keys.len() as u64, bytes))
+    }
+
+    /// Removes every entry; how many there were.
+    pub fn clear(&self) -> Result<u64, FleetError> {
+        let mut conn = self.server.connect(CONNECT_TIMEOUT, IO_TIMEOUT)?;
+        server::keys(&mut conn, &format!("{KEY_PREFIX}*"))
+            .and_then(|keys| server::unlink(&mut conn, &keys))
+            .map_err(|e| self.server.error(&e))
     }
 
     fn turn_off(&self, why: String) {

@@ -37,6 +37,13 @@ pub enum FleetCommand {
         #[arg(short, long, value_enum, default_value = "table")]
         format: FleetFormat,
     },
+    /// Remove the queue and every record of the run (jobs, results, reports
+    /// kept in Redis), for the next run; the layer cache stays. Stop the
+    /// workers first: one still running loses its queue and exits 2.
+    Clear {
+        #[command(flatten)]
+        redis: RedisArgs,
+    },
 }
 
 /// Output formats of `fleet report`.

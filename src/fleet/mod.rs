@@ -1,4 +1,4 @@
-//! `imgscan fleet submit|status|report` (and `work`, in [`work`]): scans of
+//! `imgscan fleet submit|status|report|clear` (and `work`, in [`work`]): scans of
 //! many images on a Redis work queue shared by any number of workers. The
 //! queue and its records are `imgscan-fleet`'s; this prints.
 
@@ -41,6 +41,14 @@ pub fn run(command: FleetCommand) -> anyhow::Result<ExitCode> {
                 FleetFormat::Markdown => render::markdown(&report),
             })?;
             Ok(ExitCode::from(report_exit(&report)))
+        }
+        FleetCommand::Clear { redis } => {
+            let server = redis_server(&redis.redis)?;
+            let removed = Queue::open(&server)?.clear()?;
+            output::note(&format!(
+                "imgscan: removed {removed} fleet key(s) from {server}"
+            ));
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -368,6 +368,17 @@ fn the_shared_cache_reads_the_base_layer_once_for_the_fleet() {
         assert!(ttl > 0, "{key} has no TTL");
         assert!(!redis.cli(&["-n", "1", "GET", key]).contains(password));
     }
+    // `imgscan cache` speaks of the shared cache too.
+    let status = imgscan(&["cache", "status", "-f", "json", "--cache", &cache], &env);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        status["results"], 4,
+        "a base and three app layers: {status}"
+    );
+    assert_eq!(status["redis"], redis.url(1));
+    let cleared = imgscan(&["cache", "clear", "--cache", &cache], &env);
+    assert_eq!(cleared.stdout, "removed 4 results\n", "{}", cleared.stderr);
+    assert_eq!(redis.cli(&["-n", "1", "DBSIZE"]), "0");
     for dump in [
         redis.cli(&["HGETALL", "imgscan:fleet:done"]),
         redis.cli(&["HGETALL", "imgscan:fleet:jobs"]),
@@ -555,6 +566,12 @@ fn malformed_jobs_are_parked_as_failed_with_their_reason() {
         (Some(0), Some(0))
     );
     assert!(status["per_minute"].as_f64().unwrap() > 0.0, "{status}");
+    // The next run starts afresh.
+    let cleared = imgscan(&["fleet", "clear", "--redis", &url], &[]);
+    assert_eq!(cleared.code, 0, "{}", cleared.stderr);
+    assert_eq!(redis.cli(&["KEYS", "imgscan:fleet:*"]), "");
+    let (doc, code) = report(&url, &[]);
+    assert_eq!((doc["targets"].as_array().unwrap().len(), code), (0, 0));
 }
 
 #[test]
