@@ -41,15 +41,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            // Library errors carry their cause in their own message; a
-            // cause is added only when its text is not already there.
-            let mut message = format!("{err}");
-            for cause in err.chain().skip(1) {
-                let cause = cause.to_string();
-                if !message.contains(&cause) {
-                    message.push_str(&format!(": {cause}"));
-                }
-            }
+            let message = error_line(&err);
             // YARA-X's diagnostics on the user's own rules keep their lines;
             // anything else is one line, whatever the image put in it.
             let compile = matches!(
@@ -64,6 +56,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// An error with its causes, in one message. Library errors carry their
+/// cause in their own message; a cause is added only when its text is not
+/// already there.
+pub(crate) fn error_line(err: &anyhow::Error) -> String {
+    let mut message = format!("{err}");
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(&format!(": {cause}"));
+        }
+    }
+    message
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

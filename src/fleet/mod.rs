@@ -90,6 +90,10 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
         !targets.is_empty(),
         "nothing to submit: give TARGET arguments or --from-file LIST"
     );
+    anyhow::ensure!(
+        targets.iter().all(|t| !t.trim().is_empty()),
+        "an empty TARGET cannot be scanned"
+    );
     let options = args.options.to_spec();
     let specs: Vec<JobSpec> = targets
         .into_iter()

@@ -11,7 +11,7 @@ use super::redis_server;
 use crate::cli::TargetArgs;
 use crate::duration::parse_duration;
 use crate::output::note;
-use crate::{Job, gate, scan_report};
+use crate::{Job, error_line, gate, scan_report};
 use imgscan_fleet::job::Delivery;
 use imgscan_fleet::queue::ReportStore;
 use imgscan_fleet::{FleetError, JobSpec, Outcome, Queue, Server};
@@ -90,7 +90,7 @@ pub fn run(args: &WorkArgs) -> anyhow::Result<ExitCode> {
                 ));
             }
             Err(error) => {
-                let why = message(&error);
+                let why = error_line(&error);
                 let parked = queue.fail(&delivery, &why)?;
                 let fate = if parked {
                     "parked as failed"
@@ -158,18 +158,6 @@ fn outcome(report: &Report, exit: u8, worker: &str) -> Outcome {
         cache: report.summary.cache,
         worker: worker.to_string(),
     }
-}
-
-/// An error as one line, its causes after it.
-fn message(error: &anyhow::Error) -> String {
-    let mut text = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(&format!(": {cause}"));
-        }
-    }
-    text
 }
 
 /// `HOST-PID`: unique among the workers of a fleet.

@@ -501,6 +501,9 @@ fn malformed_jobs_are_parked_as_failed_with_their_reason() {
     );
     assert_eq!(refused.code, 2);
     assert!(refused.stderr.contains("not a size"), "{}", refused.stderr);
+    let empty = imgscan(&["fleet", "submit", "--redis", &url, good, " "], &[]);
+    assert_eq!(empty.code, 2);
+    assert!(empty.stderr.contains("an empty TARGET"), "{}", empty.stderr);
     submit(
         &url,
         &[PathBuf::from(good)],
