@@ -1,14 +1,18 @@
 //! The command line: subcommands, their flags, and `imgscan TARGET` as a
 //! shorthand for `imgscan scan TARGET`.
 
+use crate::duration::parse_duration;
 use crate::size::parse_size;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use imgscan_scanner::Limits;
+use imgscan_scanner::cache::{CacheStore, LayerCache};
 use imgscan_scanner::source::Platform;
 use imgscan_scanner::source::credentials::Credentials;
 use imgscan_scanner::source::registry::RegistryOptions;
+use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -61,6 +65,10 @@ pub enum Command {
     /// OpenVEX 0.2 document (`not_affected`, the reason as impact
     /// statement), so the decisions a team made travel with the image.
     Vex(VexArgs),
+    /// Scan a fleet of images on Redis: a work queue any number of workers
+    /// share (with a shared layer cache), and the fleet's report.
+    #[command(subcommand)]
+    Fleet(crate::fleet::args::FleetCommand),
 }
 
 /// Flags of `vex`.
@@ -88,20 +96,27 @@ pub enum CacheCommand {
     Status {
         #[command(flatten)]
         cache: CacheArgs,
+        #[command(flatten)]
+        shared: SharedCacheArgs,
         /// Output format.
         #[arg(short, long, value_enum, default_value = "table")]
         format: Format,
     },
     /// Remove the least recently used results until the cache is within
     /// its bound (--cache-max-size), and temporary files writers left.
+    /// (Redis drops each result --cache-ttl after its last use by itself.)
     Prune {
         #[command(flatten)]
         cache: CacheArgs,
+        #[command(flatten)]
+        shared: SharedCacheArgs,
     },
     /// Remove every cached layer result.
     Clear {
         #[command(flatten)]
         cache: CacheArgs,
+        #[command(flatten)]
+        shared: SharedCacheArgs,
     },
 }
 
@@ -257,21 +272,52 @@ pub enum DiffFormat {
 /// side that is a target).
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// What fails the gate and what is reported: the options that travel with
+/// a fleet job, since they mean the same on every machine.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyArgs {
     /// Exit 1 when a vulnerability, malware match or finding at or above
     /// SEVERITY remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_on: Option<SeverityArg>,
     /// Report only the vulnerabilities with these severities (comma-separated).
     #[arg(long, value_enum, value_name = "LIST", value_delimiter = ',')]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severity: Vec<SeverityArg>,
     /// Report only vulnerabilities that have a fixed version.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub only_fixed: bool,
-    #[command(flatten)]
-    pub db: DbArgs,
     /// Leave out the check with this id (repeatable); see `imgscan rules list`.
     #[arg(long, value_name = "ID")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skip_check: Vec<String>,
+    /// Longest a rule scan of one file may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SCAN_TIMEOUT)]
+    #[serde(default = "default_scan_timeout")]
+    pub scan_timeout: u64,
+}
+
+/// `--scan-timeout` when not given.
+const DEFAULT_SCAN_TIMEOUT: u64 = 10;
+
+fn default_scan_timeout() -> u64 {
+    DEFAULT_SCAN_TIMEOUT
+}
+
+/// What a scan reads besides the target: the advisory database, rules and
+/// the ignore file (paths of the machine that scans).
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Add YARA rules from PATH, a file or a directory (repeatable).
     #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
@@ -287,14 +333,12 @@ pub struct CheckArgs {
     /// image they name; the last statement that matches decides.
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,
-    /// Longest a rule scan of one file may take, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub scan_timeout: u64,
 }
 
-/// Severities as flags take them.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+/// Severities as flags (and fleet jobs) take them.
+#[derive(ValueEnum, Clone, Copy, Debug, Serialize, Deserialize)]
 #[value(rename_all = "UPPER")]
+#[serde(rename_all = "UPPERCASE")]
 pub enum SeverityArg {
     /// Critical.
     Critical,
@@ -393,45 +437,76 @@ pub struct TargetArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub cache: LayerCacheArgs,
+}
+
+/// How an image is read: which platform, what is accepted, the limits.
+/// These travel with a fleet job too.
+#[derive(Args, Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImageArgs {
     /// Image platform to pick from a multi-platform index (os/arch[/variant]);
     /// default: the host's, else the only one.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// Accept a disk image whose OS root was not found while a volume was
     /// left unread (LVM, an unknown or encrypted filesystem); by default
     /// such a scan is refused (exit 2), never passed half-blind.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_incomplete: bool,
     /// Most bytes one layer may expand to (e.g. 32GiB).
     #[arg(long, value_name = "SIZE")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_layer_size: Option<String>,
     /// Most bytes all the layers of an image may expand to together (e.g. 64GiB).
     #[arg(long, value_name = "SIZE")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_image_size: Option<String>,
     /// Most uncompressed bytes per stored byte, past the first 256 MiB of a layer.
     #[arg(long, value_name = "N")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_expansion_ratio: Option<u64>,
     /// Largest file read into memory for inspection (e.g. 512MiB).
     #[arg(long, value_name = "SIZE")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_file_size: Option<String>,
     /// Most bytes of package databases, lockfiles and configs kept for
     /// reading over the whole image (e.g. 2GiB).
     #[arg(long, value_name = "SIZE")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_capture_size: Option<String>,
     /// Most entries one layer may hold.
     #[arg(long, value_name = "N")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_entries: Option<u64>,
     /// Most steps the rule scan takes inside compressed files and archives
     /// (gzip, xz, zstd, zip/jar, tar) found in the image; 0 turns it off.
     #[arg(long, value_name = "N")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_archive_depth: Option<usize>,
     /// Most bytes one file's compressed content may expand to per byte of
     /// the file, past its first 16 MiB (and never past --max-file-size).
     #[arg(long, value_name = "N")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_archive_ratio: Option<u64>,
     /// Most members read from one archive inside the image.
     #[arg(long, value_name = "N")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_archive_members: Option<u64>,
+}
+
+/// How registries are reached (this machine's network and credentials).
+#[derive(Args, Debug, Clone)]
+pub struct RegistryArgs {
     /// Reach this registry (host[:port]) over plain HTTP (repeatable);
     /// loopback registries always are.
     #[arg(long, value_name = "HOST")]
@@ -455,28 +530,75 @@ pub struct TargetArgs {
         requires = "registry_username"
     )]
     pub registry_password: Option<String>,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
+}
+
+/// Which layer-result cache a scan uses: a local directory, a shared Redis,
+/// or none.
+#[derive(Args, Debug, Clone)]
+pub struct LayerCacheArgs {
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub dir: CacheArgs,
+    #[command(flatten)]
+    pub shared: SharedCacheArgs,
     /// Read every layer, neither using nor filling the layer-result cache.
     #[arg(long, env = "IMGSCAN_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_cache: bool,
 }
 
-impl TargetArgs {
-    /// The layer-result cache the flags ask for.
-    pub fn layer_cache(&self) -> anyhow::Result<Option<imgscan_scanner::cache::LayerCache>> {
+/// A layer-result cache on Redis, shared by every runner that names it.
+#[derive(Args, Debug, Clone)]
+pub struct SharedCacheArgs {
+    /// Keep layer results in a shared Redis instead of the cache directory
+    /// (`redis://[:PASSWORD@]HOST[:PORT][/DB]`, `rediss://` for TLS; the
+    /// password may come from IMGSCAN_REDIS_PASSWORD). A Redis that is down
+    /// or slow means a scan without the cache and a warning, never a failed scan.
+    #[arg(
+        long = "cache",
+        value_name = "URL",
+        env = "IMGSCAN_CACHE",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+    /// How long a layer result stays in Redis after its last use (e.g. 30d, 12h).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub cache_ttl: String,
+}
+
+impl SharedCacheArgs {
+    /// The Redis store `--cache` names, if it names one.
+    pub fn store(&self) -> anyhow::Result<Option<imgscan_fleet::RedisStore>> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        let ttl = parse_duration(&self.cache_ttl)?;
+        let server = crate::fleet::redis_server(url)?;
+        Ok(Some(imgscan_fleet::RedisStore::new(server, ttl)))
+    }
+}
+
+impl LayerCacheArgs {
+    /// The store the flags ask for: Redis with `--cache`, else the cache
+    /// directory; `None` with `--no-cache` or no directory.
+    pub fn store(&self) -> anyhow::Result<Option<Arc<dyn CacheStore>>> {
         if self.no_cache {
             return Ok(None);
         }
+        if let Some(store) = self.shared.store()? {
+            return Ok(Some(Arc::new(store)));
+        }
         Ok(self
-            .cache
+            .dir
             .store()?
-            .map(|store| imgscan_scanner::cache::LayerCache::open(std::sync::Arc::new(store))))
+            .map(|store| Arc::new(store) as Arc<dyn CacheStore>))
     }
 
+    /// A fresh handle (counts at zero) on the store the flags ask for.
+    pub fn layer_cache(&self) -> anyhow::Result<Option<LayerCache>> {
+        Ok(self.store()?.map(LayerCache::open))
+    }
+}
+
+impl ImageArgs {
     /// The limits the flags ask for, over the defaults.
     pub fn limits(&self) -> anyhow::Result<Limits> {
         let mut limits = Limits::default();
@@ -514,8 +636,18 @@ impl TargetArgs {
         Ok(limits)
     }
 
+    /// The platform asked for, if any.
+    pub fn platform(&self) -> anyhow::Result<Option<Platform>> {
+        self.platform
+            .as_deref()
+            .map(|p| Platform::parse(p).map_err(anyhow::Error::msg))
+            .transpose()
+    }
+}
+
+impl RegistryArgs {
     /// How to reach registries.
-    pub fn registry(&self) -> RegistryOptions {
+    pub fn options(&self) -> RegistryOptions {
         RegistryOptions {
             insecure: self.insecure_registry.clone(),
             credentials: self
@@ -525,14 +657,6 @@ impl TargetArgs {
                 .map(|(username, password)| Credentials { username, password }),
             ca_files: self.registry_ca.clone(),
         }
-    }
-
-    /// The platform asked for, if any.
-    pub fn platform(&self) -> anyhow::Result<Option<Platform>> {
-        self.platform
-            .as_deref()
-            .map(|p| Platform::parse(p).map_err(anyhow::Error::msg))
-            .transpose()
     }
 }
 

@@ -41,7 +41,7 @@ fn side(input: &str, args: &DiffArgs, job: &Job) -> anyhow::Result<ReportDoc> {
         target: input.to_string(),
         ..args.target.clone()
     };
-    let (report, _) = scan_report(&target, job)?;
+    let (report, _) = scan_report(&target, job, target.cache.layer_cache()?)?;
     for warning in &report.summary.warnings {
         crate::output::note(&format!("imgscan: warning: {input}: {warning}"));
     }

@@ -15,19 +15,31 @@ pub fn judge(report: &Report, fail_on: Option<Severity>) -> GateResult {
     GateResult::of(report, GateRule { fail_on })
 }
 
+/// The gate's decision on `report`: the exit status, and the line that
+/// explains a status other than 0.
+pub fn decide(report: &Report, fail_on: Option<Severity>) -> (u8, Option<String>) {
+    outcome(&judge(report, fail_on))
+}
+
+/// The exit status for `result`, and the line that explains one other than 0.
+fn outcome(result: &GateResult) -> (u8, Option<String>) {
+    match result.verdict {
+        Verdict::Passed => (0, None),
+        Verdict::Failed => (
+            1,
+            Some(format!("imgscan: gate failed: {}", result.reason())),
+        ),
+        Verdict::Blind => (2, Some(format!("imgscan: error: {}", result.reason()))),
+    }
+}
+
 /// The exit status for `result`, with its reason on stderr when not 0.
 pub fn exit_status(result: &GateResult) -> ExitCode {
-    match result.verdict {
-        Verdict::Passed => ExitCode::SUCCESS,
-        Verdict::Failed => {
-            crate::output::note(&format!("imgscan: gate failed: {}", result.reason()));
-            ExitCode::from(1)
-        }
-        Verdict::Blind => {
-            crate::output::note(&format!("imgscan: error: {}", result.reason()));
-            ExitCode::from(2)
-        }
+    let (code, why) = outcome(result);
+    if let Some(why) = why {
+        crate::output::note(&why);
     }
+    ExitCode::from(code)
 }
 
 /// The exit status of `imgscan diff`: the gate applied to what the newer

@@ -8,6 +8,8 @@ mod cache;
 mod cli;
 mod db;
 mod diff;
+mod duration;
+mod fleet;
 mod gate;
 mod output;
 mod progress;
@@ -17,8 +19,12 @@ mod terminal;
 mod vex;
 
 use clap::Parser;
-use cli::{CheckArgs, Cli, Command, Format, RulesCommand, SbomFormat, ScanFormat, TargetArgs};
+use cli::{
+    CheckArgs, Cli, Command, DataArgs, Format, PolicyArgs, RulesCommand, SbomFormat, ScanFormat,
+    TargetArgs,
+};
 use imgscan_sbom::Severity;
+use imgscan_scanner::cache::LayerCache;
 use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::report::table::TableOptions;
@@ -38,15 +44,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            // Library errors carry their cause in their own message; a
-            // cause is added only when its text is not already there.
-            let mut message = format!("{err}");
-            for cause in err.chain().skip(1) {
-                let cause = cause.to_string();
-                if !message.contains(&cause) {
-                    message.push_str(&format!(": {cause}"));
-                }
-            }
+            let message = error_line(&err);
             // YARA-X's diagnostics on the user's own rules keep their lines;
             // anything else is one line, whatever the image put in it.
             let compile = matches!(
@@ -63,6 +61,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// An error with its causes, in one message. Library errors carry their
+/// cause in their own message; a cause is added only when its text is not
+/// already there.
+pub(crate) fn error_line(err: &anyhow::Error) -> String {
+    let mut message = format!("{err}");
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(&format!(": {cause}"));
+        }
+    }
+    message
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Before any file is opened: with standard output closed, the first
     // file opened would become descriptor 1 and receive the output.
@@ -72,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sbom(args) => args.target.output.is_none(),
         Command::Diff(args) => args.target.output.is_none(),
         Command::Vex(args) => args.output.is_none(),
-        Command::Rules(_) | Command::Db(_) | Command::Cache(_) => true,
+        Command::Rules(_) | Command::Db(_) | Command::Cache(_) | Command::Fleet(_) => true,
     };
     if to_stdout {
         output::require_stdout()?;
@@ -106,6 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(&args),
         Command::Cache(command) => cache::run(command),
         Command::Vex(args) => vex::run(&args),
+        Command::Fleet(command) => fleet::run(command),
         Command::Inspect(args) => report(
             &args.target,
             Job::describe(args.files),
@@ -141,6 +154,7 @@ pub(crate) fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
 }
 
 /// What a command asks of the scan.
+#[derive(Clone)]
 pub(crate) struct Job {
     /// The files the command reads besides the target (ignore file, rules,
     /// database, baseline), which `-o` must not overwrite.
@@ -171,21 +185,31 @@ impl Job {
         {
             inputs.push(("target", target.path));
         }
-        inputs.extend(args.registry_ca.iter().map(|p| ("CA file", p.clone())));
+        inputs.extend(
+            args.registry
+                .registry_ca
+                .iter()
+                .map(|p| ("CA file", p.clone())),
+        );
         inputs
     }
 
     /// A full scan (packages, vulnerabilities, rules, checks) with `checks`.
     pub(crate) fn scan(checks: &CheckArgs) -> anyhow::Result<Self> {
-        let advisories = checks.db.path()?;
+        Ok(Job::load(&checks.data)?.with_policy(&checks.policy))
+    }
+
+    /// A full scan reading `data` (database, rules, ignore file), under
+    /// the default policy.
+    pub(crate) fn load(data: &DataArgs) -> anyhow::Result<Self> {
+        let advisories = data.db.path()?;
         let mut read: Vec<(&'static str, PathBuf)> =
-            checks.rules.iter().map(|p| ("rules", p.clone())).collect();
+            data.rules.iter().map(|p| ("rules", p.clone())).collect();
         read.push(("advisory database", advisories.clone()));
-        read.extend(checks.vex.iter().map(|p| ("VEX file", p.clone())));
+        read.extend(data.vex.iter().map(|p| ("VEX file", p.clone())));
         read.push((
             "ignore file",
-            checks
-                .ignore_file
+            data.ignore_file
                 .clone()
                 .unwrap_or_else(|| DEFAULT_IGNORE_FILE.into()),
         ));
@@ -193,21 +217,27 @@ impl Job {
             read,
             catalog: true,
             checks: true,
-            skip_checks: checks.skip_check.clone(),
-            rules: rules::load(&checks.rules, !checks.no_builtin_rules)?,
-            ignore: load_ignore(checks.ignore_file.as_deref())?,
-            vex: VexSet::load(&checks.vex)?,
-            scan_timeout: Duration::from_secs(checks.scan_timeout.max(1)),
-            files: false,
-            fail_on: checks.fail_on.map(Into::into),
+            rules: rules::load(&data.rules, !data.no_builtin_rules)?,
+            ignore: load_ignore(data.ignore_file.as_deref())?,
+            vex: VexSet::load(&data.vex)?,
             advisories: Some(advisories),
-            vulnerability_filter: VulnerabilityFilter {
-                only_fixed: checks.only_fixed,
-                severities: checks.severity.iter().map(|&s| s.into()).collect(),
-            },
-            baseline: None,
-            list_packages: false,
+            ..Job::describe(false)
         })
+    }
+
+    /// The same scan under `policy`: the gate, what is reported, the checks
+    /// left out, the rule scan's timeout.
+    pub(crate) fn with_policy(self, policy: &PolicyArgs) -> Self {
+        Job {
+            skip_checks: policy.skip_check.clone(),
+            scan_timeout: Duration::from_secs(policy.scan_timeout.max(1)),
+            fail_on: policy.fail_on.map(Into::into),
+            vulnerability_filter: VulnerabilityFilter {
+                only_fixed: policy.only_fixed,
+                severities: policy.severity.iter().map(|&s| s.into()).collect(),
+            },
+            ..self
+        }
     }
 
     /// Reading and describing only: no catalogers, checks or rules, no gate.
@@ -277,11 +307,15 @@ impl From<SbomFormat> for Output {
     }
 }
 
-/// Scans the target and builds its report (warnings go to stderr).
-pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Report, Scanned)> {
+/// Scans the target with the layer cache `cache` and builds its report.
+pub(crate) fn scan_report(
+    args: &TargetArgs,
+    job: &Job,
+    cache: Option<LayerCache>,
+) -> anyhow::Result<(Report, Scanned)> {
     let options = ScanOptions {
-        limits: args.limits()?,
-        platform: args.platform()?,
+        limits: args.image.limits()?,
+        platform: args.image.platform()?,
         capture: Vec::new(),
         catalog: job.catalog,
         checks: job.checks,
@@ -292,9 +326,9 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
         vex: job.vex.clone(),
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
-        registry: args.registry(),
-        allow_incomplete: args.allow_incomplete,
-        cache: args.layer_cache()?,
+        registry: args.registry.options(),
+        allow_incomplete: args.image.allow_incomplete,
+        cache,
     };
     match &args.output {
         Some(path) => output::refuse_overwriting_inputs(path, &job.inputs(args))?,
@@ -311,7 +345,7 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
 
 /// Scans the target, writes its report, and applies the gate.
 fn report(args: &TargetArgs, job: Job, output: Output) -> anyhow::Result<ExitCode> {
-    let (mut report, scanned) = scan_report(args, &job)?;
+    let (mut report, scanned) = scan_report(args, &job, args.cache.layer_cache()?)?;
     if let Some((path, baseline)) = &job.baseline {
         check_same_image(path, &baseline.target, &report.target)?;
         report.apply_baseline(baseline, &scanned.withheld.iter().cloned().collect());

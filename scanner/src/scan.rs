@@ -361,6 +361,11 @@ pub fn scan(
         created: plan.and_then(|p| p.created),
         os,
     };
+    if let Some(trouble) = pass.cache.as_ref().and_then(|c| c.trouble()) {
+        warnings.push(format!(
+            "the layer cache was unavailable ({trouble}): layers were read without it"
+        ));
+    }
     Ok(Scanned {
         target,
         layers,
@@ -616,7 +621,7 @@ fn read_planned(
                 progress.layer_done(outcome.bytes_read);
                 return Ok(Some(outcome));
             }
-            let identity = cache.and_then(|_| store.identity(&planned.blob));
+            let identity = cache.and_then(|c| c.identity(store, &planned.blob));
             let (reader, size) =
                 store
                     .open(&planned.blob)?

@@ -1,7 +1,8 @@
 //! End-to-end tests of the `imgscan` binary: every target form, the
 //! hostile-input corpus, interoperability with archives written by real
 //! tools, the advisory database, and the command line's contract (exit
-//! codes, output, streams), images pulled from a real registry, and VM disk images.
+//! codes, output, streams), images pulled from a real registry, VM disk images,
+//! and fleets of workers on a real Redis.
 
 mod advisories;
 mod amplification;
@@ -11,6 +12,7 @@ mod cli;
 mod demo;
 mod disk;
 mod evasion;
+mod fleet;
 mod forms;
 mod gate;
 mod hostile;
@@ -19,6 +21,7 @@ mod http_server;
 mod interop;
 mod iocs;
 mod malware;
+mod redis_server;
 mod registry;
 mod registry_server;
 mod reports;

@@ -21,7 +21,9 @@
 //!
 //! Values are self-checking ([`codec`]) and stored through [`CacheStore`];
 //! the directory store is safe for parallel jobs on one host (no lock,
-//! atomic renames, least-recently-used eviction).
+//! atomic renames, least-recently-used eviction). A store shared between
+//! hosts (Redis) never holds the blob-file records: an inode means nothing
+//! elsewhere, so there every hit hashes its blob.
 
 pub mod codec;
 pub mod store;
@@ -34,7 +36,7 @@ use crate::layer_pass::LayerOutcome;
 use crate::limits::Limits;
 use crate::source::blobs::BlobStore;
 use crate::source::plan::PlannedLayer;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::io::Read;
 use std::sync::Arc;
@@ -45,7 +47,7 @@ use std::time::Duration;
 pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
 
 /// `summary.cache`: layers taken from the cache and layers read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheStats {
     /// Layers whose result came from the cache.
     pub hits: u64,
@@ -170,8 +172,8 @@ impl LayerCache {
         }
         // A local blob file seen with this digest and unchanged since
         // (same inode, size, mtime and ctime) need not be hashed again.
-        let seen = blobs
-            .identity(&planned.blob)
+        let seen = self
+            .identity(blobs, &planned.blob)
             .map(|id| self.seen_key(&id, &stored.digest));
         let known = seen
             .as_ref()
@@ -183,8 +185,8 @@ impl LayerCache {
                 return None;
             }
             // Recorded only if the file did not change while it was hashed.
-            let after = blobs
-                .identity(&planned.blob)
+            let after = self
+                .identity(blobs, &planned.blob)
                 .map(|id| self.seen_key(&id, &stored.digest));
             if let Some(key) = seen.as_ref().filter(|key| after.as_ref() == Some(*key)) {
                 self.store.put(key, stored.digest.as_str().as_bytes());
@@ -205,6 +207,20 @@ impl LayerCache {
         self.store.touch(&key);
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some(outcome)
+    }
+
+    /// Why the store serves nothing just now, if it does not.
+    pub fn trouble(&self) -> Option<String> {
+        self.store.trouble()
+    }
+
+    /// A blob file's identity on this host (device, inode, size, times),
+    /// unless the store is shared with other hosts, where it means nothing.
+    pub fn identity(&self, blobs: &dyn BlobStore, blob: &str) -> Option<String> {
+        if self.store.shared() {
+            return None;
+        }
+        blobs.identity(blob)
     }
 
     /// The key under which a blob file's identity is recorded as hashed
@@ -246,7 +262,7 @@ impl LayerCache {
         let key = self.key(diff_id);
         self.store.put(&key, &codec::encode(&key, outcome));
         if let (Some(stored), Some(identity)) = (&outcome.stored, identity)
-            && blobs.identity(&planned.blob).as_ref() == Some(&identity)
+            && self.identity(blobs, &planned.blob).as_ref() == Some(&identity)
         {
             let seen = self.seen_key(&identity, &stored.digest);
             self.store.put(&seen, stored.digest.as_str().as_bytes());

@@ -1,6 +1,6 @@
 //! Where cached layer results live. [`CacheStore`] is the whole contract a
-//! backend fulfils (a directory today; a shared server such as Redis can
-//! store the very same bytes): get, put and touch opaque values by key.
+//! backend fulfils (a directory here; `imgscan-fleet`'s Redis store keeps
+//! the very same bytes): get, put and touch opaque values by key.
 //! [`DirStore`] keeps one file per key, written to a temporary name and
 //! renamed into place, so readers see a whole value or none; two writers
 //! of one key each rename a whole value, and either one is right. No lock
@@ -22,6 +22,17 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
     fn touch(&self, key: &str);
     /// Drops `key` (a value that failed its check).
     fn remove(&self, key: &str);
+    /// Whether other hosts share the store: then nothing that only means
+    /// something on this host (a local blob file's inode and times) is
+    /// stored in it.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Why the store is serving nothing just now (a server that cannot be
+    /// reached), in words safe to show: no credentials.
+    fn trouble(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Suffix of a stored value.
