@@ -3,12 +3,14 @@
 
 use crate::size::parse_size;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use imgscan_sbom::retry::RetryPolicy;
 use imgscan_scanner::Limits;
 use imgscan_scanner::source::Platform;
 use imgscan_scanner::source::credentials::Credentials;
 use imgscan_scanner::source::registry::RegistryOptions;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -419,6 +421,18 @@ pub struct TargetArgs {
         requires = "registry_username"
     )]
     pub registry_password: Option<String>,
+    /// Retries of a registry request or blob that failed for a reason worth
+    /// retrying (429, 5xx, a reset or timed-out connection, a body cut
+    /// short), with exponential backoff from 1 s (env
+    /// IMGSCAN_REGISTRY_BACKOFF_MS), at most 60 s apart or as
+    /// `Retry-After` says within that, for at most 5 minutes.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub registry_retries: u32,
+    /// Longest a registry connection may take to open, a read may wait
+    /// for data or a credential helper for its answer; a blob's
+    /// connection must average 16 KiB/s once twice this has passed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub registry_timeout: u64,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -479,8 +493,22 @@ impl TargetArgs {
     }
 
     /// How to reach registries.
-    pub fn registry(&self) -> RegistryOptions {
-        RegistryOptions {
+    pub fn registry(&self) -> anyhow::Result<RegistryOptions> {
+        anyhow::ensure!(
+            self.registry_timeout > 0,
+            "--registry-timeout must be at least 1"
+        );
+        let mut retry = RetryPolicy {
+            attempts: self.registry_retries.saturating_add(1),
+            ..RetryPolicy::default()
+        };
+        if let Ok(ms) = std::env::var("IMGSCAN_REGISTRY_BACKOFF_MS") {
+            let ms: u64 = ms.parse().map_err(|_| {
+                anyhow::anyhow!("IMGSCAN_REGISTRY_BACKOFF_MS must be a number of milliseconds")
+            })?;
+            retry.first_wait = Duration::from_millis(ms);
+        }
+        Ok(RegistryOptions {
             insecure: self.insecure_registry.clone(),
             credentials: self
                 .registry_username
@@ -488,7 +516,9 @@ impl TargetArgs {
                 .zip(self.registry_password.clone())
                 .map(|(username, password)| Credentials { username, password }),
             ca_files: self.registry_ca.clone(),
-        }
+            retry,
+            timeout: Duration::from_secs(self.registry_timeout),
+        })
     }
 
     /// The platform asked for, if any.

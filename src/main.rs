@@ -268,7 +268,7 @@ pub(crate) fn scan_report(args: &TargetArgs, job: &Job) -> anyhow::Result<(Repor
         ignore: job.ignore.clone(),
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
-        registry: args.registry(),
+        registry: args.registry()?,
         allow_incomplete: args.allow_incomplete,
         cache: args.layer_cache()?,
     };

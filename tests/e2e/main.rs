@@ -1,7 +1,8 @@
 //! End-to-end tests of the `imgscan` binary: every target form, the
 //! hostile-input corpus, interoperability with archives written by real
 //! tools, the advisory database, and the command line's contract (exit
-//! codes, output, streams), images pulled from a real registry, and VM disk images.
+//! codes, output, streams), images pulled from a real registry (also through
+//! injected faults, and with credential helpers), and VM disk images.
 
 mod advisories;
 mod amplification;
@@ -10,6 +11,7 @@ mod checks;
 mod cli;
 mod disk;
 mod evasion;
+mod fault_proxy;
 mod forms;
 mod gate;
 mod hostile;
@@ -19,6 +21,8 @@ mod interop;
 mod iocs;
 mod malware;
 mod registry;
+mod registry_faults;
+mod registry_helpers;
 mod registry_server;
 mod sarif;
 mod sbom;

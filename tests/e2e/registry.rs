@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// Runs imgscan with an empty Docker config, so the host's logins never
 /// leak into a test, plus `adjust`.
-fn run_clean(args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Run {
+pub(crate) fn run_clean(args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Run {
     let docker_config = fresh("docker-config-empty");
     std::fs::create_dir_all(&docker_config).unwrap();
     run_with(args, |cmd| {
@@ -27,7 +27,7 @@ fn run_clean(args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> 
     })
 }
 
-fn json_of(done: &Run) -> Value {
+pub(crate) fn json_of(done: &Run) -> Value {
     assert_eq!(done.code, 0, "{}", done.stderr);
     let report: Value = serde_json::from_str(&done.stdout).unwrap();
     validate(&report);
@@ -35,7 +35,7 @@ fn json_of(done: &Run) -> Value {
 }
 
 /// A one-layer image with a file only it holds, pushed as `repo:1`.
-fn unique_image(registry: &Registry, repo: &str) -> (String, std::path::PathBuf) {
+pub(crate) fn unique_image(registry: &Registry, repo: &str) -> (String, std::path::PathBuf) {
     let mut layer = LayerTar::new();
     layer.file("etc/os-release", "ID=debian\nVERSION_ID=12\n");
     layer.file("srv/which", repo);
