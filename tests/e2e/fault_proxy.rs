@@ -1,10 +1,11 @@
 //! A fault-injecting HTTP proxy on 127.0.0.1 for the registry tests: it
 //! stands in front of a real registry and, for the requests whose path
 //! matches a rule, answers with an error status, cuts the response body
-//! off after some bytes, or trickles it out slowly; every other request is
-//! forwarded untouched. Each connection carries one request (the proxy
+//! off after some bytes, trickles it out slowly, or hides the `Range`
+//! header from the registry; every other request is forwarded untouched. Each connection carries one request (the proxy
 //! asks the registry for `Connection: close`), so every request meets the
-//! rules. Every request is logged with its `Range` and the fault it met.
+//! rules. Every request is logged with its `Range` (as the client sent it)
+//! and the fault it met.
 
 use crate::http_server::{header, read_head};
 use std::io::{BufReader, Read, Write};
@@ -23,6 +24,9 @@ pub enum Fault {
     /// Forward, sending the body this many bytes at a time, each after
     /// this pause, until the client gives up.
     Trickle(usize, Duration),
+    /// Forward without the `Range` header, as a registry that does not
+    /// serve ranges answers: the whole body.
+    NoRange,
 }
 
 /// A fault for requests whose path contains `path`, the next `times` of
@@ -132,8 +136,13 @@ fn serve(
     }
     let mut server = TcpStream::connect(upstream)?;
     let mut forwarded = String::new();
+    let dropped = |line: &str| {
+        let line = line.to_ascii_lowercase();
+        line.starts_with("connection:")
+            || (matches!(fault, Some(Fault::NoRange)) && line.starts_with("range:"))
+    };
     for line in &head {
-        if !line.to_ascii_lowercase().starts_with("connection:") {
+        if !dropped(line) {
             forwarded.push_str(line);
             forwarded.push_str("\r\n");
         }

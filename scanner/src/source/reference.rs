@@ -137,7 +137,13 @@ mod tests {
 
     #[test]
     fn malformed_references_are_refused() {
-        for bad in ["Not A Reference", "a//b", "app@sha256:short", "app@md5:00", ""] {
+        for bad in [
+            "Not A Reference",
+            "a//b",
+            "app@sha256:short",
+            "app@md5:00",
+            "",
+        ] {
             assert!(ImageReference::parse(bad).is_err(), "{bad}");
         }
     }
