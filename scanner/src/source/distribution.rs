@@ -40,7 +40,7 @@ pub enum RegistryError {
         detail: String,
     },
     /// Every attempt failed; the last reason.
-    #[error("{what}: gave up after {attempts} attempts: {reason}")]
+    #[error("{what}: gave up after {attempts} attempt{}: {reason}", if *.attempts == 1 { "" } else { "s" })]
     GaveUp {
         /// What was asked for.
         what: String,
@@ -382,13 +382,16 @@ fn retryable(error: &reqwest::Error) -> bool {
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
+        // An io::Error's `source()` skips the error it wraps: look inside.
+        let mut io = cause.downcast_ref::<std::io::Error>();
+        while let Some(e) = io {
+            if matches!(
+                e.kind(),
                 std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::InvalidData
-            )
-        {
-            return false;
+            ) {
+                return false;
+            }
+            io = e.get_ref().and_then(|inner| inner.downcast_ref());
         }
         source = cause.source();
     }
