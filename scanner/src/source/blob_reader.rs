@@ -41,19 +41,19 @@ pub(crate) struct BlobReader<'a> {
 
 impl<'a> BlobReader<'a> {
     /// A reader over `response`, the first answer for blob `digest` of
-    /// `size` bytes; a connection must average [`MIN_RATE`] once
-    /// `slow_after` has passed.
+    /// `size` bytes, after the failed attempts `backoff` counted; a
+    /// connection must average [`MIN_RATE`] once `slow_after` has passed.
     pub(crate) fn new(
         handle: Handle,
         session: &'a Session,
-        digest: String,
-        size: u64,
+        (digest, size): (String, u64),
         response: Response,
+        backoff: Backoff,
         slow_after: Duration,
     ) -> Self {
         BlobReader {
             handle,
-            backoff: Backoff::new(session.policy()),
+            backoff,
             session,
             digest,
             size,
@@ -107,7 +107,10 @@ impl<'a> BlobReader<'a> {
         std::thread::sleep(wait);
         let (response, start) = self
             .handle
-            .block_on(self.session.blob(&self.digest, self.delivered))
+            .block_on(
+                self.session
+                    .blob(&self.digest, self.delivered, &mut self.backoff),
+            )
             .map_err(io::Error::other)?;
         self.skip = self.delivered - start;
         self.response = Some(response);

@@ -127,7 +127,9 @@ impl Session {
         let mut attempts = Backoff::new(self.policy);
         loop {
             let response = self
-                .send(&what, || self.client.get(&url).header(ACCEPT, &accept))
+                .send(&what, &mut attempts, || {
+                    self.client.get(&url).header(ACCEPT, &accept)
+                })
                 .await?;
             let response = success(&what, response).await?;
             if response.content_length().is_some_and(|n| n > limit) {
@@ -156,16 +158,19 @@ impl Session {
     /// Starts the body of blob `digest` at byte `offset`: with a `Range`
     /// request past 0. Returns the response and where its body starts (0
     /// when the registry ignored the range and sends the whole blob).
+    /// Failed attempts count in `attempts`, which a reader resuming the
+    /// blob goes on counting in.
     pub(crate) async fn blob(
         &self,
         digest: &str,
         offset: u64,
+        attempts: &mut Backoff,
     ) -> Result<(Response, u64), RegistryError> {
         let what = format!("blob `{digest}`");
         let url = format!("{}/blobs/{digest}", self.base);
         let range = format!("bytes={offset}-");
         let response = self
-            .send(&what, || {
+            .send(&what, attempts, || {
                 let request = self.client.get(&url);
                 if offset > 0 {
                     request.header(RANGE, &range)
@@ -194,15 +199,16 @@ impl Session {
     }
 
     /// Sends the request `build` makes until it is answered with something
-    /// other than a retryable failure, authenticating on a 401 as its
-    /// challenge asks (once per call: a second 401 is the answer).
+    /// other than a retryable failure (each one counted in `attempts`),
+    /// authenticating on a 401 as its challenge asks (once per call: a
+    /// second 401 is the answer).
     async fn send(
         &self,
         what: &str,
+        attempts: &mut Backoff,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, RegistryError> {
         let mut authenticated = false;
-        let mut attempts = Backoff::new(self.policy);
         loop {
             let mut request = build();
             let authorization = self.authorization.lock().unwrap().clone();
@@ -212,7 +218,7 @@ impl Session {
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(e) if retryable(&e) => {
-                    self.wait(what, &mut attempts, None, describe(&e)).await?;
+                    self.wait(what, attempts, None, describe(&e)).await?;
                     continue;
                 }
                 Err(e) => {
@@ -240,7 +246,7 @@ impl Session {
             if is_transient(status) {
                 let after = retry_after(&response);
                 let reason = format!("HTTP {}", status.as_u16());
-                self.wait(what, &mut attempts, after, reason).await?;
+                self.wait(what, attempts, after, reason).await?;
                 continue;
             }
             return Ok(response);

@@ -14,7 +14,7 @@ use super::distribution::{ACCEPTED, RegistryError, Session};
 use super::reference::ImageReference;
 use crate::digest::Digest;
 use crate::error::ScanError;
-use imgscan_sbom::retry::RetryPolicy;
+use imgscan_sbom::retry::{Backoff, RetryPolicy};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -173,9 +173,10 @@ impl BlobStore for RegistryStore {
             return Ok(None);
         };
         let digest = format!("sha256:{hex}");
+        let mut attempts = Backoff::new(self.session.policy());
         let (response, _) = self
             .runtime
-            .block_on(self.session.blob(&digest, 0))
+            .block_on(self.session.blob(&digest, 0, &mut attempts))
             .map_err(|e| self.registry_error(e))?;
         let size = response.content_length().ok_or_else(|| {
             self.registry_error(RegistryError::Protocol {
@@ -186,9 +187,9 @@ impl BlobStore for RegistryStore {
         let reader = BlobReader::new(
             self.runtime.handle().clone(),
             &self.session,
-            digest,
-            size,
+            (digest, size),
             response,
+            attempts,
             self.slow_after,
         );
         Ok(Some((Box::new(reader), size)))
