@@ -4,8 +4,8 @@
 //! ranges, the bytes already read skipped) and one trickled out too slowly
 //! (cut off by the timeouts and resumed) still give the very report a
 //! direct pull gives;
-//! a registry that fails forever is given up on, with exit 2 and a clear
-//! message, within bounded time.
+//! a registry that fails forever (503s, cuts, a trickle) is given up on,
+//! with exit 2 and a clear message, within bounded time.
 
 use crate::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::registry::{json_of, run_clean};
@@ -245,4 +245,30 @@ fn a_registry_that_fails_forever_is_given_up_on_in_bounded_time() {
         ],
         "each attempt goes on from where the last broke off"
     );
+
+    // A blob that only ever trickles: each connection cut off by the
+    // timeouts, then given up on; no hang.
+    let trickling = FaultProxy::start(
+        &registry.host,
+        vec![Rule::new(
+            hex,
+            Fault::Trickle(512, Duration::from_millis(100)),
+            forever,
+        )],
+    );
+    let started = Instant::now();
+    let done = scan_run(
+        &format!("{}/{repo_tag}", trickling.host),
+        &["--registry-retries", "1", "--registry-timeout", "1"],
+        |_| {},
+    );
+    assert_eq!(done.code, 2, "{}", done.stdout);
+    assert!(
+        done.stderr.contains(hex)
+            && done.stderr.contains("gave up after 2 attempts")
+            && done.stderr.contains("KiB/s"),
+        "{}",
+        done.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
