@@ -3,9 +3,9 @@
 //! (resumed with `Range`, or sent again whole by a registry that ignores
 //! ranges, the bytes already read skipped) and one trickled out too slowly
 //! (cut off by the timeouts and resumed) still give the very report a
-//! direct pull gives;
-//! a registry that fails forever (503s, cuts, a trickle) is given up on,
-//! with exit 2 and a clear message, within bounded time.
+//! direct pull gives; a registry that fails forever (503s, cuts, a
+//! trickle) is given up on, with exit 2 and a clear message, within
+//! bounded time.
 
 use crate::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::registry::{json_of, run_clean};
