@@ -7,7 +7,8 @@
 //! the whole blob. A registry that ignores the range sends the blob from
 //! the start; the bytes already read are then skipped.
 
-use super::distribution::{RegistryError, Session, describe};
+use super::distribution::{RegistryError, Session};
+use super::registry_answers::describe;
 use bytes::{Buf, Bytes};
 use imgscan_sbom::retry::Backoff;
 use reqwest::Response;

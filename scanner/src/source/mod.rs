@@ -11,6 +11,7 @@ pub mod plan;
 pub mod platform;
 pub mod reference;
 pub mod registry;
+mod registry_answers;
 mod registry_auth;
 #[cfg(test)]
 mod session_tests;
