@@ -4,6 +4,7 @@
 use crate::duration::parse_duration;
 use crate::size::parse_size;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use imgscan_sbom::retry::RetryPolicy;
 use imgscan_scanner::Limits;
 use imgscan_scanner::cache::{CacheStore, LayerCache};
 use imgscan_scanner::source::Platform;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -530,6 +532,18 @@ pub struct RegistryArgs {
         requires = "registry_username"
     )]
     pub registry_password: Option<String>,
+    /// Retries of a registry request or blob that failed for a reason worth
+    /// retrying (429, 5xx, a reset or timed-out connection, a body cut
+    /// short), with exponential backoff from 1 s (env
+    /// IMGSCAN_REGISTRY_BACKOFF_MS), at most 60 s apart or as
+    /// `Retry-After` says within that, for at most 5 minutes.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub registry_retries: u32,
+    /// Longest a registry connection may take to open, a read may wait
+    /// for data or a credential helper for its answer; a blob's
+    /// connection must average 16 KiB/s once twice this has passed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub registry_timeout: u64,
 }
 
 /// Which layer-result cache a scan uses: a local directory, a shared Redis,
@@ -647,8 +661,22 @@ impl ImageArgs {
 
 impl RegistryArgs {
     /// How to reach registries.
-    pub fn options(&self) -> RegistryOptions {
-        RegistryOptions {
+    pub fn options(&self) -> anyhow::Result<RegistryOptions> {
+        anyhow::ensure!(
+            self.registry_timeout > 0,
+            "--registry-timeout must be at least 1"
+        );
+        let mut retry = RetryPolicy {
+            attempts: self.registry_retries.saturating_add(1),
+            ..RetryPolicy::default()
+        };
+        if let Ok(ms) = std::env::var("IMGSCAN_REGISTRY_BACKOFF_MS") {
+            let ms: u64 = ms.parse().map_err(|_| {
+                anyhow::anyhow!("IMGSCAN_REGISTRY_BACKOFF_MS must be a number of milliseconds")
+            })?;
+            retry.first_wait = Duration::from_millis(ms);
+        }
+        Ok(RegistryOptions {
             insecure: self.insecure_registry.clone(),
             credentials: self
                 .registry_username
@@ -656,7 +684,9 @@ impl RegistryArgs {
                 .zip(self.registry_password.clone())
                 .map(|(username, password)| Credentials { username, password }),
             ca_files: self.registry_ca.clone(),
-        }
+            retry,
+            timeout: Duration::from_secs(self.registry_timeout),
+        })
     }
 }
 

@@ -326,7 +326,7 @@ pub(crate) fn scan_report(
         vex: job.vex.clone(),
         advisories: job.advisories.clone(),
         vulnerability_filter: job.vulnerability_filter.clone(),
-        registry: args.registry.options(),
+        registry: args.registry.options()?,
         allow_incomplete: args.image.allow_incomplete,
         cache,
     };

@@ -1,10 +1,12 @@
 //! Downloading one advisory archive over HTTP(S): a conditional request
 //! (ETag / If-Modified-Since, remembered beside the file), retries with
-//! exponential backoff on what is worth retrying (connection errors, a body
-//! cut short, 429 and 5xx, honouring `Retry-After`), a size cap, and a
+//! exponential backoff and jitter on what is worth retrying (connection
+//! errors, a body cut short, 408, 429 and 5xx, honouring `Retry-After`;
+//! the waits are [`imgscan_sbom::retry`]'s), a size cap, and a
 //! file that appears whole or not at all (written to `NAME.part`, renamed
 //! when complete).
 
+use imgscan_sbom::retry::{Backoff, RetryPolicy, parse_retry_after};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -81,10 +83,13 @@ impl DownloadProgress for Silent {}
 pub struct DownloadPolicy {
     /// Requests made at most per file.
     pub attempts: u32,
-    /// Wait before the first retry; doubled for each next one.
+    /// Wait before the first retry; doubled for each next one (with
+    /// jitter: each wait between half and all of it).
     pub backoff: Duration,
     /// Longest wait between attempts (also caps `Retry-After`).
     pub max_wait: Duration,
+    /// Longest time spent retrying one file, from its first failure.
+    pub max_retry_time: Duration,
     /// Longest a connection may take to open.
     pub connect_timeout: Duration,
     /// Longest one request may take, body included.
@@ -99,9 +104,22 @@ impl Default for DownloadPolicy {
             attempts: 5,
             backoff: Duration::from_secs(1),
             max_wait: Duration::from_secs(60),
+            max_retry_time: Duration::from_secs(30 * 60),
             connect_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30 * 60),
             max_bytes: 4 << 30,
+        }
+    }
+}
+
+impl DownloadPolicy {
+    /// The waits between attempts this policy asks for.
+    fn retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            attempts: self.attempts,
+            first_wait: self.backoff,
+            max_wait: self.max_wait,
+            max_total: self.max_retry_time,
         }
     }
 }
@@ -175,9 +193,8 @@ impl Downloader {
         } else {
             Validators::default()
         };
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(self.policy.retry());
         loop {
-            attempt += 1;
             let failure = match self.attempt(url, dest, &validators, progress) {
                 Ok((fetched, fresh)) => {
                     if let Some(fresh) = fresh {
@@ -191,22 +208,19 @@ impl Downloader {
             if let Some(error) = failure.fatal {
                 return Err(error);
             }
-            if !failure.retry || attempt >= self.policy.attempts {
+            let wait = if failure.retry {
+                backoff.next_wait(failure.retry_after)
+            } else {
+                None
+            };
+            let Some(wait) = wait else {
                 return Err(DownloadError::GaveUp {
                     url: url.to_string(),
-                    attempts: attempt,
+                    attempts: backoff.failures() + u32::from(!failure.retry),
                     reason: failure.reason,
                 });
-            }
-            let doubled = self
-                .policy
-                .backoff
-                .saturating_mul(1 << (attempt - 1).min(16));
-            let wait = failure
-                .retry_after
-                .map_or(doubled, |after| after.max(doubled))
-                .min(self.policy.max_wait);
-            progress.retrying(url, attempt, &failure.reason, wait);
+            };
+            progress.retrying(url, backoff.failures(), &failure.reason, wait);
             std::thread::sleep(wait);
         }
     }
@@ -332,11 +346,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DownloadError> {
     })
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare from mirrors and
-/// falls back to the backoff).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    parse_retry_after(value, std::time::SystemTime::now())
 }
 
 /// An error with its causes, which reqwest keeps in `source()`.

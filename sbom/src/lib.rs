@@ -16,6 +16,7 @@ pub mod os;
 pub mod package;
 pub mod path;
 pub mod purl;
+pub mod retry;
 pub mod text;
 pub mod tree;
 

@@ -81,6 +81,13 @@ pub fn read_layer<R: Read>(
 }
 
 fn describe(err: &io::Error, compression: Compression) -> String {
+    // A registry that failed the blob is the reason, not the stream's bytes.
+    if err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<crate::source::distribution::RegistryError>())
+    {
+        return err.to_string();
+    }
     let what = match compression {
         Compression::None => "tar stream",
         Compression::Gzip => "gzip stream",

@@ -1,7 +1,8 @@
 //! A real HTTP/1.1 server on 127.0.0.1 for the `db update` tests: each path
 //! answers from a script of replies, in order (the last one repeats), so a
 //! test can serve a body, honour `If-None-Match`, drop the connection
-//! mid-body, or answer 429 and 500. Every request is recorded.
+//! mid-body, or answer 429 and 500. Every request is recorded. Its HTTP-head
+//! readers serve the fault proxy too.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -71,23 +72,12 @@ impl Server {
 
 fn serve(stream: TcpStream, scripts: &Mutex<Scripts>, seen: &Mutex<Vec<Seen>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let head = read_head(&mut reader).unwrap_or_default();
+    let Some(request_line) = head.first() else {
         return;
-    }
-    let path = line.split(' ').nth(1).unwrap_or("/").to_string();
-    let mut if_none_match = None;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("if-none-match")
-        {
-            if_none_match = Some(value.trim().to_string());
-        }
-    }
+    };
+    let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+    let if_none_match = header(&head, "if-none-match");
     seen.lock().unwrap().push(Seen {
         path: path.clone(),
         if_none_match: if_none_match.clone(),
@@ -123,4 +113,30 @@ fn serve(stream: TcpStream, scripts: &Mutex<Scripts>, seen: &Mutex<Vec<Seen>>) {
             .and_then(|()| out.write_all(&body[..sent.min(body.len())])),
     };
     let _ = out.flush();
+}
+
+/// The lines of an HTTP head, without the blank line that ends it.
+pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(lines);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        if line.is_empty() {
+            return Ok(lines);
+        }
+        lines.push(line);
+    }
+}
+
+/// The value of header `name` in a head [`read_head`] read.
+pub fn header(head: &[String], name: &str) -> Option<String> {
+    head.iter().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
 }

@@ -1,40 +1,32 @@
-//! Images pulled from a registry over the OCI Distribution API (with
-//! `oci-client`). The manifest the reference names stands in for a layout's
-//! `index.json`; manifests and indexes are fetched by digest; layer blobs
-//! stream from the HTTP response straight into the layer pass, so a pulled
-//! layer is decompressed once and never written to disk. Every manifest,
-//! config and layer is checked against its digest like any other source's.
+//! Images pulled from a registry over the OCI Distribution API. The
+//! manifest the reference names stands in for a layout's `index.json`;
+//! manifests and indexes are fetched by digest; layer blobs stream from
+//! the HTTP response straight into the layer pass, so a pulled layer is
+//! decompressed once and never written to disk. Every manifest, config and
+//! layer is checked against its digest like any other source's. Requests
+//! are retried and blobs resumed as [`super::distribution`] and
+//! [`super::blob_reader`] say.
 
+use super::blob_reader::BlobReader;
 use super::blobs::{BlobStore, MAX_METADATA_BYTES, OpenBlob};
 use super::credentials::Credentials;
+use super::distribution::{ACCEPTED, RegistryError, Session};
+use super::reference::ImageReference;
 use crate::digest::Digest;
 use crate::error::ScanError;
-use futures_util::StreamExt;
-use oci_client::client::{
-    Certificate, CertificateEncoding, ClientConfig, ClientProtocol, SizedStream,
-};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use imgscan_sbom::retry::{Backoff, RetryPolicy};
 use std::collections::HashMap;
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-use tokio::runtime::{Handle, Runtime};
+use std::time::Duration;
+use tokio::runtime::Runtime;
 
-/// The manifest media types asked for, indexes first.
-const ACCEPTED: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
-
-/// How long a connection or a silent read may take before the pull fails.
-const NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a connection, a silent read or a credential helper may take
+/// before it counts as failed, unless the options say otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to reach registries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// Registries (`host[:port]`) reached over plain HTTP. Loopback
     /// registries (`localhost`, `127.0.0.0/8`, `[::1]`) always are, as the
@@ -46,6 +38,24 @@ pub struct RegistryOptions {
     /// web roots (a private registry's CA). Given any, a loopback registry
     /// is reached over HTTPS too.
     pub ca_files: Vec<PathBuf>,
+    /// How often and how long requests are retried.
+    pub retry: RetryPolicy,
+    /// Longest a connection may take to open, a read may wait for data,
+    /// or a credential helper for its answer; a blob's connection must also
+    /// average 16 KiB/s once twice this has passed.
+    pub timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            credentials: None,
+            ca_files: Vec::new(),
+            retry: RetryPolicy::default(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// Largest CA file read.
@@ -54,10 +64,10 @@ const MAX_CA_BYTES: u64 = 1 << 20;
 /// A registry repository read as a blob store.
 pub struct RegistryStore {
     runtime: Runtime,
-    client: Client,
-    auth: RegistryAuth,
-    reference: Reference,
+    session: Session,
+    reference: ImageReference,
     origin: PathBuf,
+    slow_after: Duration,
     /// The synthesized `index.json`: one descriptor, the reference's manifest.
     index: Vec<u8>,
     /// Manifests fetched so far, by digest.
@@ -68,56 +78,64 @@ impl RegistryStore {
     /// Resolves `reference` (`registry/repo:tag`, `repo@sha256:…`; Docker
     /// Hub when no registry is named) and fetches its manifest.
     pub fn connect(reference: &str, options: &RegistryOptions) -> Result<Self, ScanError> {
-        let parsed: Reference = reference
-            .parse()
+        let parsed = ImageReference::parse(reference)
             .map_err(|e| ScanError::malformed(reference, format!("not an image reference: {e}")))?;
-        let registry = parsed.resolve_registry().to_string();
         let failed = |reason: String| ScanError::Registry {
             reference: reference.to_string(),
             reason,
         };
-        let mut insecure = options.insecure.clone();
-        if is_loopback(&registry) && options.ca_files.is_empty() {
-            insecure.push(registry.clone());
+        let registry = parsed.api_host().to_string();
+        let plain = options.insecure.contains(&registry)
+            || (is_loopback(&registry) && options.ca_files.is_empty());
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("imgscan/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.timeout)
+            .read_timeout(options.timeout);
+        for path in &options.ca_files {
+            builder = builder.add_root_certificate(read_ca(path).map_err(&failed)?);
         }
-        let extra_root_certificates = options
-            .ca_files
-            .iter()
-            .map(|path| read_ca(path).map_err(&failed))
-            .collect::<Result<Vec<_>, _>>()?;
-        let client = Client::new(ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(insecure),
-            extra_root_certificates,
-            connect_timeout: Some(NETWORK_TIMEOUT),
-            read_timeout: Some(NETWORK_TIMEOUT),
-            ..Default::default()
-        });
-        let auth = match &options.credentials {
-            Some(given) => given.to_auth(),
-            None => Credentials::from_docker_config(&registry)
-                .map_err(&failed)?
-                .map_or(RegistryAuth::Anonymous, |c| c.to_auth()),
+        let credentials = match &options.credentials {
+            Some(given) => Some(given.clone()),
+            None => Credentials::from_docker_config(&registry, options.timeout)
+                .map_err(|e| failed(e.to_string()))?,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| failed(format!("cannot start the network runtime: {e}")))?;
+        let client = {
+            let _inside = runtime.enter();
+            builder
+                .build()
+                .map_err(|e| failed(format!("cannot set up the HTTP client: {e}")))?
+        };
+        let session = Session::new(
+            client,
+            if plain { "http" } else { "https" },
+            &registry,
+            parsed.repository(),
+            credentials,
+            options.retry,
+        );
         let mut store = RegistryStore {
             runtime,
-            client,
-            auth,
+            session,
             origin: PathBuf::from(parsed.whole()),
             reference: parsed,
+            slow_after: options.timeout.saturating_mul(2),
             index: Vec::new(),
             manifests: Mutex::new(HashMap::new()),
         };
-        let (bytes, digest) = store.fetch_manifest(&store.reference).map_err(failed)?;
+        let by = store.reference.manifest_reference().to_string();
+        let (bytes, digest) = store
+            .fetch_manifest(&by)
+            .map_err(|e| failed(e.to_string()))?;
         store.index = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
             "manifests": [{
                 "mediaType": media_type_of(&bytes),
-                "digest": digest,
+                "digest": digest.as_str(),
                 "size": bytes.len(),
             }],
         }))
@@ -125,33 +143,23 @@ impl RegistryStore {
         Ok(store)
     }
 
-    /// Fetches the manifest or index `reference` names (by tag or digest),
-    /// refuses it past the metadata size limit, and keeps it by digest.
-    fn fetch_manifest(&self, reference: &Reference) -> Result<(Vec<u8>, String), String> {
+    /// Fetches the manifest or index `by` names (a tag or digest), refuses
+    /// it past the metadata size limit, and keeps it by digest.
+    fn fetch_manifest(&self, by: &str) -> Result<(Vec<u8>, Digest), RegistryError> {
         let (bytes, digest) = self
             .runtime
-            .block_on(
-                self.client
-                    .pull_manifest_raw(reference, &self.auth, ACCEPTED),
-            )
-            .map_err(|e| describe(&e))?;
-        if bytes.len() as u64 > MAX_METADATA_BYTES {
-            return Err(format!(
-                "manifest `{digest}` is {} bytes, larger than the {MAX_METADATA_BYTES}-byte limit for metadata",
-                bytes.len()
-            ));
-        }
+            .block_on(self.session.manifest(by, MAX_METADATA_BYTES))?;
         self.manifests
             .lock()
             .unwrap()
-            .insert(digest.clone(), bytes.clone());
+            .insert(digest.to_string(), bytes.clone());
         Ok((bytes, digest))
     }
 
-    fn registry_error(&self, reason: impl ToString) -> ScanError {
+    fn registry_error(&self, error: RegistryError) -> ScanError {
         ScanError::Registry {
             reference: self.reference.whole(),
-            reason: reason.to_string(),
+            reason: error.to_string(),
         }
     }
 }
@@ -165,23 +173,25 @@ impl BlobStore for RegistryStore {
             return Ok(None);
         };
         let digest = format!("sha256:{hex}");
-        let stream = self
+        let mut attempts = Backoff::new(self.session.policy());
+        let (response, _) = self
             .runtime
-            .block_on(
-                self.client
-                    .pull_blob_stream(&self.reference, digest.as_str()),
-            )
-            .map_err(|e| self.registry_error(format!("blob `{digest}`: {}", describe(&e))))?;
-        let size = stream.content_length.ok_or_else(|| {
-            self.registry_error(format!("blob `{digest}`: the registry sent no length"))
+            .block_on(self.session.blob(&digest, 0, &mut attempts))
+            .map_err(|e| self.registry_error(e))?;
+        let size = response.content_length().ok_or_else(|| {
+            self.registry_error(RegistryError::Protocol {
+                what: format!("blob `{digest}`"),
+                reason: "the registry sent no length".into(),
+            })
         })?;
-        let reader = StreamReader {
-            handle: self.runtime.handle().clone(),
-            stream,
-            chunk: bytes::Bytes::new(),
-            started: Instant::now(),
-            received: 0,
-        };
+        let reader = BlobReader::new(
+            self.runtime.handle().clone(),
+            &self.session,
+            (digest, size),
+            response,
+            attempts,
+            self.slow_after,
+        );
         Ok(Some((Box::new(reader), size)))
     }
 
@@ -193,16 +203,15 @@ impl BlobStore for RegistryStore {
         if let Some(bytes) = self.manifests.lock().unwrap().get(digest.as_str()) {
             return Ok(Some(bytes.clone()));
         }
-        let by_digest = self.reference.clone_with_digest(digest.to_string());
         let (bytes, _) = self
-            .fetch_manifest(&by_digest)
-            .map_err(|e| self.registry_error(format!("manifest `{digest}`: {e}")))?;
+            .fetch_manifest(digest.as_str())
+            .map_err(|e| self.registry_error(e))?;
         Ok(Some(bytes))
     }
 }
 
 /// A CA file as a PEM certificate, bounded in size.
-fn read_ca(path: &Path) -> Result<Certificate, String> {
+fn read_ca(path: &Path) -> Result<reqwest::Certificate, String> {
     let data = imgscan_sbom::input::read_user_file(path, "CA file", MAX_CA_BYTES)
         .map_err(|e| e.to_string())?;
     if !data.starts_with(b"-----BEGIN CERTIFICATE-----") {
@@ -211,71 +220,7 @@ fn read_ca(path: &Path) -> Result<Certificate, String> {
             path.display()
         ));
     }
-    Ok(Certificate {
-        encoding: CertificateEncoding::Pem,
-        data,
-    })
-}
-
-/// A blob's HTTP body as a blocking reader: each read waits for the next
-/// chunk on the network runtime. A registry that trickles (each read
-/// within the timeout, the whole far slower than any real link) is cut
-/// off once [`SLOW_AFTER`] has passed below [`MIN_RATE`].
-struct StreamReader {
-    handle: Handle,
-    stream: SizedStream,
-    chunk: bytes::Bytes,
-    started: Instant,
-    received: u64,
-}
-
-/// Bytes per second a blob must average once [`SLOW_AFTER`] has passed.
-const MIN_RATE: u64 = 16 << 10;
-const SLOW_AFTER: Duration = Duration::from_secs(120);
-
-impl Read for StreamReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.chunk.is_empty() {
-            let elapsed = self.started.elapsed();
-            if elapsed > SLOW_AFTER && self.received / elapsed.as_secs().max(1) < MIN_RATE {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "the registry sent {} bytes in {} s, under {} KiB/s",
-                        self.received,
-                        elapsed.as_secs(),
-                        MIN_RATE >> 10
-                    ),
-                ));
-            }
-            match self.handle.block_on(self.stream.next()) {
-                Some(chunk) => {
-                    self.chunk = chunk?;
-                    self.received += self.chunk.len() as u64;
-                }
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk.split_to(n));
-        Ok(n)
-    }
-}
-
-/// An error with its causes, which reqwest keeps out of its own message
-/// (`error sending request` says nothing of a refused connection).
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    reqwest::Certificate::from_pem(&data).map_err(|e| format!("CA file `{}`: {e}", path.display()))
 }
 
 /// The media type a manifest body declares, else what its shape says.
