@@ -2,7 +2,7 @@
 //! image, with a stable dotted id (`npm.lock-drift`, `ssh.permit-root-login`)
 //! and the place that shows them.
 
-use crate::tree::LayerIndex;
+use crate::tree::LayerNumber;
 use serde::{Deserialize, Serialize};
 
 /// How bad a finding is.
@@ -64,7 +64,7 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     /// The layer of that file.
-    pub layer: LayerIndex,
+    pub layer: LayerNumber,
     /// What was seen.
     pub evidence: String,
     /// How to fix it.

@@ -30,4 +30,4 @@ pub use package::{Ecosystem, Package, Scope, SourcePackage};
 pub use path::{display_path, escape_bytes};
 pub use purl::purl;
 pub use text::terminal_safe;
-pub use tree::{FileKind, FileMeta, FileTreeView, LayerIndex};
+pub use tree::{FileKind, FileMeta, FileTreeView, LayerNumber};

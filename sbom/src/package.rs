@@ -2,7 +2,7 @@
 //! name, version, ecosystem (the purl type), source package, licenses, the
 //! database or lockfile it came from and the layer that brought it.
 
-use crate::tree::LayerIndex;
+use crate::tree::LayerNumber;
 use serde::Serialize;
 
 /// The package ecosystem, named by its purl type.
@@ -71,7 +71,7 @@ pub struct Package {
     pub source: Option<SourcePackage>,
     /// The layer that introduced it: the first layer whose own copy of the
     /// database lists this name and version.
-    pub layer: LayerIndex,
+    pub layer: LayerNumber,
     /// The database or lockfile it came from (absolute, escaped).
     pub location: String,
     /// Declared licenses.

@@ -2,7 +2,7 @@
 //! with content, directories and symlinks, resolved like the real tree.
 //! Public behind the `test-support` feature so other crates' tests share it.
 
-use crate::tree::{FileKind, FileMeta, FileTreeView, LayerIndex, resolve_path};
+use crate::tree::{FileKind, FileMeta, FileTreeView, LayerNumber, resolve_path};
 use std::collections::BTreeMap;
 
 /// Entries by root-relative path; all in layer 0 unless set otherwise.
@@ -14,11 +14,16 @@ pub struct MapTree {
 struct Node {
     meta: FileMeta,
     content: Option<Vec<u8>>,
-    layer: LayerIndex,
+    layer: LayerNumber,
 }
 
 impl Node {
-    fn new(kind: FileKind, link: Option<&[u8]>, content: Option<&[u8]>, layer: LayerIndex) -> Self {
+    fn new(
+        kind: FileKind,
+        link: Option<&[u8]>,
+        content: Option<&[u8]>,
+        layer: LayerNumber,
+    ) -> Self {
         let bytes = content.unwrap_or_default();
         let meta = FileMeta {
             kind,
@@ -53,7 +58,7 @@ impl MapTree {
     }
 
     /// Adds a regular file with `content`, put there by `layer`.
-    pub fn file_in(mut self, path: &str, content: &[u8], layer: LayerIndex) -> Self {
+    pub fn file_in(mut self, path: &str, content: &[u8], layer: LayerNumber) -> Self {
         self.add_parents(path);
         self.nodes.insert(
             path.as_bytes().to_vec(),
@@ -84,7 +89,7 @@ impl MapTree {
 }
 
 impl FileTreeView for MapTree {
-    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerIndex)> {
+    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerNumber)> {
         self.nodes.get(path).map(|n| (&n.meta, n.layer))
     }
 
@@ -96,7 +101,7 @@ impl FileTreeView for MapTree {
         self.nodes.get(&self.resolve(path)?)?.content.as_deref()
     }
 
-    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerIndex)> + '_> {
+    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerNumber)> + '_> {
         Box::new(
             self.nodes
                 .iter()

@@ -5,8 +5,9 @@
 //! Symlinks are resolved inside the tree, as a chroot at the image root
 //! would, never on the host.
 
-/// 0-based index of a layer in the image (a rootfs directory is layer 0).
-pub type LayerIndex = usize;
+/// A layer's 0-based position in the image (a rootfs directory is layer 0),
+/// as `layer` in the report.
+pub type LayerNumber = usize;
 
 /// The type of a tree entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,7 +71,7 @@ pub struct FileMeta {
 pub trait FileTreeView {
     /// The entry stored at exactly `path` (root-relative bytes, no leading
     /// `/`), without following symlinks, and the layer that put it there.
-    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerIndex)>;
+    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerNumber)>;
 
     /// Resolves every symlink in `path` inside the tree, as a chroot at the
     /// image root would. Returns the canonical root-relative path, or `None`
@@ -82,7 +83,7 @@ pub trait FileTreeView {
     fn content(&self, path: &[u8]) -> Option<&[u8]>;
 
     /// Every entry of the tree with its metadata and layer, sorted by path.
-    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerIndex)> + '_>;
+    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerNumber)> + '_>;
 }
 
 /// Most symlinks followed while resolving one path (Linux's own limit).

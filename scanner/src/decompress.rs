@@ -74,7 +74,7 @@ pub type Exceeded = Arc<OnceLock<BudgetExceeded>>;
 /// Passes through at most `limit` bytes, and no more than the image budget
 /// holds; one more byte is an error, and the shared slot records which
 /// budget, not the stream, ended the read.
-pub struct Budget<R> {
+pub struct BudgetedReader<R> {
     inner: R,
     scope: &'static str,
     limit: u64,
@@ -83,7 +83,7 @@ pub struct Budget<R> {
     exceeded: Exceeded,
 }
 
-impl<R: Read> Budget<R> {
+impl<R: Read> BudgetedReader<R> {
     /// Wraps `inner` with a budget of `limit` bytes for `scope` (`layer`,
     /// `archive`), drawing from `image` as well.
     pub fn new(
@@ -94,7 +94,7 @@ impl<R: Read> Budget<R> {
     ) -> (Self, Exceeded) {
         let exceeded = Exceeded::default();
         (
-            Budget {
+            BudgetedReader {
                 inner,
                 scope,
                 limit,
@@ -115,7 +115,7 @@ impl<R: Read> Budget<R> {
     }
 }
 
-impl<R: Read> Read for Budget<R> {
+impl<R: Read> Read for BudgetedReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -184,10 +184,10 @@ mod tests {
     fn budget_allows_exactly_the_limit() {
         let data = [0u8; 100];
         let image = SharedBudget::default();
-        let (mut ok, flag) = Budget::new(&data[..], "layer", 100, &image);
+        let (mut ok, flag) = BudgetedReader::new(&data[..], "layer", 100, &image);
         assert_eq!(io::copy(&mut ok, &mut io::sink()).unwrap(), 100);
         assert!(flag.get().is_none());
-        let (mut over, flag) = Budget::new(&data[..], "layer", 99, &image);
+        let (mut over, flag) = BudgetedReader::new(&data[..], "layer", 99, &image);
         assert!(io::copy(&mut over, &mut io::sink()).is_err());
         assert_eq!(flag.get().unwrap().scope, "layer");
     }
@@ -196,10 +196,10 @@ mod tests {
     fn the_image_budget_is_shared_by_its_layers() {
         let data = [0u8; 100];
         let image = SharedBudget::new(150);
-        let (mut first, flag) = Budget::new(&data[..], "layer", 1000, &image);
+        let (mut first, flag) = BudgetedReader::new(&data[..], "layer", 1000, &image);
         assert_eq!(io::copy(&mut first, &mut io::sink()).unwrap(), 100);
         assert!(flag.get().is_none());
-        let (mut second, flag) = Budget::new(&data[..], "layer", 1000, &image);
+        let (mut second, flag) = BudgetedReader::new(&data[..], "layer", 1000, &image);
         assert!(io::copy(&mut second, &mut io::sink()).is_err());
         let exceeded = flag.get().unwrap();
         assert_eq!((exceeded.scope, exceeded.limit), ("image", 150));

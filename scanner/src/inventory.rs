@@ -46,8 +46,9 @@ pub struct RemovedPackage {
     pub introduced: usize,
 }
 
-/// The globs every cataloger needs captured.
-pub fn capture_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<(String, u64)> {
+/// The globs every cataloger needs captured, each with that cataloger's
+/// byte cap ([`Cataloger::max_bytes`]).
+pub fn cataloger_globs(catalogers: &[Box<dyn Cataloger>]) -> Vec<(String, u64)> {
     catalogers
         .iter()
         .flat_map(|c| {

@@ -3,7 +3,7 @@
 //! entry, all in a single read. Nothing is written to disk and no layer is
 //! held whole in memory.
 
-use crate::decompress::{Budget, Compression, decoder};
+use crate::decompress::{BudgetedReader, Compression, decoder};
 use crate::digest::{HashTap, Tapped};
 use crate::error::ScanError;
 use crate::layer::{LayerIndex, PassOptions, run_pass};
@@ -41,7 +41,7 @@ pub fn read_layer<R: Read>(
     let (compression, decoded) =
         decoder(BufReader::with_capacity(READ_BUFFER, stored_tap)).map_err(|e| e.to_string())?;
     let limit = options.limits.layer_budget(stored_size);
-    let (budget, exceeded) = Budget::new(decoded, "layer", limit, &options.image);
+    let (budget, exceeded) = BudgetedReader::new(decoded, "layer", limit, &options.image);
     let (mut tar_tap, uncompressed) = HashTap::new(budget);
     let (result, index) = run_pass(layer, options, |builder| {
         let result = index_tar(&mut tar_tap, builder, options.limits.max_name_bytes)

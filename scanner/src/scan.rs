@@ -7,7 +7,7 @@ use crate::decompress::Compression;
 use crate::disk::index_disk;
 use crate::error::ScanError;
 use crate::ignore::{IgnoreList, today};
-use crate::inventory::{RemovedPackage, capture_globs, take_inventory};
+use crate::inventory::{RemovedPackage, cataloger_globs, take_inventory};
 use crate::layer::{
     LayerBuilder, LayerIndex, PassOptions, Skipped, UNPLACED_CAPTURE_BYTES, Unknown, run_pass,
 };
@@ -27,8 +27,7 @@ use crate::vulnerabilities::{Silencers, VulnerabilityEntry, VulnerabilityFilter,
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
 use imgscan_signatures::{
-    CheckContext, Incident, Ioc, Malware, RuleSet, all_checks, capture_globs as check_globs,
-    run_checks,
+    CheckContext, Incident, Ioc, Malware, RuleSet, all_checks, check_globs, run_checks,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -172,7 +171,7 @@ pub fn scan(
         Vec::new()
     };
     patterns.extend(check_globs(&checks).iter().map(|p| unbounded(p)));
-    patterns.extend(capture_globs(&catalogers));
+    patterns.extend(cataloger_globs(&catalogers));
     let capture =
         CaptureSpec::with_limits(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
     let pass = PassOptions {

@@ -9,7 +9,7 @@ use crate::layer::{
     LayerIndex, PLACEMENT_BUDGET, PLACEMENT_SPENT, UNPLACED_CAPTURE_BYTES, Unknown,
 };
 use imgscan_sbom::tree::{Unfollowed, follow_path, place_path, resolve_path};
-use imgscan_sbom::{FileKind, FileMeta, FileTreeView, LayerIndex as LayerNo, display_path};
+use imgscan_sbom::{FileKind, FileMeta, FileTreeView, LayerNumber, display_path};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ pub struct Node {
     /// Its metadata.
     pub meta: FileMeta,
     /// The layer that put it there.
-    pub layer: LayerNo,
+    pub layer: LayerNumber,
 }
 
 /// A path that a layer put in the tree and a later layer removed.
@@ -33,7 +33,7 @@ pub struct Deleted {
     /// What it was.
     pub node: Node,
     /// The layer that removed it.
-    pub deleted_in: LayerNo,
+    pub deleted_in: LayerNumber,
 }
 
 /// The final file tree of an image.
@@ -159,7 +159,7 @@ impl FileTree {
         follow_path(path, |p| self.nodes.get(p).map(|n| &n.meta), budget).map(|(p, _)| p)
     }
 
-    fn remove(&mut self, path: &[u8], layer: LayerNo) {
+    fn remove(&mut self, path: &[u8], layer: LayerNumber) {
         if let Some(node) = self.nodes.remove(path) {
             self.deleted.push(Deleted {
                 path: path.into(),
@@ -170,7 +170,7 @@ impl FileTree {
     }
 
     /// Removes everything strictly below `dir` (the whole tree for the root).
-    fn remove_below(&mut self, dir: &[u8], layer: LayerNo) {
+    fn remove_below(&mut self, dir: &[u8], layer: LayerNumber) {
         let doomed: Vec<Box<[u8]>> = if dir.is_empty() {
             self.nodes.keys().cloned().collect()
         } else {
@@ -195,7 +195,7 @@ impl FileTree {
     /// `a/b/c` without ever naming `a/` or `a/b/`. A parent that a lower
     /// layer made a symlink or file is replaced by a directory, as overlayfs
     /// shows a directory of an upper layer over a lower non-directory.
-    fn add_parents(&mut self, path: &[u8], layer: LayerNo) {
+    fn add_parents(&mut self, path: &[u8], layer: LayerNumber) {
         let mut parent = split_parent(path).0;
         while !parent.is_empty() {
             match self.nodes.get(parent) {
@@ -223,7 +223,7 @@ impl FileTree {
     }
 
     /// The bytes that layer `layer`'s own copy of `path` held, if captured.
-    pub fn captured_in(&self, layer: LayerNo, path: &[u8]) -> Option<&[u8]> {
+    pub fn captured_in(&self, layer: LayerNumber, path: &[u8]) -> Option<&[u8]> {
         self.captured.get(layer)?.get(path).map(|b| &**b)
     }
 
@@ -245,13 +245,13 @@ impl FileTree {
 
 /// The link look-ups of one layer's merge, within [`PLACEMENT_BUDGET`].
 struct Placing {
-    layer: LayerNo,
+    layer: LayerNumber,
     budget: u64,
     spent: bool,
 }
 
 impl Placing {
-    fn new(layer: LayerNo) -> Self {
+    fn new(layer: LayerNumber) -> Self {
         Placing {
             layer,
             budget: PLACEMENT_BUDGET,
@@ -292,7 +292,7 @@ impl Placing {
 }
 
 impl FileTreeView for FileTree {
-    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerNo)> {
+    fn entry(&self, path: &[u8]) -> Option<(&FileMeta, LayerNumber)> {
         self.nodes.get(path).map(|node| (&node.meta, node.layer))
     }
 
@@ -300,7 +300,7 @@ impl FileTreeView for FileTree {
         resolve_path(path, |p| self.nodes.get(p).map(|n| &n.meta))
     }
 
-    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerNo)> + '_> {
+    fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerNumber)> + '_> {
         Box::new(
             self.nodes
                 .iter()

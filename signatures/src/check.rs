@@ -114,7 +114,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
 }
 
 /// The globs every check needs captured.
-pub fn capture_globs(checks: &[Box<dyn Check>]) -> Vec<String> {
+pub fn check_globs(checks: &[Box<dyn Check>]) -> Vec<String> {
     checks
         .iter()
         .flat_map(|c| c.globs())

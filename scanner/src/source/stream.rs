@@ -5,7 +5,7 @@
 //! them at the end picks the layers and checks their digests.
 
 use super::blobs::{MAX_METADATA_BYTES, MemoryStore};
-use crate::decompress::{Budget, decoder};
+use crate::decompress::{BudgetedReader, decoder};
 use crate::entry_name::normalize;
 use crate::error::ScanError;
 use crate::layer::PassOptions;
@@ -41,7 +41,8 @@ pub fn read_compressed_archive(
     let (_, decoded) =
         decoder(BufReader::with_capacity(256 << 10, file)).map_err(|e| ScanError::io(path, e))?;
     let limit = options.limits.layer_budget(size);
-    let (budget, exceeded) = Budget::new(decoded, "archive", limit, &SharedBudget::default());
+    let (budget, exceeded) =
+        BudgetedReader::new(decoded, "archive", limit, &SharedBudget::default());
     let mut archive = tar::Archive::new(budget);
     let mut metadata = HashMap::new();
     let mut layers = HashMap::new();

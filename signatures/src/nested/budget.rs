@@ -7,16 +7,16 @@ use std::io::{self, Read};
 
 /// Bytes left to expand, shared by every reader opened inside one file.
 #[derive(Debug)]
-pub struct Budget {
+pub struct ExpansionBudget {
     limit: u64,
     remaining: Cell<u64>,
     spent: Cell<bool>,
 }
 
-impl Budget {
+impl ExpansionBudget {
     /// A budget of `limit` bytes.
     pub fn new(limit: u64) -> Self {
-        Budget {
+        ExpansionBudget {
             limit,
             remaining: Cell::new(limit),
             spent: Cell::new(false),
@@ -42,11 +42,11 @@ impl Budget {
     }
 }
 
-/// A reader that pays for its bytes from a [`Budget`] and fails once the
+/// A reader that pays for its bytes from an [`ExpansionBudget`] and fails once the
 /// budget is spent.
 pub struct Metered<'b, R> {
     inner: R,
-    budget: &'b Budget,
+    budget: &'b ExpansionBudget,
 }
 
 impl<R: Read> Read for Metered<'_, R> {
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn readers_share_one_budget() {
-        let budget = Budget::new(10);
+        let budget = ExpansionBudget::new(10);
         let mut out = Vec::new();
         budget.meter(&[1u8; 6][..]).read_to_end(&mut out).unwrap();
         budget.meter(&[2u8; 4][..]).read_to_end(&mut out).unwrap();

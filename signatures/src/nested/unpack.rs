@@ -2,7 +2,7 @@
 //! compressed stream or an archive, scan what is inside, depth first, each
 //! member's bytes held only while it and what it holds are scanned.
 
-use super::budget::Budget;
+use super::budget::ExpansionBudget;
 use super::format::{Codec, Format};
 use super::location::{InnerPath, Step};
 use super::{Content, NestedError, NestedLimits, Stop, tar, zip};
@@ -24,7 +24,7 @@ pub(crate) fn scan_file(
     path: &[u8],
     data: &[u8],
 ) -> Vec<FileVerdict> {
-    let budget = Budget::new(limits.budget(data.len() as u64));
+    let budget = ExpansionBudget::new(limits.budget(data.len() as u64));
     let mut unpacker = Unpacker {
         scanner,
         limits,
@@ -58,7 +58,7 @@ pub(crate) fn scan_file(
 struct Unpacker<'u, 'r> {
     scanner: &'u mut RuleScanner<'r>,
     limits: NestedLimits,
-    budget: &'u Budget,
+    budget: &'u ExpansionBudget,
     path: &'u [u8],
     verdicts: Vec<FileVerdict>,
     /// Problems listed so far.

@@ -6,7 +6,7 @@
 //! central directory is missing (cut short) is read by its local headers
 //! instead, up to where it breaks.
 
-use super::budget::Budget;
+use super::budget::ExpansionBudget;
 use super::{Content, Stop, Visit};
 use std::io::Cursor;
 use zip::read::{Config, read_zipfile_from_stream};
@@ -15,7 +15,11 @@ use zip::{CompressionMethod, ZipReadOptions};
 
 /// Calls `visit` for every member of the zip archive `data`. A broken
 /// member does not stop the walk; the first one is returned at its end.
-pub(super) fn walk(data: &[u8], budget: &Budget, visit: &mut Visit<'_>) -> Result<(), Stop> {
+pub(super) fn walk(
+    data: &[u8],
+    budget: &ExpansionBudget,
+    visit: &mut Visit<'_>,
+) -> Result<(), Stop> {
     let mut archive = match ZipIterable::try_new(Cursor::new(data), Config::default()) {
         Ok(archive) => archive,
         Err(err) => return walk_local_headers(data, budget, visit, &err),
@@ -60,7 +64,7 @@ pub(super) fn walk(data: &[u8], budget: &Budget, visit: &mut Visit<'_>) -> Resul
 /// or breaks; the missing central directory is reported either way.
 fn walk_local_headers(
     data: &[u8],
-    budget: &Budget,
+    budget: &ExpansionBudget,
     visit: &mut Visit<'_>,
     why: &zip::result::ZipError,
 ) -> Result<(), Stop> {
@@ -85,7 +89,7 @@ mod tests {
 
     /// Each member's name and what was made of it.
     fn members(data: &[u8]) -> (Vec<(String, String)>, Result<(), String>) {
-        let budget = Budget::new(1 << 20);
+        let budget = ExpansionBudget::new(1 << 20);
         let mut seen = Vec::new();
         let walked = walk(data, &budget, &mut |name, content| {
             let what = match content {
