@@ -7,6 +7,17 @@ use std::fmt;
 use std::io::{self, Read};
 use std::sync::{Arc, OnceLock};
 
+/// Why a string is not a [`Digest`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    /// An algorithm other than `sha256`.
+    #[error("unsupported digest `{0}` (only sha256 is supported)")]
+    Unsupported(String),
+    /// `sha256:` followed by anything but 64 lower-case hex digits.
+    #[error("malformed digest `{0}`")]
+    Malformed(String),
+}
+
 /// A validated OCI content digest. Only `sha256` is accepted; the hex part
 /// is checked so that a digest can never smuggle a path component.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,18 +25,16 @@ pub struct Digest(String);
 
 impl Digest {
     /// Parses `sha256:<64 lower-case hex>`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, DigestError> {
         let Some(hex) = text.strip_prefix("sha256:") else {
-            return Err(format!(
-                "unsupported digest `{text}` (only sha256 is supported)"
-            ));
+            return Err(DigestError::Unsupported(text.to_string()));
         };
         if hex.len() != 64
             || !hex
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            return Err(format!("malformed digest `{text}`"));
+            return Err(DigestError::Malformed(text.to_string()));
         }
         Ok(Digest(text.to_string()))
     }
@@ -129,9 +138,18 @@ mod tests {
     #[test]
     fn digests_are_validated() {
         assert!(Digest::parse(&format!("sha256:{}", "a".repeat(64))).is_ok());
-        assert!(Digest::parse(&format!("sha256:{}", "A".repeat(64))).is_err());
+        let upper = format!("sha256:{}", "A".repeat(64));
+        assert_eq!(Digest::parse(&upper), Err(DigestError::Malformed(upper)));
         assert!(Digest::parse("sha256:../../etc/passwd").is_err());
-        assert!(Digest::parse(&format!("sha512:{}", "a".repeat(128))).is_err());
+        let sha512 = format!("sha512:{}", "a".repeat(128));
+        assert_eq!(
+            Digest::parse(&sha512),
+            Err(DigestError::Unsupported(sha512.clone()))
+        );
+        assert_eq!(
+            Digest::parse(&sha512).unwrap_err().to_string(),
+            format!("unsupported digest `{sha512}` (only sha256 is supported)")
+        );
     }
 
     #[test]
