@@ -147,8 +147,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub(crate) fn load_ignore(path: Option<&Path>) -> anyhow::Result<IgnoreList> {
     let default = Path::new(DEFAULT_IGNORE_FILE);
     match path {
-        Some(path) => IgnoreList::load(path).map_err(anyhow::Error::msg),
-        None if default.is_file() => IgnoreList::load(default).map_err(anyhow::Error::msg),
+        Some(path) => Ok(IgnoreList::load(path)?),
+        None if default.is_file() => Ok(IgnoreList::load(default)?),
         None => Ok(IgnoreList::default()),
     }
 }

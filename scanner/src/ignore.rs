@@ -11,9 +11,41 @@
 //! ```
 
 pub use crate::clock::{Date, today};
-use imgscan_sbom::input::{MAX_USER_FILE_BYTES, read_user_text};
+use imgscan_sbom::input::{InputError, MAX_USER_FILE_BYTES, read_user_text};
 use serde::Deserialize;
 use std::path::Path;
+
+/// Why an ignore file was refused; each names the file (`origin`).
+#[derive(Debug, thiserror::Error)]
+pub enum IgnoreError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] InputError),
+    /// Not TOML, or not the shape of an ignore file.
+    #[error("`{origin}`: {message}")]
+    Syntax {
+        /// The file, as named.
+        origin: String,
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// An `expires` that is a time or a date-time rather than a date.
+    #[error("`{origin}`: `expires` of `{id}` must be a date (YYYY-MM-DD)")]
+    ExpiryNotADate {
+        /// The file, as named.
+        origin: String,
+        /// The entry's id.
+        id: String,
+    },
+    /// An entry whose `reason` is empty.
+    #[error("`{origin}`: the entry for `{id}` needs a reason")]
+    NoReason {
+        /// The file, as named.
+        origin: String,
+        /// The entry's id.
+        id: String,
+    },
+}
 
 /// A parsed ignore file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,21 +77,23 @@ struct File {
 
 impl IgnoreList {
     /// Parses ignore-file text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        let file: File =
-            toml::from_str(text).map_err(|e| format!("`{origin}`: {}", e.message()))?;
+    pub fn parse(text: &str, origin: &str) -> Result<Self, IgnoreError> {
+        let file: File = toml::from_str(text).map_err(|e| IgnoreError::Syntax {
+            origin: origin.to_string(),
+            message: e.message().to_string(),
+        })?;
         for entry in &file.ignore {
             if entry.expires.date.is_none() {
-                return Err(format!(
-                    "`{origin}`: `expires` of `{}` must be a date (YYYY-MM-DD)",
-                    entry.id
-                ));
+                return Err(IgnoreError::ExpiryNotADate {
+                    origin: origin.to_string(),
+                    id: entry.id.clone(),
+                });
             }
             if entry.reason.trim().is_empty() {
-                return Err(format!(
-                    "`{origin}`: the entry for `{}` needs a reason",
-                    entry.id
-                ));
+                return Err(IgnoreError::NoReason {
+                    origin: origin.to_string(),
+                    id: entry.id.clone(),
+                });
             }
         }
         Ok(IgnoreList {
@@ -69,9 +103,8 @@ impl IgnoreList {
 
     /// Reads the ignore file at `path`: a regular file of at most
     /// [`MAX_USER_FILE_BYTES`] bytes.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text =
-            read_user_text(path, "ignore file", MAX_USER_FILE_BYTES).map_err(|e| e.to_string())?;
+    pub fn load(path: &Path) -> Result<Self, IgnoreError> {
+        let text = read_user_text(path, "ignore file", MAX_USER_FILE_BYTES)?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -166,17 +199,34 @@ expires = 2025-01-01
 
     #[test]
     fn bad_files_are_config_errors() {
+        let no_reason =
+            IgnoreList::parse("[[ignore]]\nid = \"x\"\nexpires = 2027-01-01\n", "t").unwrap_err();
+        assert!(no_reason.to_string().contains("reason"));
         assert!(
-            IgnoreList::parse("[[ignore]]\nid = \"x\"\nexpires = 2027-01-01\n", "t")
-                .unwrap_err()
-                .contains("reason")
+            matches!(&no_reason, IgnoreError::Syntax { origin, .. } if origin == "t"),
+            "{no_reason:?}"
         );
+        let blank = IgnoreList::parse(
+            "[[ignore]]\nid = \"x\"\nreason = \" \"\nexpires = 2027-01-01\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(blank.to_string(), "`t`: the entry for `x` needs a reason");
         assert!(
             IgnoreList::parse(
                 "[[ignore]]\nid = \"x\"\nreason = \"r\"\nexpires = \"soon\"\n",
                 "t"
             )
             .is_err()
+        );
+        let date_time = IgnoreList::parse(
+            "[[ignore]]\nid = \"x\"\nreason = \"r\"\nexpires = 10:30:00\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(
+            date_time.to_string(),
+            "`t`: `expires` of `x` must be a date (YYYY-MM-DD)"
         );
         assert!(
             IgnoreList::parse(
