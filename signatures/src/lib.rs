@@ -27,7 +27,7 @@ pub mod rules;
 pub use check::{Check, CheckContext, CheckInfo, all_checks, check_globs, run_checks};
 pub use incident::Incident;
 pub use ioc::{Ioc, IocKind, IocPlace};
-pub use malware::{Malware, RuleHit, RuleScanner};
+pub use malware::{Malware, RuleHit, RuleScanError, RuleScanner};
 pub use nested::{InnerPath, NestedError, NestedLimits};
 pub use pool::{FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};
 pub use rules::{

@@ -5,7 +5,7 @@
 //! archives it is handed ([`crate::nested`]). The queue is bounded, so at
 //! most a few files are in memory at once.
 
-use crate::malware::{RuleHit, RuleScanner};
+use crate::malware::{RuleHit, RuleScanError, RuleScanner};
 use crate::nested::{InnerPath, NestedError, NestedLimits, scan_file};
 use crate::rules::RuleSet;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -29,7 +29,7 @@ pub struct ScanSettings {
 pub enum ScanProblem {
     /// The rule scan failed or timed out.
     #[error("rule scan failed: {0}")]
-    ScanFailed(String),
+    ScanFailed(RuleScanError),
     /// Content inside the file was not (wholly) looked into.
     #[error(transparent)]
     NotUnpacked(#[from] NestedError),
