@@ -2,6 +2,7 @@
 //! so the CLI can print one clear line; trouble that does not stop a scan
 //! (an escaping entry, an unreadable file) is an [`crate::Unknown`] instead.
 
+use crate::layer_pass::LayerStreamError;
 use std::path::PathBuf;
 
 /// Why a scan could not be done.
@@ -57,14 +58,27 @@ pub enum ScanError {
         actual: String,
     },
     /// A layer whose stream could not be read to its end.
-    #[error("layer {layer} (`{blob}`): {reason}")]
+    #[error("layer {layer} (`{blob}`): {cause}")]
     Layer {
-        /// 0-based layer index.
+        /// 0-based layer number ([`imgscan_sbom::LayerNumber`]).
         layer: usize,
         /// The layer's blob (digest or archive path).
         blob: String,
         /// What went wrong (truncated stream, bad tar header, ...).
-        reason: String,
+        #[source]
+        cause: LayerStreamError,
+    },
+    /// A layer blob whose size is not the one its manifest gives.
+    #[error("layer {layer} (`{blob}`): {stored} bytes stored, the manifest says {promised}")]
+    LayerSize {
+        /// 0-based layer number ([`imgscan_sbom::LayerNumber`]).
+        layer: usize,
+        /// The layer's blob (digest or archive path).
+        blob: String,
+        /// The bytes read.
+        stored: u64,
+        /// The size the manifest gives.
+        promised: u64,
     },
     /// Several images and no way to choose one.
     #[error(

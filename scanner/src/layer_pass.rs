@@ -7,6 +7,7 @@ use crate::decompress::{BudgetedReader, Compression, decoder};
 use crate::digest::{HashTap, Tapped};
 use crate::error::ScanError;
 use crate::layer::{LayerIndex, PassOptions, run_pass};
+use crate::source::distribution::RegistryError;
 use crate::source::plan::PlannedLayer;
 use crate::tar_stream::index_tar;
 use std::io::{self, BufReader, Read};
@@ -29,6 +30,40 @@ pub struct LayerOutcome {
     pub bytes_read: u64,
 }
 
+/// Why a layer's stream could not be read to its end; the layer and blob
+/// are added by [`ScanError::Layer`].
+#[derive(Debug, thiserror::Error)]
+pub enum LayerStreamError {
+    /// The first bytes could not be read, or name a compression that is not
+    /// supported (bzip2, xz).
+    #[error("{0}")]
+    Start(#[source] io::Error),
+    /// The registry failed the blob: its reason, not the stream's bytes.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The stream ended before its format said it would.
+    #[error("truncated {stream}: {cause}")]
+    Truncated {
+        /// `tar stream`, `gzip stream` or `zstd stream`.
+        stream: &'static str,
+        /// The reader's error.
+        #[source]
+        cause: io::Error,
+    },
+    /// The stream holds bytes its format does not allow.
+    #[error("broken {stream}: {cause}")]
+    Broken {
+        /// `tar stream`, `gzip stream` or `zstd stream`.
+        stream: &'static str,
+        /// The reader's error.
+        #[source]
+        cause: io::Error,
+    },
+    /// The pass stopped without the blob reporting its end.
+    #[error("stream did not reach its end")]
+    Unfinished,
+}
+
 /// Reads one layer blob of `stored_size` bytes. An `Err` is the reason the
 /// stream is broken; the expansion limit is not an error but an unknown.
 pub fn read_layer<R: Read>(
@@ -36,10 +71,10 @@ pub fn read_layer<R: Read>(
     blob: R,
     stored_size: u64,
     options: &PassOptions,
-) -> Result<LayerOutcome, String> {
+) -> Result<LayerOutcome, LayerStreamError> {
     let (stored_tap, stored) = HashTap::new(blob);
-    let (compression, decoded) =
-        decoder(BufReader::with_capacity(READ_BUFFER, stored_tap)).map_err(|e| e.to_string())?;
+    let (compression, decoded) = decoder(BufReader::with_capacity(READ_BUFFER, stored_tap))
+        .map_err(LayerStreamError::Start)?;
     let limit = options.limits.layer_budget(stored_size);
     let (budget, exceeded) = BudgetedReader::new(decoded, "layer", limit, &options.image);
     let (mut tar_tap, uncompressed) = HashTap::new(budget);
@@ -65,11 +100,11 @@ pub fn read_layer<R: Read>(
                 bytes_read,
             });
         }
-        Err(err) => return Err(describe(&err, compression)),
+        Err(err) => return Err(describe(err, compression)),
     }
     let (Some(stored), Some(uncompressed)) = (stored.get().cloned(), uncompressed.get().cloned())
     else {
-        return Err("stream did not reach its end".to_string());
+        return Err(LayerStreamError::Unfinished);
     };
     Ok(LayerOutcome {
         index,
@@ -80,23 +115,21 @@ pub fn read_layer<R: Read>(
     })
 }
 
-fn describe(err: &io::Error, compression: Compression) -> String {
+fn describe(err: io::Error, compression: Compression) -> LayerStreamError {
     // A registry that failed the blob is the reason, not the stream's bytes.
-    if err
-        .get_ref()
-        .is_some_and(|inner| inner.is::<crate::source::distribution::RegistryError>())
-    {
-        return err.to_string();
-    }
-    let what = match compression {
+    let err = match err.downcast::<RegistryError>() {
+        Ok(registry) => return LayerStreamError::Registry(registry),
+        Err(err) => err,
+    };
+    let stream = match compression {
         Compression::None => "tar stream",
         Compression::Gzip => "gzip stream",
         Compression::Zstd => "zstd stream",
     };
     if err.kind() == io::ErrorKind::UnexpectedEof {
-        format!("truncated {what}: {err}")
+        LayerStreamError::Truncated { stream, cause: err }
     } else {
-        format!("broken {what}: {err}")
+        LayerStreamError::Broken { stream, cause: err }
     }
 }
 
@@ -116,10 +149,11 @@ pub fn verify_layer(
             });
         }
         if let Some(size) = planned.size.filter(|&s| s != stored.bytes) {
-            return Err(ScanError::Layer {
+            return Err(ScanError::LayerSize {
                 layer,
                 blob: planned.blob.clone(),
-                reason: format!("{} bytes stored, the manifest says {size}", stored.bytes),
+                stored: stored.bytes,
+                promised: size,
             });
         }
     }

@@ -488,11 +488,11 @@ fn read_archive(
                         referrer,
                     });
                 }
-                Some(Err(reason)) => {
+                Some(Err(cause)) => {
                     return Err(ScanError::Layer {
                         layer,
                         blob: planned.blob.clone(),
-                        reason,
+                        cause,
                     });
                 }
                 Some(Ok(mut outcome)) => {
@@ -629,10 +629,10 @@ fn read_planned(
                         referrer: referrer.clone(),
                     })?;
             let outcome =
-                read_layer(layer, reader, size, &pass).map_err(|reason| ScanError::Layer {
+                read_layer(layer, reader, size, &pass).map_err(|cause| ScanError::Layer {
                     layer,
                     blob: planned.blob.clone(),
-                    reason,
+                    cause,
                 })?;
             verify_layer(layer, planned, &outcome)?;
             if let Some(cache) = cache {

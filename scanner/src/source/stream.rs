@@ -9,7 +9,7 @@ use crate::decompress::{BudgetedReader, decoder};
 use crate::entry_name::normalize;
 use crate::error::ScanError;
 use crate::layer::PassOptions;
-use crate::layer_pass::{LayerOutcome, read_layer};
+use crate::layer_pass::{LayerOutcome, LayerStreamError, read_layer};
 use crate::shared_budget::SharedBudget;
 use crate::tar_stream::walk_entries;
 use imgscan_sbom::FileKind;
@@ -27,7 +27,7 @@ pub struct StreamedArchive {
     /// The small JSON members.
     pub metadata: MemoryStore,
     /// Layer passes (or why a member is not a readable layer).
-    pub layers: HashMap<String, Result<LayerOutcome, String>>,
+    pub layers: HashMap<String, Result<LayerOutcome, LayerStreamError>>,
 }
 
 /// Reads the compressed archive at `path` in one pass.
