@@ -24,8 +24,7 @@ impl Cataloger for ApkCataloger {
     }
 
     fn catalog_records(&self, input: &CatalogInput<'_>) -> Result<Catalogued, CatalogError> {
-        let text = std::str::from_utf8(input.content)
-            .map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
+        let text = std::str::from_utf8(input.content)?;
         let mut found = Catalogued::default();
         let mut block = Block::default();
         let mut finish = |block: &mut Block, line: usize| match block.finish(input, line) {
@@ -39,10 +38,10 @@ impl Cataloger for ApkCataloger {
                 continue;
             }
             let Some((key, value)) = line.split_once(':').filter(|(k, _)| k.len() == 1) else {
-                return Err(CatalogError(format!(
-                    "line {}: expected `X:value`",
-                    index + 1
-                )));
+                return Err(CatalogError::Line {
+                    line: index + 1,
+                    reason: "expected `X:value`",
+                });
             };
             block.add(key, value);
         }

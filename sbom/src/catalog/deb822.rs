@@ -2,6 +2,8 @@
 //! `status.d/*` files hold them: `Field: value` lines, continuation lines
 //! starting with a space or tab, stanzas separated by blank lines.
 
+use super::CatalogError;
+
 /// One stanza: its fields in order, continuation lines joined with `\n`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stanza {
@@ -22,7 +24,7 @@ impl Stanza {
 
 /// Splits `text` into stanzas. Lines that are neither fields nor
 /// continuations are an error naming the line.
-pub fn parse_stanzas(text: &str) -> Result<Vec<Stanza>, String> {
+pub fn parse_stanzas(text: &str) -> Result<Vec<Stanza>, CatalogError> {
     let mut stanzas = Vec::new();
     let mut current = Stanza::default();
     for (index, line) in text.lines().enumerate() {
@@ -35,7 +37,10 @@ pub fn parse_stanzas(text: &str) -> Result<Vec<Stanza>, String> {
         }
         if line.starts_with(' ') || line.starts_with('\t') {
             let Some((_, value)) = current.fields.last_mut() else {
-                return Err(format!("line {number}: continuation line outside a field"));
+                return Err(CatalogError::Line {
+                    line: number,
+                    reason: "continuation line outside a field",
+                });
             };
             value.push('\n');
             value.push_str(line.trim());
@@ -45,7 +50,10 @@ pub fn parse_stanzas(text: &str) -> Result<Vec<Stanza>, String> {
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            return Err(format!("line {number}: expected `Field: value`"));
+            return Err(CatalogError::Line {
+                line: number,
+                reason: "expected `Field: value`",
+            });
         };
         if current.fields.is_empty() {
             current.line = number;
@@ -72,7 +80,17 @@ mod tests {
         assert_eq!(stanzas[0].get("description"), Some("short\nlong one\n."));
         assert_eq!(stanzas[1].get("Version"), Some("2"));
         assert_eq!(stanzas[1].line, 7);
-        assert!(parse_stanzas(" orphan\n").is_err());
+        assert_eq!(
+            parse_stanzas(" orphan\n").unwrap_err().to_string(),
+            "line 1: continuation line outside a field"
+        );
         assert!(parse_stanzas("no colon here\n").is_err());
+        assert_eq!(
+            parse_stanzas("x: 1\nno colon here\n").unwrap_err(),
+            CatalogError::Line {
+                line: 2,
+                reason: "expected `Field: value`"
+            }
+        );
     }
 }

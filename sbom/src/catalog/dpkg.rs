@@ -36,9 +36,8 @@ impl Cataloger for DpkgCataloger {
         if input.path.starts_with(STATUS_D) && input.path.ends_with(b".md5sums") {
             return Ok(found);
         }
-        let text = std::str::from_utf8(input.content)
-            .map_err(|e| CatalogError(format!("not UTF-8: {e}")))?;
-        let stanzas = parse_stanzas(text).map_err(CatalogError)?;
+        let text = std::str::from_utf8(input.content)?;
+        let stanzas = parse_stanzas(text)?;
         let distroless = input.path.starts_with(STATUS_D);
         for stanza in stanzas {
             if !is_on_disk(&stanza) {

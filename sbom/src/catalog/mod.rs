@@ -26,10 +26,107 @@ pub struct CatalogInput<'a> {
     pub tree: &'a dyn FileTreeView,
 }
 
-/// Why a file could not be cataloged; it becomes an unknown.
+/// Why a file could not be cataloged; it becomes an unknown, the path and
+/// layer added by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CatalogError(pub String);
+pub enum CatalogError {
+    /// The file is not UTF-8 text.
+    #[error("not UTF-8: {0}")]
+    NotUtf8(#[from] std::str::Utf8Error),
+    /// Not JSON, or JSON of another shape (serde_json's message).
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// Not YAML, or YAML of another shape (the parser's first line).
+    #[error("invalid YAML: {0}")]
+    Yaml(String),
+    /// A line that a line-oriented format (dpkg status, apk installed db,
+    /// yarn v1 lockfile) does not allow.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What the line should have been.
+        reason: &'static str,
+    },
+    /// A package-lock with none of the keys that make one.
+    #[error("no `lockfileVersion`, `packages` or `dependencies`: not an npm lockfile")]
+    NotNpmLockfile,
+    /// A `pnpm-lock.yaml` without `lockfileVersion`.
+    #[error("no `lockfileVersion`: not a pnpm lockfile")]
+    NotPnpmLockfile,
+    /// A pnpm `lockfileVersion` that is not a number.
+    #[error("unknown `lockfileVersion` `{0}`")]
+    UnknownLockfileVersion(String),
+    /// A lockfile entry (its key or path, shortened) whose name or version
+    /// cannot be a package's.
+    #[error("entry `{0}` has an implausible name or version")]
+    ImplausibleEntry(String),
+    /// A yarn v1 entry whose version is implausible, by the line it ends before.
+    #[error("entry `{name}` ending before line {line} has an implausible name or version")]
+    ImplausibleEntryBefore {
+        /// The entry's package name.
+        name: String,
+        /// 1-based line the entry ends before.
+        line: usize,
+    },
+    /// A yarn v1 entry without `version`.
+    #[error("entry `{name}` ending before line {line} has no `version`")]
+    NoVersion {
+        /// The entry's package name.
+        name: String,
+        /// 1-based line the entry ends before.
+        line: usize,
+    },
+    /// A package-lock v1 dependency whose name or version is implausible.
+    #[error("dependency `{0}` has an implausible name or version")]
+    ImplausibleDependency(String),
+    /// A `node_modules` `package.json` whose name or version is implausible.
+    #[error("`package.json` of `{0}` has an implausible name or version")]
+    ImplausibleManifest(String),
+    /// A package-lock path nested deeper than the cataloger follows.
+    #[error("entry `{entry}` nests deeper than {limit} levels")]
+    TooDeep {
+        /// The entry's path, shortened.
+        entry: String,
+        /// Most `node_modules/` levels followed.
+        limit: usize,
+    },
+    /// A package-lock path that is not `…node_modules/NAME`.
+    #[error("entry `{0}` is not an install path")]
+    NotInstallPath(String),
+    /// A yarn berry entry without `resolution`.
+    #[error("entry `{0}` has no `resolution`")]
+    NoResolution(String),
+    /// A yarn berry `resolution` from which no package name follows.
+    #[error("resolution `{0}` names no package")]
+    ResolutionNamesNoPackage(String),
+    /// A file at an rpm database's path with none of its backends' magic.
+    #[error("not an rpm database: no sqlite, Berkeley DB or ndb magic")]
+    NotRpmDatabase,
+    /// An rpm sqlite database that cannot be read.
+    #[error("sqlite: {0}")]
+    RpmSqlite(String),
+    /// An rpm Berkeley DB hash database whose pages do not hold together.
+    #[error("berkeley db: {0}")]
+    RpmBerkeleyDb(String),
+    /// An rpm ndb database whose slots or blobs do not hold together.
+    #[error("ndb: {0}")]
+    RpmNdb(String),
+    /// An rpm header blob whose index or data does not hold together.
+    #[error("{0}")]
+    RpmHeader(String),
+    /// An rpm header without a tag every package has.
+    #[error("no `{0}`")]
+    RpmMissingTag(&'static str),
+    /// One header of an rpm database, by its number, that is not a package.
+    #[error("header `{number}`: {cause}")]
+    RpmPackage {
+        /// The header's number in the database.
+        number: u32,
+        /// What is wrong with it.
+        cause: Box<CatalogError>,
+    },
+}
 
 /// What a cataloger made of one file.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -75,13 +75,13 @@ fn split_at_version(spec: &str) -> Option<(&str, &str)> {
 
 /// The content as UTF-8, or why not.
 fn utf8(content: &[u8]) -> Result<&str, CatalogError> {
-    std::str::from_utf8(content).map_err(|e| CatalogError(format!("not UTF-8: {e}")))
+    Ok(std::str::from_utf8(content)?)
 }
 
 /// Parses JSON; serde_json refuses nesting deeper than 128 levels, so a
 /// hostile file cannot exhaust the stack.
 fn parse_json<'a, T: serde::Deserialize<'a>>(content: &'a [u8]) -> Result<T, CatalogError> {
-    serde_json::from_slice(content).map_err(|e| CatalogError(format!("invalid JSON: {e}")))
+    serde_json::from_slice(content).map_err(|e| CatalogError::Json(e.to_string()))
 }
 
 /// Parses YAML with `serde-saphyr` under a budget: nesting at most 64
@@ -95,7 +95,7 @@ fn parse_yaml<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, Catalog
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options(text, options)
-        .map_err(|e| CatalogError(format!("invalid YAML: {}", first_line(&e.to_string()))))
+        .map_err(|e| CatalogError::Yaml(first_line(&e.to_string()).to_string()))
 }
 
 /// `text` cut to 80 bytes, for error messages.

@@ -58,9 +58,7 @@ fn parse(content: &[u8]) -> Result<Vec<Package>, CatalogError> {
         (None, Some(dependencies)) => Tree::from_v1(dependencies)?,
         (None, None) if lock.lockfile_version.is_some() => return Ok(Vec::new()),
         (None, None) => {
-            return Err(CatalogError(
-                "no `lockfileVersion`, `packages` or `dependencies`: not an npm lockfile".into(),
-            ));
+            return Err(CatalogError::NotNpmLockfile);
         }
     };
     Ok(tree.packages())
@@ -181,19 +179,16 @@ impl Tree {
                 .filter(|&i| i == 0 || path.as_bytes()[i - 1] == b'/')
                 .collect();
             if marks.len() > MAX_NESTING {
-                return Err(CatalogError(format!(
-                    "entry `{}` nests deeper than {MAX_NESTING} levels",
-                    cut(&path)
-                )));
+                return Err(CatalogError::TooDeep {
+                    entry: cut(&path).to_string(),
+                    limit: MAX_NESTING,
+                });
             }
             let installed_as = match marks.last() {
                 Some(&i) => {
                     let name = &path[i + "node_modules/".len()..];
                     if !is_install_name(name) {
-                        return Err(CatalogError(format!(
-                            "entry `{}` is not an install path",
-                            cut(&path)
-                        )));
+                        return Err(CatalogError::NotInstallPath(cut(&path).to_string()));
                     }
                     Some(name)
                 }
@@ -212,10 +207,7 @@ impl Tree {
                     .map_or_else(|| installed.to_string(), |n| n.0.into_owned());
                 if let Some(version) = entry.version.map(|v| v.0.into_owned()) {
                     if !plausible(&name, &version) {
-                        return Err(CatalogError(format!(
-                            "entry `{}` has an implausible name or version",
-                            cut(&path)
-                        )));
+                        return Err(CatalogError::ImplausibleEntry(cut(&path).to_string()));
                     }
                     node.package = Some((name, version));
                 }
@@ -253,10 +245,9 @@ impl Tree {
                             .and_then(super::split_at_version)
                             .unwrap_or((&*installed, version));
                         if !plausible(name, version) || !is_install_name(&installed) {
-                            return Err(CatalogError(format!(
-                                "dependency `{}` has an implausible name or version",
-                                cut(&installed)
-                            )));
+                            return Err(CatalogError::ImplausibleDependency(
+                                cut(&installed).to_string(),
+                            ));
                         }
                         node.package = Some((name.to_string(), version.to_string()));
                         node.scope = scope(entry.dev, entry.optional, false, false);
@@ -464,14 +455,21 @@ mod tests {
             r#"{{"packages": {{"{}x": {{"version": "1"}}}}}}"#,
             "node_modules/a/".repeat(65)
         );
-        assert!(parse(deep_path.as_bytes()).is_err());
+        assert_eq!(
+            parse(deep_path.as_bytes()).unwrap_err(),
+            CatalogError::TooDeep {
+                entry: "node_modules/a/".repeat(65)[..80].to_string(),
+                limit: MAX_NESTING
+            }
+        );
         let deep = format!(
             "{}{}",
             r#"{"lockfileVersion":1,"dependencies":"#,
             r#"{"a":{"dependencies":"#.repeat(100_000)
         );
         let err = parse(deep.as_bytes()).unwrap_err();
-        assert!(err.0.contains("recursion"), "{err}");
+        assert!(matches!(err, CatalogError::Json(_)), "{err:?}");
+        assert!(err.to_string().contains("recursion"), "{err}");
         assert_eq!(parse(br#"{"lockfileVersion": 3}"#).unwrap(), vec![]);
     }
 

@@ -146,7 +146,7 @@ fn parse(text: &str) -> Result<Vec<Package>, CatalogError> {
     let lock: Lockfile = parse_yaml(text)?;
     let version = lock
         .lockfile_version
-        .ok_or_else(|| CatalogError("no `lockfileVersion`: not a pnpm lockfile".into()))?
+        .ok_or(CatalogError::NotPnpmLockfile)?
         .0;
     let major: u32 = version
         .trim_start_matches('v')
@@ -154,10 +154,7 @@ fn parse(text: &str) -> Result<Vec<Package>, CatalogError> {
         .next()
         .and_then(|m| m.parse().ok())
         .ok_or_else(|| {
-            CatalogError(format!(
-                "unknown `lockfileVersion` `{}`",
-                super::first_line(&version)
-            ))
+            CatalogError::UnknownLockfileVersion(super::first_line(&version).to_string())
         })?;
     let syntax = match major {
         0..=5 => Syntax::V5,
@@ -187,10 +184,7 @@ fn parse(text: &str) -> Result<Vec<Package>, CatalogError> {
         let package = match (name, version) {
             (Some(name), Some(version)) if plausible(&name, &version) => Some((name, version)),
             (Some(_), Some(_)) => {
-                return Err(CatalogError(format!(
-                    "entry `{}` has an implausible name or version",
-                    cut(&key)
-                )));
+                return Err(CatalogError::ImplausibleEntry(cut(&key).to_string()));
             }
             _ => syntax.split_key(&key),
         };

@@ -124,7 +124,7 @@ fn parse_v1(text: &str) -> Result<Vec<Package>, CatalogError> {
     let mut by_descriptor = HashMap::new();
     let mut names: Vec<String> = Vec::new();
     let mut block = Block::Fields;
-    let fail = |number: usize, why: &str| CatalogError(format!("line {number}: {why}"));
+    let fail = |line: usize, reason: &'static str| CatalogError::Line { line, reason };
     for (number, line) in text
         .lines()
         .enumerate()
@@ -207,12 +207,14 @@ fn finish_v1(entries: &[Locked], names: &[String], line: usize) -> Result<(), Ca
     };
     match &entry.package {
         Some((_, version)) if plausible(name, version) => Ok(()),
-        Some(_) => Err(CatalogError(format!(
-            "entry `{name}` ending before line {line} has an implausible name or version"
-        ))),
-        None => Err(CatalogError(format!(
-            "entry `{name}` ending before line {line} has no `version`"
-        ))),
+        Some(_) => Err(CatalogError::ImplausibleEntryBefore {
+            name: name.clone(),
+            line,
+        }),
+        None => Err(CatalogError::NoVersion {
+            name: name.clone(),
+            line,
+        }),
     }
 }
 
@@ -286,13 +288,9 @@ fn parse_berry(text: &str) -> Result<Vec<Package>, CatalogError> {
         }
         let resolution = entry
             .resolution
-            .ok_or_else(|| CatalogError(format!("entry `{}` has no `resolution`", cut(&key))))?;
-        let name = real_name(&resolution).ok_or_else(|| {
-            CatalogError(format!(
-                "resolution `{}` names no package",
-                cut(&resolution)
-            ))
-        })?;
+            .ok_or_else(|| CatalogError::NoResolution(cut(&key).to_string()))?;
+        let name = real_name(&resolution)
+            .ok_or_else(|| CatalogError::ResolutionNamesNoPackage(cut(&resolution).to_string()))?;
         let version = entry.version.map(|v| v.0).unwrap_or_default();
         // Workspaces, portals and links are the project's own code.
         let own = entry.link_type.as_deref() == Some("soft")
@@ -301,10 +299,7 @@ fn parse_berry(text: &str) -> Result<Vec<Package>, CatalogError> {
             true => None,
             false if plausible(name, &version) => Some((name.to_string(), version)),
             false => {
-                return Err(CatalogError(format!(
-                    "entry `{}` has an implausible name or version",
-                    cut(&key)
-                )));
+                return Err(CatalogError::ImplausibleEntry(cut(&key).to_string()));
             }
         };
         let dependencies = entry

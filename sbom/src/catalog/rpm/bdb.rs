@@ -54,7 +54,7 @@ struct Db<'a> {
 }
 
 fn err(reason: String) -> CatalogError {
-    CatalogError(format!("berkeley db: {reason}"))
+    CatalogError::RpmBerkeleyDb(reason)
 }
 
 impl<'a> Db<'a> {
@@ -313,7 +313,7 @@ mod tests {
             let (page_size, pgno, _) = chained_overflow_page(fixture, big_endian);
             let mut content = fixture.to_vec();
             set_u32(&mut content, pgno * page_size + 16, pgno as u32, big_endian);
-            let reason = blobs(&content).unwrap_err().0;
+            let reason = blobs(&content).unwrap_err().to_string();
             assert!(reason.contains("reached twice"), "{reason}");
         }
     }
@@ -323,28 +323,43 @@ mod tests {
         let (page_size, pgno, big_endian) = chained_overflow_page(LITTLE, false);
         let mut content = LITTLE.to_vec();
         set_u32(&mut content, pgno * page_size + 16, 1_000_000, big_endian);
-        let reason = blobs(&content).unwrap_err().0;
+        let reason = blobs(&content).unwrap_err().to_string();
         assert!(reason.contains("`1000000` is past the end"), "{reason}");
     }
 
     #[test]
     fn truncated_file_is_an_error() {
-        let reason = blobs(&LITTLE[..LITTLE.len() / 2]).unwrap_err().0;
+        let reason = blobs(&LITTLE[..LITTLE.len() / 2]).unwrap_err().to_string();
         assert!(reason.contains("past the end"), "{reason}");
-        assert!(blobs(&LITTLE[..100]).unwrap_err().0.contains("too short"));
+        assert!(
+            blobs(&LITTLE[..100])
+                .unwrap_err()
+                .to_string()
+                .contains("too short")
+        );
     }
 
     #[test]
     fn bad_metadata_is_an_error() {
         let mut content = LITTLE.to_vec();
         set_u32(&mut content, 20, 1000, false);
-        assert!(blobs(&content).unwrap_err().0.contains("page size `1000`"));
+        assert!(
+            blobs(&content)
+                .unwrap_err()
+                .to_string()
+                .contains("page size `1000`")
+        );
         let mut content = LITTLE.to_vec();
         set_u32(&mut content, 12, BTREE_MAGIC, false);
-        assert!(blobs(&content).unwrap_err().0.contains("btree"));
+        assert!(blobs(&content).unwrap_err().to_string().contains("btree"));
         let mut content = LITTLE.to_vec();
         content[24] = 1;
-        assert!(blobs(&content).unwrap_err().0.contains("encrypted"));
+        assert!(
+            blobs(&content)
+                .unwrap_err()
+                .to_string()
+                .contains("encrypted")
+        );
     }
 
     /// A one-bucket database of 512-byte pages, written by hand, holding
@@ -400,13 +415,18 @@ mod tests {
         let mut content = LITTLE.to_vec();
         // First item offset pointing into the page header.
         content[pgno * page_size + PAGE_HEADER..][..2].copy_from_slice(&3u16.to_le_bytes());
-        assert!(blobs(&content).unwrap_err().0.contains("outside its page"));
+        assert!(
+            blobs(&content)
+                .unwrap_err()
+                .to_string()
+                .contains("outside its page")
+        );
         let mut content = LITTLE.to_vec();
         content[pgno * page_size + 20..][..2].copy_from_slice(&u16::MAX.to_le_bytes());
         assert!(
             blobs(&content)
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("claims `65535` items")
         );
     }

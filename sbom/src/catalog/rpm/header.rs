@@ -67,7 +67,7 @@ fn be32(bytes: &[u8], at: usize) -> u32 {
 }
 
 fn err(reason: String) -> CatalogError {
-    CatalogError(reason)
+    CatalogError::RpmHeader(reason)
 }
 
 impl<'a> Header<'a> {
@@ -387,13 +387,13 @@ mod tests {
     }
 
     fn parse_err(blob: &[u8]) -> String {
-        Header::parse(blob).unwrap_err().0
+        Header::parse(blob).unwrap_err().to_string()
     }
 
     fn read_err(blob: &[u8], read: impl Fn(&Header<'_>) -> Result<(), CatalogError>) -> String {
         read(&Header::parse(blob).expect("index is well-formed"))
             .unwrap_err()
-            .0
+            .to_string()
     }
 
     #[test]

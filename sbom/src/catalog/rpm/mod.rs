@@ -63,15 +63,15 @@ impl Cataloger for RpmCataloger {
         } else if bdb::detect(input.content) {
             bdb::blobs(input.content)?
         } else {
-            return Err(CatalogError(
-                "not an rpm database: no sqlite, Berkeley DB or ndb magic".into(),
-            ));
+            return Err(CatalogError::NotRpmDatabase);
         };
         blobs
             .iter()
             .map(|(number, blob)| {
-                package(blob, input)
-                    .map_err(|e| CatalogError(format!("header `{number}`: {}", e.0)))
+                package(blob, input).map_err(|cause| CatalogError::RpmPackage {
+                    number: *number,
+                    cause: Box::new(cause),
+                })
             })
             .collect()
     }
@@ -80,11 +80,11 @@ impl Cataloger for RpmCataloger {
 /// One package from one header blob.
 fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogError> {
     let header = Header::parse(blob)?;
-    let required = |tag: u32, what: &str| {
+    let required = |tag: u32, what: &'static str| {
         header
             .text(tag)?
             .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| CatalogError(format!("no `{what}`")))
+            .ok_or(CatalogError::RpmMissingTag(what))
     };
     let name = required(header::NAME, "NAME")?;
     let version = required(header::VERSION, "VERSION")?;
@@ -401,24 +401,26 @@ pub(super) mod tests {
 
     #[test]
     fn hostile_databases_are_errors() {
-        let reason = catalog(b"definitely not a database").unwrap_err().0;
+        let reason = catalog(b"definitely not a database")
+            .unwrap_err()
+            .to_string();
         assert!(reason.contains("not an rpm database"), "{reason}");
         assert!(
             catalog(&SQLITE[..SQLITE.len() / 3])
                 .unwrap_err()
-                .0
+                .to_string()
                 .starts_with("sqlite: ")
         );
         assert!(
             catalog(&BDB[..BDB.len() / 2])
                 .unwrap_err()
-                .0
+                .to_string()
                 .starts_with("berkeley db: ")
         );
         assert!(
             catalog(&NDB[..NDB.len() - 64])
                 .unwrap_err()
-                .0
+                .to_string()
                 .starts_with("ndb: ")
         );
         // A header whose index count lies, inside an otherwise valid ndb.
@@ -435,7 +437,7 @@ pub(super) mod tests {
         let area = blob_at - 16..blob_at - 16 + count * 16;
         let sum = adler32(&ndb[area.start..area.end - 12]);
         ndb[area.end - 12..area.end - 8].copy_from_slice(&sum.to_le_bytes());
-        let reason = catalog(&ndb).unwrap_err().0;
+        let reason = catalog(&ndb).unwrap_err().to_string();
         assert!(
             reason.starts_with("header `") && reason.contains("claims `1000` index entries"),
             "{reason}"
@@ -451,7 +453,9 @@ pub(super) mod tests {
             os: None,
             tree: &MapTree::new(&[]),
         };
-        assert_eq!(package(&blob, &input).unwrap_err().0, "no `RELEASE`");
+        let missing = package(&blob, &input).unwrap_err();
+        assert_eq!(missing, CatalogError::RpmMissingTag("RELEASE"));
+        assert_eq!(missing.to_string(), "no `RELEASE`");
     }
 
     /// Random byte flips and truncations of every fixture: each is read or

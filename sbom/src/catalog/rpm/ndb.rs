@@ -29,7 +29,7 @@ fn le32(bytes: &[u8], at: usize) -> u32 {
 }
 
 fn err(reason: String) -> CatalogError {
-    CatalogError(format!("ndb: {reason}"))
+    CatalogError::RpmNdb(reason)
 }
 
 /// Adler-32 (RFC 1950), rpm's blob checksum.
@@ -159,7 +159,7 @@ mod tests {
     }
 
     fn reason(content: &[u8]) -> String {
-        blobs(content).unwrap_err().0
+        blobs(content).unwrap_err().to_string()
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(super) fn detect(content: &[u8]) -> bool {
 }
 
 fn err(reason: impl std::fmt::Display) -> CatalogError {
-    CatalogError(format!("sqlite: {reason}"))
+    CatalogError::RpmSqlite(reason.to_string())
 }
 
 /// Refuses a file cut short: sqlite would read the pages that remain and
@@ -134,10 +134,12 @@ mod tests {
     #[test]
     fn truncated_database_is_an_error() {
         for len in [50, 4096, SQLITE.len() / 2, SQLITE.len() - 1] {
-            let reason = blobs(&SQLITE[..len]).unwrap_err().0;
+            let reason = blobs(&SQLITE[..len]).unwrap_err().to_string();
             assert!(reason.starts_with("sqlite: "), "{len}: {reason}");
         }
-        let reason = blobs(&SQLITE[..SQLITE.len() - 4096]).unwrap_err().0;
+        let reason = blobs(&SQLITE[..SQLITE.len() - 4096])
+            .unwrap_err()
+            .to_string();
         assert!(reason.contains("truncated"), "{reason}");
     }
 
@@ -151,7 +153,9 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let reason = blobs(&std::fs::read(&path).unwrap()).unwrap_err().0;
+        let reason = blobs(&std::fs::read(&path).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(reason.contains("no `Packages` table"), "{reason}");
     }
 }
