@@ -2,6 +2,7 @@
 //! so the CLI can print one clear line; trouble that does not stop a scan
 //! (an escaping entry, an unreadable file) is an [`crate::Unknown`] instead.
 
+use crate::disk::DiskError;
 use crate::layer_pass::LayerStreamError;
 use std::path::PathBuf;
 
@@ -38,6 +39,15 @@ pub enum ScanError {
         file: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A disk image that could not be read.
+    #[error("`{}`: {cause}", path.display())]
+    Disk {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        cause: DiskError,
     },
     /// A blob that a manifest or index names is not in the target.
     #[error("blob `{blob}` named by `{referrer}` is missing")]

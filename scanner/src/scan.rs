@@ -204,8 +204,11 @@ pub fn scan(
             TargetKind::Disk,
             None,
             vec![read_volume(&pass, progress, |builder| {
-                index_disk(&target.path, builder, options.allow_incomplete).map_err(|reason| {
-                    ScanError::malformed(target.path.display().to_string(), reason)
+                index_disk(&target.path, builder, options.allow_incomplete).map_err(|cause| {
+                    ScanError::Disk {
+                        path: target.path.clone(),
+                        cause,
+                    }
                 })
             })?],
         ),

@@ -4,6 +4,7 @@
 //! [`super::vmdk`]); an OVA holds its disks as members of a tar
 //! ([`super::ova`]). Every format is known by its bytes, never its name.
 
+use super::error::DiskError;
 use super::ova::Ova;
 use super::qcow2::Qcow2;
 use super::{vhd, vhdx, vmdk};
@@ -108,7 +109,7 @@ pub enum Format {
 
 /// The number of disks the image at `path` holds (an OVA may hold
 /// several; every other format one).
-pub fn disk_count(path: &Path) -> Result<usize, String> {
+pub fn disk_count(path: &Path) -> Result<usize, DiskError> {
     let (file, size, format) = sniff(path)?;
     Ok(match format {
         Format::Ova => Ova::open(file, size)?.disks().len(),
@@ -118,13 +119,16 @@ pub fn disk_count(path: &Path) -> Result<usize, String> {
 
 /// Opens disk `index` of the image at `path`. Errors say what is wrong
 /// with the file.
-pub fn open(path: &Path, index: usize) -> Result<BoxedDevice, String> {
+pub fn open(path: &Path, index: usize) -> Result<BoxedDevice, DiskError> {
     let (file, size, format) = sniff(path)?;
     match format {
         Format::Ova => {
             let ova = Ova::open(file, size)?;
-            let (name, device) = ova.open_disk(index)?;
-            open_region(device).map_err(|e| format!("`{name}` in the OVA: {e}"))
+            let (member, device) = ova.open_disk(index)?;
+            open_region(device).map_err(|cause| DiskError::OvaDisk {
+                member,
+                cause: Box::new(cause),
+            })
         }
         Format::Qcow2 => Ok(Box::new(Qcow2::open(file, size)?)),
         Format::VmdkDescriptor => vmdk::open_descriptor(path, file, size),
@@ -134,7 +138,7 @@ pub fn open(path: &Path, index: usize) -> Result<BoxedDevice, String> {
 
 /// Opens the disk whose image bytes are `image` (a file, or a member of
 /// an OVA), by its format.
-fn open_region(mut image: BoxedDevice) -> Result<BoxedDevice, String> {
+fn open_region(mut image: BoxedDevice) -> Result<BoxedDevice, DiskError> {
     let head = head_of(image.as_mut())?;
     let tail = tail_of(image.as_mut())?;
     match format_of(&head, &tail) {
@@ -142,35 +146,28 @@ fn open_region(mut image: BoxedDevice) -> Result<BoxedDevice, String> {
         Format::Vhdx => vhdx::open(image),
         Format::VmdkSparse => vmdk::open_sparse(image),
         Format::Raw => Ok(image),
-        Format::Qcow2 | Format::VmdkDescriptor | Format::Ova => {
-            Err("a qcow2 image, VMDK descriptor or OVA inside another image is not read".into())
-        }
+        Format::Qcow2 | Format::VmdkDescriptor | Format::Ova => Err(DiskError::Nested),
     }
 }
 
-fn head_of(image: &mut dyn Device) -> Result<Vec<u8>, String> {
+fn head_of(image: &mut dyn Device) -> io::Result<Vec<u8>> {
     let mut head = vec![0u8; 512.min(image.size()) as usize];
-    image.read_at(0, &mut head).map_err(|e| e.to_string())?;
+    image.read_at(0, &mut head)?;
     Ok(head)
 }
 
-fn tail_of(image: &mut dyn Device) -> Result<Vec<u8>, String> {
+fn tail_of(image: &mut dyn Device) -> io::Result<Vec<u8>> {
     let size = image.size();
     let mut tail = vec![0u8; 512.min(size) as usize];
-    image
-        .read_at(size - tail.len() as u64, &mut tail)
-        .map_err(|e| e.to_string())?;
+    image.read_at(size - tail.len() as u64, &mut tail)?;
     Ok(tail)
 }
 
 /// Opens `path` and tells its format.
-fn sniff(path: &Path) -> Result<(File, u64, Format), String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot stat: {e}"))?
-        .len();
-    let mut whole = Raw::new(file.try_clone().map_err(|e| e.to_string())?, 0, size);
+fn sniff(path: &Path) -> Result<(File, u64, Format), DiskError> {
+    let file = File::open(path).map_err(DiskError::Open)?;
+    let size = file.metadata().map_err(DiskError::Stat)?.len();
+    let mut whole = Raw::new(file.try_clone()?, 0, size);
     let head = head_of(&mut whole)?;
     let tail = tail_of(&mut whole)?;
     Ok((file, size, format_of(&head, &tail)))

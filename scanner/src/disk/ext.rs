@@ -5,6 +5,8 @@
 //! end, so non-UTF-8 names survive. The walk is iterative.
 
 use super::device::Device;
+use super::error::DiskError;
+use super::partitions::Contents;
 use crate::layer::{LayerBuilder, RawEntry};
 use crate::walked::add_walked;
 use ext4_view::{DirEntry, Ext4, Ext4Read, FileType, PathBuf as ExtPath};
@@ -46,16 +48,16 @@ pub struct ExtFs {
 impl ExtFs {
     /// Loads the filesystem of the volume `start..start + len` of `disk`.
     /// A filesystem larger than its volume (a truncated image) is refused.
-    pub fn load(mut disk: Box<dyn Device + Send>, start: u64, len: u64) -> Result<Self, String> {
-        let needed = declared_size(disk.as_mut(), start).map_err(|e| e.to_string())?;
+    pub fn load(mut disk: Box<dyn Device + Send>, start: u64, len: u64) -> Result<Self, DiskError> {
+        let needed = declared_size(disk.as_mut(), start)?;
         if needed > len {
-            return Err(format!(
+            return Err(Contents::Ext.error(format!(
                 "the filesystem spans {needed} bytes but its volume holds {len}: the image is truncated"
-            ));
+            )));
         }
         Ext4::load(Box::new(Volume { disk, start, len }))
             .map(|fs| ExtFs { fs })
-            .map_err(|e| e.to_string())
+            .map_err(|e| Contents::Ext.error(e.to_string()))
     }
 
     /// The filesystem UUID, as `blkid` prints it.
@@ -95,7 +97,7 @@ impl ExtFs {
         mount: &[u8],
         budget: &mut u64,
         builder: &mut LayerBuilder<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), DiskError> {
         let mut pending: Vec<(ExtPath, Vec<u8>, usize)> = vec![(
             ExtPath::new("/"),
             mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),
@@ -119,7 +121,9 @@ impl ExtFs {
             *budget -= listing_cost;
             let entries = match self.fs.read_dir(&dir) {
                 Ok(entries) => entries,
-                Err(e) if depth == 0 => return Err(format!("cannot list the top directory: {e}")),
+                Err(e) if depth == 0 => {
+                    return Err(Contents::Ext.error(format!("cannot list the top directory: {e}")));
+                }
                 Err(e) => {
                     builder.unreadable(&rel, format!("cannot list directory: {e}"));
                     continue;

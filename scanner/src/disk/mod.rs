@@ -10,6 +10,7 @@
 //! was left unread, the scan is refused rather than passed half-blind.
 
 pub mod device;
+mod error;
 pub mod ext;
 pub mod lvm;
 pub mod ova;
@@ -19,6 +20,8 @@ pub mod vhd;
 pub mod vhdx;
 pub mod vmdk;
 pub mod xfs;
+
+pub use error::DiskError;
 
 use crate::layer::LayerBuilder;
 use device::{BoxedDevice, Device};
@@ -133,7 +136,7 @@ impl Filesystem {
         mount: &[u8],
         budget: &mut u64,
         builder: &mut LayerBuilder<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), DiskError> {
         match self {
             Filesystem::Ext(fs) => fs.walk(mount, budget, builder),
             Filesystem::Xfs(fs) => fs.walk(mount, builder),
@@ -168,9 +171,12 @@ impl Survey {
         volume: Volume,
         device: &mut dyn Device,
         start: u64,
-        reopen: impl FnOnce() -> Result<BoxedDevice, String>,
-    ) -> Result<Option<Volume>, String> {
-        let held = contents(device, start).map_err(|e| format!("{}: {e}", volume.name))?;
+        reopen: impl FnOnce() -> Result<BoxedDevice, DiskError>,
+    ) -> Result<Option<Volume>, DiskError> {
+        let held = contents(device, start).map_err(|e| DiskError::Volume {
+            volume: volume.name.clone(),
+            cause: Box::new(e.into()),
+        })?;
         let what = match held {
             Contents::Ext | Contents::Xfs if self.ext.len() >= MAX_EXT_VOLUMES => {
                 format!("filesystem past the first {MAX_EXT_VOLUMES}, not read")
@@ -218,20 +224,16 @@ pub fn index_disk(
     path: &Path,
     builder: &mut LayerBuilder<'_>,
     allow_incomplete: bool,
-) -> Result<(), String> {
+) -> Result<(), DiskError> {
     builder.walk_volume();
     let disks = device::disk_count(path)?;
     let mut survey = Survey::default();
     let mut pvs = Vec::new();
     for disk in 0..disks {
         let mut device = device::open(path, disk)?;
-        let found = partitions(device.as_mut()).map_err(|e| {
-            let on = if disks > 1 {
-                format!(" of disk {}", disk + 1)
-            } else {
-                String::new()
-            };
-            format!("partition table{on}: {e}")
+        let found = partitions(device.as_mut()).map_err(|cause| DiskError::PartitionTable {
+            disk: (disks > 1).then_some(disk + 1),
+            cause,
         })?;
         for partition in found {
             let volume = Volume::partition(&partition, disk, disks);
@@ -261,24 +263,20 @@ pub fn index_disk(
         .iter()
         .position(|(_, fs)| fs.has("/etc/os-release") || fs.has("/usr/lib/os-release"));
     if with_os.is_none() && !unread.is_empty() && !allow_incomplete {
-        return Err(format!(
-            "no OS root found, and not read: {}; the scan would miss the system (--allow-incomplete accepts it)",
-            unread.join("; ")
-        ));
+        return Err(DiskError::NoOsRoot { unread });
     }
-    let root_at = with_os
-        .or_else(|| (!ext_volumes.is_empty()).then_some(0))
-        .ok_or_else(|| {
-            if unloadable.is_empty() {
-                "no ext2/3/4 or XFS filesystem found on the disk".to_string()
-            } else {
-                unloadable.join("; ")
-            }
-        })?;
+    let root_at = match with_os.or_else(|| (!ext_volumes.is_empty()).then_some(0)) {
+        Some(at) => at,
+        None if unloadable.is_empty() => return Err(DiskError::NoFilesystem),
+        None => return Err(DiskError::Unloadable(unloadable)),
+    };
     let (root_volume, root) = ext_volumes.remove(root_at);
     let mut budget = LOOKUP_BUDGET;
     root.walk(b"", &mut budget, builder)
-        .map_err(|e| format!("{}: {e}", root_volume.name))?;
+        .map_err(|cause| DiskError::Volume {
+            volume: root_volume.name,
+            cause: Box::new(cause),
+        })?;
     let mounts = root
         .read_small("/etc/fstab", MAX_FSTAB)
         .map(|bytes| fstab_mounts(&String::from_utf8_lossy(&bytes)))
@@ -366,20 +364,23 @@ fn read_volume_groups(
             match lv {
                 LogicalVolume::Mapped { name, mut device } => {
                     let volume = Volume::logical(&name, device.size());
+                    // The metadata parsed once and parses the same again.
                     let reopen = || {
-                        lvm::logical_volumes(text, &mut open)?
+                        lvm::logical_volumes(text, &mut open)
+                            .ok()
                             .into_iter()
+                            .flatten()
                             .find_map(|lv| match lv {
                                 LogicalVolume::Mapped { name: n, device } if n == name => {
                                     Some(device)
                                 }
                                 _ => None,
                             })
-                            .ok_or_else(|| format!("logical volume {name} is gone"))
+                            .ok_or_else(|| DiskError::LogicalVolumeGone(name.clone()))
                     };
                     let _ = survey
                         .sort(builder, volume, device.as_mut(), 0, reopen)
-                        .map_err(|e| not_read(builder, &Volume::logical(&name, 0), &e));
+                        .map_err(|e| not_read(builder, &Volume::logical(&name, 0), &e.to_string()));
                 }
                 LogicalVolume::Unread { name, reason } => {
                     survey.unread(builder, &Volume::logical(&name, 0), &reason);

@@ -5,7 +5,8 @@
 //! opened, and a name that is not a plain member name (`../x`, `/x`,
 //! `a/b`) is refused.
 
-use super::device::{BoxedDevice, Raw};
+use super::device::{BoxedDevice, Format, Raw};
+use super::error::DiskError;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
@@ -43,23 +44,24 @@ fn cstr(field: &[u8]) -> &[u8] {
 
 impl Ova {
     /// Lists the tar's members and reads the descriptor.
-    pub fn open(file: File, size: u64) -> Result<Self, String> {
+    pub fn open(file: File, size: u64) -> Result<Self, DiskError> {
         let mut members = Vec::new();
         let mut at = 0u64;
         while at + BLOCK <= size && members.len() < MAX_MEMBERS {
             let mut header = [0u8; BLOCK as usize];
             file.read_exact_at(&mut header, at)
-                .map_err(|e| format!("OVA tar header at {at}: {e}"))?;
+                .map_err(|e| Format::Ova.error(format!("OVA tar header at {at}: {e}")))?;
             if header.iter().all(|&b| b == 0) {
                 break;
             }
-            let length = octal(&header[124..136])
-                .ok_or_else(|| format!("OVA tar header at {at} has a bad size"))?;
+            let length = octal(&header[124..136]).ok_or_else(|| {
+                Format::Ova.error(format!("OVA tar header at {at} has a bad size"))
+            })?;
             let start = at + BLOCK;
             if start.checked_add(length).is_none_or(|end| end > size) {
-                return Err(format!(
+                return Err(Format::Ova.error(format!(
                     "OVA member at {at} runs past the end: the file is truncated"
-                ));
+                )));
             }
             let mut name = cstr(&header[..100]).to_vec();
             if &header[257..262] == b"ustar" && header[345] != 0 {
@@ -80,16 +82,18 @@ impl Ova {
         let ovf = members
             .first()
             .filter(|m| m.name.ends_with(".ovf"))
-            .ok_or("OVA whose first member is not an .ovf descriptor")?;
+            .ok_or_else(|| Format::Ova.error("OVA whose first member is not an .ovf descriptor"))?;
         if ovf.size > MAX_OVF {
-            return Err(format!("OVF descriptor of {} bytes is too large", ovf.size));
+            return Err(
+                Format::Ova.error(format!("OVF descriptor of {} bytes is too large", ovf.size))
+            );
         }
         let mut text = vec![0u8; ovf.size as usize];
         file.read_exact_at(&mut text, ovf.start)
-            .map_err(|e| format!("OVF descriptor: {e}"))?;
+            .map_err(|e| Format::Ova.error(format!("OVF descriptor: {e}")))?;
         let disks = referenced_files(&String::from_utf8_lossy(&text))?;
         if disks.is_empty() {
-            return Err("OVF descriptor references no disk file".into());
+            return Err(Format::Ova.error("OVF descriptor references no disk file"));
         }
         Ok(Ova {
             file,
@@ -104,17 +108,21 @@ impl Ova {
     }
 
     /// Disk `index` as a region of the tar, with its name.
-    pub fn open_disk(&self, index: usize) -> Result<(String, BoxedDevice), String> {
+    pub fn open_disk(&self, index: usize) -> Result<(String, BoxedDevice), DiskError> {
         let name = self
             .disks
             .get(index)
-            .ok_or_else(|| format!("the OVA has no disk {index}"))?;
+            .ok_or_else(|| Format::Ova.error(format!("the OVA has no disk {index}")))?;
         let member = self
             .members
             .iter()
             .find(|m| m.name == *name)
-            .ok_or_else(|| format!("the OVF names `{name}`, which the OVA does not hold"))?;
-        let file = self.file.try_clone().map_err(|e| e.to_string())?;
+            .ok_or_else(|| {
+                Format::Ova.error(format!(
+                    "the OVF names `{name}`, which the OVA does not hold"
+                ))
+            })?;
+        let file = self.file.try_clone()?;
         Ok((
             name.clone(),
             Box::new(Raw::new(file, member.start, member.size)),
@@ -125,7 +133,7 @@ impl Ova {
 /// The `ovf:href` of every `<File>` of the descriptor's `<References>`.
 /// Compressed (`ovf:compression`) or chunked files are refused, and so is
 /// any name that is not a plain member name.
-fn referenced_files(ovf: &str) -> Result<Vec<String>, String> {
+fn referenced_files(ovf: &str) -> Result<Vec<String>, DiskError> {
     let mut files = Vec::new();
     for element in ovf.split('<').skip(1) {
         let Some(attributes) = element
@@ -143,16 +151,16 @@ fn referenced_files(ovf: &str) -> Result<Vec<String>, String> {
             continue;
         };
         if href.is_empty() || href.contains('/') || href == "." || href == ".." {
-            return Err(format!(
+            return Err(Format::Ova.error(format!(
                 "OVF names the file `{href}`, which is not a member name; not opened"
-            ));
+            )));
         }
         if value("ovf:compression").is_some_and(|c| c != "identity")
             || value("ovf:chunkSize").is_some()
         {
-            return Err(format!(
+            return Err(Format::Ova.error(format!(
                 "OVF file `{href}` is compressed or chunked; not read"
-            ));
+            )));
         }
         files.push(href.to_string());
     }
@@ -169,10 +177,17 @@ mod tests {
             <File ovf:href="disk2.vmdk" ovf:id="file2"/></References></Envelope>"#;
         assert_eq!(referenced_files(ovf).unwrap(), ["disk1.vmdk", "disk2.vmdk"]);
         for bad in ["../x.vmdk", "/etc/passwd", "a/b.vmdk"] {
-            let err = referenced_files(&format!(r#"<File ovf:href="{bad}"/>"#)).unwrap_err();
+            let err = referenced_files(&format!(r#"<File ovf:href="{bad}"/>"#))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("not a member name"), "{err}");
         }
         let gz = r#"<File ovf:href="d.vmdk.gz" ovf:compression="gzip"/>"#;
-        assert!(referenced_files(gz).unwrap_err().contains("compressed"));
+        assert!(
+            referenced_files(gz)
+                .unwrap_err()
+                .to_string()
+                .contains("compressed")
+        );
     }
 }

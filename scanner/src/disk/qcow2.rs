@@ -9,7 +9,8 @@
 //! checked before it is used; a compressed cluster inflates to at most one
 //! cluster.
 
-use super::device::{Device, check_range};
+use super::device::{Device, Format, check_range};
+use super::error::DiskError;
 use flate2::read::DeflateDecoder;
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,59 +52,65 @@ fn be_u64(b: &[u8], at: usize) -> u64 {
 
 impl Qcow2 {
     /// Reads and checks the header and the L1 table.
-    pub fn open(file: File, file_size: u64) -> Result<Self, String> {
+    pub fn open(file: File, file_size: u64) -> Result<Self, DiskError> {
         let mut header = [0u8; 112];
         let n = file
             .read_at(&mut header, 0)
-            .map_err(|e| format!("qcow2 header: {e}"))?;
+            .map_err(|e| Format::Qcow2.error(format!("qcow2 header: {e}")))?;
         if n < 72 || &header[..4] != MAGIC {
-            return Err("qcow2 header is truncated".into());
+            return Err(Format::Qcow2.error("qcow2 header is truncated"));
         }
         let version = be_u32(&header, 4);
         if !(2..=3).contains(&version) {
-            return Err(format!("qcow2 version {version} is not supported"));
+            return Err(Format::Qcow2.error(format!("qcow2 version {version} is not supported")));
         }
         if be_u64(&header, 8) != 0 {
-            return Err(
+            return Err(Format::Qcow2.error(
                 "qcow2 image with a backing file: it names another file of the host; \
-                 flatten it first (`qemu-img convert -O qcow2 DISK flat.qcow2`)"
-                    .into(),
-            );
+                 flatten it first (`qemu-img convert -O qcow2 DISK flat.qcow2`)",
+            ));
         }
         let cluster_bits = be_u32(&header, 20);
         if !(9..=21).contains(&cluster_bits) {
-            return Err(format!("qcow2 cluster_bits {cluster_bits} is out of range"));
+            return Err(
+                Format::Qcow2.error(format!("qcow2 cluster_bits {cluster_bits} is out of range"))
+            );
         }
         let size = be_u64(&header, 24);
         if be_u32(&header, 32) != 0 {
-            return Err("encrypted qcow2 images are not read".into());
+            return Err(Format::Qcow2.error("encrypted qcow2 images are not read"));
         }
         let mut zstd = false;
         if version == 3 {
             if n < 104 {
-                return Err("qcow2 v3 header is truncated".into());
+                return Err(Format::Qcow2.error("qcow2 v3 header is truncated"));
             }
             let incompatible = be_u64(&header, 72);
             if incompatible & (1 << 2) != 0 {
-                return Err("qcow2 image with an external data file is not read".into());
+                return Err(
+                    Format::Qcow2.error("qcow2 image with an external data file is not read")
+                );
             }
             if incompatible & (1 << 4) != 0 {
-                return Err("qcow2 extended L2 entries are not supported".into());
+                return Err(Format::Qcow2.error("qcow2 extended L2 entries are not supported"));
             }
             if incompatible & !0b1111 != 0 {
-                return Err(format!(
+                return Err(Format::Qcow2.error(format!(
                     "qcow2 incompatible features {incompatible:#x} are not supported"
-                ));
+                )));
             }
             let header_length = be_u32(&header, 100);
             if incompatible & (1 << 3) != 0 {
                 if header_length <= 104 || n <= 104 {
-                    return Err("qcow2 header lacks its compression type".into());
+                    return Err(Format::Qcow2.error("qcow2 header lacks its compression type"));
                 }
                 zstd = match header[104] {
                     0 => false,
                     1 => true,
-                    other => return Err(format!("qcow2 compression type {other} is unknown")),
+                    other => {
+                        return Err(Format::Qcow2
+                            .error(format!("qcow2 compression type {other} is unknown")));
+                    }
                 };
             }
         }
@@ -113,19 +120,21 @@ impl Qcow2 {
         let per_l2 = cluster / 8;
         let needed = size.div_ceil(cluster).div_ceil(per_l2);
         if l1_size < needed {
-            return Err(format!(
+            return Err(Format::Qcow2.error(format!(
                 "qcow2 L1 table of {l1_size} entries is too small for a {size}-byte disk"
-            ));
+            )));
         }
         let l1_bytes = l1_size * 8;
         if l1_bytes > MAX_L1_BYTES {
-            return Err(format!("qcow2 L1 table of {l1_bytes} bytes is too large"));
+            return Err(
+                Format::Qcow2.error(format!("qcow2 L1 table of {l1_bytes} bytes is too large"))
+            );
         }
         check_range(l1_offset, l1_bytes as usize, file_size)
-            .map_err(|_| "qcow2 L1 table lies past the end of the file".to_string())?;
+            .map_err(|_| Format::Qcow2.error("qcow2 L1 table lies past the end of the file"))?;
         let mut raw = vec![0u8; l1_bytes as usize];
         file.read_exact_at(&mut raw, l1_offset)
-            .map_err(|e| format!("qcow2 L1 table: {e}"))?;
+            .map_err(|e| Format::Qcow2.error(format!("qcow2 L1 table: {e}")))?;
         let l1 = raw.chunks_exact(8).map(|c| be_u64(c, 0)).collect();
         Ok(Qcow2 {
             file,
@@ -266,7 +275,7 @@ mod tests {
     use std::io::Write;
 
     /// A v3 header with `edit` applied, as a file.
-    fn header(edit: impl FnOnce(&mut [u8])) -> Result<Qcow2, String> {
+    fn header(edit: impl FnOnce(&mut [u8])) -> Result<Qcow2, DiskError> {
         let mut bytes = vec![0u8; 4096];
         bytes[..4].copy_from_slice(MAGIC);
         bytes[4..8].copy_from_slice(&3u32.to_be_bytes());
@@ -297,7 +306,17 @@ mod tests {
     fn hostile_headers_are_refused() {
         let refused = |edit: fn(&mut [u8]), says: &str| {
             let err = header(edit).err().expect("refused");
-            assert!(err.contains(says), "{err}");
+            assert!(
+                matches!(
+                    err,
+                    DiskError::Image {
+                        format: Format::Qcow2,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains(says), "{err}");
         };
         refused(
             |b| b[8..16].copy_from_slice(&512u64.to_be_bytes()),

@@ -7,7 +7,8 @@
 //! refused, like qcow2 backing files. Every offset and size comes from the
 //! file and is checked before it is used.
 
-use super::device::{BoxedDevice, Device, bad_data, check_range, read_in_blocks};
+use super::device::{BoxedDevice, Device, Format, bad_data, check_range, read_in_blocks};
+use super::error::DiskError;
 use std::io;
 
 const FOOTER: u64 = 512;
@@ -38,46 +39,45 @@ fn checksum(bytes: &[u8], field: usize) -> u32 {
 }
 
 /// Opens the VHD whose image bytes are `image`.
-pub fn open(mut image: BoxedDevice) -> Result<BoxedDevice, String> {
+pub fn open(mut image: BoxedDevice) -> Result<BoxedDevice, DiskError> {
     let file_size = image.size();
     if file_size < FOOTER {
-        return Err("VHD image shorter than its footer".into());
+        return Err(Format::Vhd.error("VHD image shorter than its footer"));
     }
     let mut footer = [0u8; FOOTER as usize];
     image
         .read_at(file_size - FOOTER, &mut footer)
-        .map_err(|e| format!("VHD footer: {e}"))?;
+        .map_err(|e| Format::Vhd.error(format!("VHD footer: {e}")))?;
     if !footer.starts_with(b"conectix") {
         // A dynamic disk whose end was cut off still has its copy in front.
         image
             .read_at(0, &mut footer)
-            .map_err(|e| format!("VHD footer: {e}"))?;
-        return Err(if footer.starts_with(b"conectix") {
-            "VHD image whose footer is missing: the file is truncated".into()
+            .map_err(|e| Format::Vhd.error(format!("VHD footer: {e}")))?;
+        return Err(Format::Vhd.error(if footer.starts_with(b"conectix") {
+            "VHD image whose footer is missing: the file is truncated"
         } else {
-            "VHD footer not found".into()
-        });
+            "VHD footer not found"
+        }));
     }
     if checksum(&footer, 64) != be_u32(&footer, 64) {
-        return Err("VHD footer checksum does not match".into());
+        return Err(Format::Vhd.error("VHD footer checksum does not match"));
     }
     let size = be_u64(&footer, 48);
     match be_u32(&footer, 60) {
         2 => {
             if size > file_size - FOOTER {
-                return Err(format!(
+                return Err(Format::Vhd.error(format!(
                     "fixed VHD of {size} bytes in a file of {file_size}: the file is truncated"
-                ));
+                )));
             }
             Ok(Box::new(Fixed { image, size }))
         }
         3 => Dynamic::open(image, be_u64(&footer, 16), size).map(|d| Box::new(d) as BoxedDevice),
-        4 => Err(
+        4 => Err(Format::Vhd.error(
             "differencing VHD: it names a parent file of the host; merge it first \
-             (`qemu-img convert -O vpc DISK flat.vhd`)"
-                .into(),
-        ),
-        other => Err(format!("VHD disk type {other} is not known")),
+             (`qemu-img convert -O vpc DISK flat.vhd`)",
+        )),
+        other => Err(Format::Vhd.error(format!("VHD disk type {other} is not known"))),
     }
 }
 
@@ -111,39 +111,39 @@ struct Dynamic {
 }
 
 impl Dynamic {
-    fn open(mut image: BoxedDevice, header_at: u64, size: u64) -> Result<Self, String> {
+    fn open(mut image: BoxedDevice, header_at: u64, size: u64) -> Result<Self, DiskError> {
         let mut header = [0u8; 1024];
         check_range(header_at, header.len(), image.size())
-            .map_err(|_| "VHD dynamic header lies past the end of the file".to_string())?;
+            .map_err(|_| Format::Vhd.error("VHD dynamic header lies past the end of the file"))?;
         image
             .read_at(header_at, &mut header)
-            .map_err(|e| format!("VHD dynamic header: {e}"))?;
+            .map_err(|e| Format::Vhd.error(format!("VHD dynamic header: {e}")))?;
         if !header.starts_with(b"cxsparse") {
-            return Err("VHD dynamic header has no `cxsparse` cookie".into());
+            return Err(Format::Vhd.error("VHD dynamic header has no `cxsparse` cookie"));
         }
         if checksum(&header, 36) != be_u32(&header, 36) {
-            return Err("VHD dynamic header checksum does not match".into());
+            return Err(Format::Vhd.error("VHD dynamic header checksum does not match"));
         }
         let bat_at = be_u64(&header, 16);
         let entries = be_u32(&header, 28);
         let block = be_u32(&header, 32);
         if block == 0 || !block.is_power_of_two() || block > MAX_BLOCK || u64::from(block) < SECTOR
         {
-            return Err(format!("VHD block size {block} is not usable"));
+            return Err(Format::Vhd.error(format!("VHD block size {block} is not usable")));
         }
         let block = u64::from(block);
         if entries > MAX_BAT_ENTRIES || u64::from(entries) < size.div_ceil(block) {
-            return Err(format!(
+            return Err(Format::Vhd.error(format!(
                 "VHD allocation table of {entries} entries does not fit a {size}-byte disk"
-            ));
+            )));
         }
         let bat_bytes = entries as usize * 4;
         check_range(bat_at, bat_bytes, image.size())
-            .map_err(|_| "VHD allocation table lies past the end of the file".to_string())?;
+            .map_err(|_| Format::Vhd.error("VHD allocation table lies past the end of the file"))?;
         let mut raw = vec![0u8; bat_bytes];
         image
             .read_at(bat_at, &mut raw)
-            .map_err(|e| format!("VHD allocation table: {e}"))?;
+            .map_err(|e| Format::Vhd.error(format!("VHD allocation table: {e}")))?;
         let bat = raw.chunks_exact(4).map(|c| be_u32(c, 0)).collect();
         let bitmap_bytes = (block / SECTOR).div_ceil(8).div_ceil(SECTOR) * SECTOR;
         Ok(Dynamic {
@@ -229,7 +229,7 @@ mod tests {
     }
 
     /// A dynamic disk of one 4 KiB block (sectors 0 and 2 present).
-    fn dynamic(edit: impl FnOnce(&mut Vec<u8>)) -> Result<BoxedDevice, String> {
+    fn dynamic(edit: impl FnOnce(&mut Vec<u8>)) -> Result<BoxedDevice, DiskError> {
         let mut bytes = footer(3, 8192, 512).to_vec();
         let mut header = [0u8; 1024];
         header[..8].copy_from_slice(b"cxsparse");
@@ -273,16 +273,28 @@ mod tests {
 
     #[test]
     fn hostile_vhds_are_refused_or_fail_cleanly() {
-        let err = |edit: fn(&mut Vec<u8>)| dynamic(edit).err().unwrap_or_default();
+        let err = |edit: fn(&mut Vec<u8>)| {
+            dynamic(edit)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert!(err(|b| b[560] ^= 1).contains("checksum"));
         assert!(err(|b| b.truncate(b.len() - 512)).contains("truncated"));
         let mut far = footer(2, 1 << 40, u64::MAX).to_vec();
         far.splice(0..0, [0u8; 512]);
-        assert!(open(device(&far)).err().unwrap().contains("truncated"));
+        assert!(
+            open(device(&far))
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("truncated")
+        );
         assert!(
             open(device(&footer(4, 512, 0)))
                 .err()
                 .unwrap()
+                .to_string()
                 .contains("differencing")
         );
         // A BAT entry pointing past the end fails the read, not the process.

@@ -7,7 +7,8 @@
 //! refused rather than read half-written; differencing disks (a parent
 //! file of the host) are refused like qcow2 backing files.
 
-use super::device::{BoxedDevice, Device, bad_data, check_range, read_in_blocks};
+use super::device::{BoxedDevice, Device, Format, bad_data, check_range, read_in_blocks};
+use super::error::DiskError;
 use std::io;
 
 const KIB: u64 = 1024;
@@ -62,36 +63,35 @@ fn checksum_ok(bytes: &[u8]) -> bool {
     digest.finalize() == le_u32(bytes, 4)
 }
 
-fn read(image: &mut dyn Device, at: u64, len: u64, what: &str) -> Result<Vec<u8>, String> {
+fn read(image: &mut dyn Device, at: u64, len: u64, what: &str) -> Result<Vec<u8>, DiskError> {
     check_range(at, len as usize, image.size())
-        .map_err(|_| format!("VHDX {what} lies past the end of the file"))?;
+        .map_err(|_| Format::Vhdx.error(format!("VHDX {what} lies past the end of the file")))?;
     let mut bytes = vec![0u8; len as usize];
     image
         .read_at(at, &mut bytes)
-        .map_err(|e| format!("VHDX {what}: {e}"))?;
+        .map_err(|e| Format::Vhdx.error(format!("VHDX {what}: {e}")))?;
     Ok(bytes)
 }
 
 /// Opens the VHDX whose image bytes are `image`.
-pub fn open(mut image: BoxedDevice) -> Result<BoxedDevice, String> {
+pub fn open(mut image: BoxedDevice) -> Result<BoxedDevice, DiskError> {
     let header = [64 * KIB, 128 * KIB]
         .into_iter()
         .filter_map(|at| read(image.as_mut(), at, 4 * KIB, "header").ok())
         .filter(|h| h.starts_with(b"head") && checksum_ok(h))
         .max_by_key(|h| le_u64(h, 8))
-        .ok_or("VHDX has no valid header")?;
+        .ok_or_else(|| Format::Vhdx.error("VHDX has no valid header"))?;
     if header[48..64].iter().any(|&b| b != 0) {
-        return Err(
+        return Err(Format::Vhdx.error(
             "VHDX with a log not yet applied (the writer stopped midway); open it once with \
-             Hyper-V or `qemu-img check -r all` first"
-                .into(),
-        );
+             Hyper-V or `qemu-img check -r all` first",
+        ));
     }
     let regions = [192 * KIB, 256 * KIB]
         .into_iter()
         .filter_map(|at| read(image.as_mut(), at, 64 * KIB, "region table").ok())
         .find(|r| r.starts_with(b"regi") && checksum_ok(r))
-        .ok_or("VHDX has no valid region table")?;
+        .ok_or_else(|| Format::Vhdx.error("VHDX has no valid region table"))?;
     let count = le_u32(&regions, 8).min(2047) as usize;
     let region = |id: &str| {
         let id = guid(id);
@@ -100,49 +100,52 @@ pub fn open(mut image: BoxedDevice) -> Result<BoxedDevice, String> {
             .find(|e| e[..16] == id)
             .map(|e| (le_u64(e, 16), u64::from(le_u32(e, 24))))
     };
-    let (bat_at, bat_len) = region(BAT).ok_or("VHDX has no allocation table region")?;
-    let (meta_at, meta_len) = region(METADATA).ok_or("VHDX has no metadata region")?;
+    let (bat_at, bat_len) =
+        region(BAT).ok_or_else(|| Format::Vhdx.error("VHDX has no allocation table region"))?;
+    let (meta_at, meta_len) =
+        region(METADATA).ok_or_else(|| Format::Vhdx.error("VHDX has no metadata region"))?;
     let metadata = read(image.as_mut(), meta_at, meta_len.min(MIB), "metadata")?;
     if !metadata.starts_with(b"metadata") {
-        return Err("VHDX metadata table has no signature".into());
+        return Err(Format::Vhdx.error("VHDX metadata table has no signature"));
     }
     let items = usize::from(le_u16(&metadata, 10)).min(2047);
-    let item = |name: &str, len: usize| -> Result<&[u8], String> {
+    let item = |name: &str, len: usize| -> Result<&[u8], DiskError> {
         let id = guid(name);
         let entry = (0..items)
             .filter_map(|i| metadata.get(32 + i * 32..64 + i * 32))
             .find(|e| e[..16] == id)
-            .ok_or_else(|| format!("VHDX metadata lacks the item {name}"))?;
+            .ok_or_else(|| Format::Vhdx.error(format!("VHDX metadata lacks the item {name}")))?;
         let at = le_u32(entry, 16) as usize;
         metadata
             .get(at..at + len)
-            .ok_or_else(|| "VHDX metadata item lies past its region".to_string())
+            .ok_or_else(|| Format::Vhdx.error("VHDX metadata item lies past its region"))
     };
     let parameters = item(FILE_PARAMETERS, 8)?;
     let block = u64::from(le_u32(parameters, 0));
     if le_u32(parameters, 4) & 2 != 0 {
-        return Err(
+        return Err(Format::Vhdx.error(
             "differencing VHDX: it names a parent file of the host; merge it first \
-             (`qemu-img convert -O vhdx DISK flat.vhdx`)"
-                .into(),
-        );
+             (`qemu-img convert -O vhdx DISK flat.vhdx`)",
+        ));
     }
     let size = le_u64(item(VIRTUAL_DISK_SIZE, 8)?, 0);
     let sector = u64::from(le_u32(item(LOGICAL_SECTOR_SIZE, 4)?, 0));
     if !(MIB..=256 * MIB).contains(&block) || !block.is_power_of_two() {
-        return Err(format!("VHDX block size {block} is not usable"));
+        return Err(Format::Vhdx.error(format!("VHDX block size {block} is not usable")));
     }
     if sector != 512 && sector != 4096 {
-        return Err(format!("VHDX logical sector size {sector} is not usable"));
+        return Err(Format::Vhdx.error(format!("VHDX logical sector size {sector} is not usable")));
     }
     let chunk_ratio = (1u64 << 23) * sector / block;
     let last = size.div_ceil(block).saturating_sub(1);
     let entries = last + last / chunk_ratio + 1;
-    let bat_bytes = entries.checked_mul(8).ok_or("VHDX size overflows")?;
+    let bat_bytes = entries
+        .checked_mul(8)
+        .ok_or_else(|| Format::Vhdx.error("VHDX size overflows"))?;
     if bat_bytes > MAX_BAT_BYTES || bat_bytes > bat_len {
-        return Err(format!(
+        return Err(Format::Vhdx.error(format!(
             "VHDX allocation table of {bat_len} bytes does not fit a {size}-byte disk"
-        ));
+        )));
     }
     let raw = read(image.as_mut(), bat_at, bat_bytes, "allocation table")?;
     Ok(Box::new(Vhdx {

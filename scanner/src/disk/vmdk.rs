@@ -7,7 +7,8 @@
 //! directory: a name with a `/` is refused, so nothing outside is opened.
 //! Differencing disks (a parent) are refused, like qcow2 backing files.
 
-use super::device::{BoxedDevice, Device, Raw, bad_data, check_range, read_in_blocks};
+use super::device::{BoxedDevice, Device, Format, Raw, bad_data, check_range, read_in_blocks};
+use super::error::DiskError;
 use flate2::read::ZlibDecoder;
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,22 +52,24 @@ struct Sparse {
 }
 
 /// Opens the sparse extent whose bytes are `image`.
-pub fn open_sparse(image: BoxedDevice) -> Result<BoxedDevice, String> {
+pub fn open_sparse(image: BoxedDevice) -> Result<BoxedDevice, DiskError> {
     Sparse::open(image).map(|s| Box::new(s) as BoxedDevice)
 }
 
 impl Sparse {
-    fn open(mut image: BoxedDevice) -> Result<Self, String> {
+    fn open(mut image: BoxedDevice) -> Result<Self, DiskError> {
         let file_size = image.size();
         let mut header = [0u8; 512];
         check_range(0, header.len(), file_size)
-            .map_err(|_| "VMDK sparse header is truncated".to_string())?;
+            .map_err(|_| Format::VmdkSparse.error("VMDK sparse header is truncated"))?;
         image
             .read_at(0, &mut header)
-            .map_err(|e| format!("VMDK header: {e}"))?;
+            .map_err(|e| Format::VmdkSparse.error(format!("VMDK header: {e}")))?;
         let version = le_u32(&header, 4);
         if !(1..=3).contains(&version) {
-            return Err(format!("VMDK sparse version {version} is not supported"));
+            return Err(
+                Format::VmdkSparse.error(format!("VMDK sparse version {version} is not supported"))
+            );
         }
         if le_u32(&header, 8) & MARKERS != 0 {
             // streamOptimized: an end-of-stream marker (a zero sector)
@@ -80,8 +83,7 @@ impl Sparse {
                 && (!at_end || ending.starts_with(b"KDMV"));
             if !whole {
                 return Err(
-                    "streamOptimized VMDK without its end-of-stream marker or footer: the file is truncated"
-                        .into(),
+                    Format::VmdkSparse.error("streamOptimized VMDK without its end-of-stream marker or footer: the file is truncated"),
                 );
             }
             if at_end {
@@ -89,7 +91,8 @@ impl Sparse {
             }
         }
         if le_u64(&header, 56) == GD_AT_END {
-            return Err("VMDK whose grain directory is nowhere: the file is truncated".into());
+            return Err(Format::VmdkSparse
+                .error("VMDK whose grain directory is nowhere: the file is truncated"));
         }
         refuse_a_parent(image.as_mut(), &header)?;
         let flags = le_u32(&header, 8);
@@ -99,35 +102,40 @@ impl Sparse {
         let gd_at = le_u64(&header, 56);
         let compressed = flags & COMPRESSED_GRAINS != 0;
         if compressed && u16::from_le_bytes([header[77], header[78]]) != 1 {
-            return Err("VMDK compression other than deflate is not supported".into());
+            return Err(
+                Format::VmdkSparse.error("VMDK compression other than deflate is not supported")
+            );
         }
         if grain == 0 || grain > MAX_GRAIN_SECTORS {
-            return Err(format!("VMDK grain of {grain} sectors is not usable"));
+            return Err(
+                Format::VmdkSparse.error(format!("VMDK grain of {grain} sectors is not usable"))
+            );
         }
         if per_table == 0 || per_table > MAX_GTES_PER_GT {
-            return Err(format!(
+            return Err(Format::VmdkSparse.error(format!(
                 "VMDK grain tables of {per_table} entries are not usable"
-            ));
+            )));
         }
         let size = capacity
             .checked_mul(SECTOR)
-            .ok_or("VMDK capacity overflows")?;
+            .ok_or_else(|| Format::VmdkSparse.error("VMDK capacity overflows"))?;
         let tables = capacity.div_ceil(grain).div_ceil(u64::from(per_table));
         let gd_bytes = tables * 4;
         if gd_bytes > MAX_GD_BYTES {
-            return Err(format!(
+            return Err(Format::VmdkSparse.error(format!(
                 "VMDK grain directory of {gd_bytes} bytes is too large"
-            ));
+            )));
         }
         let gd_at = gd_at
             .checked_mul(SECTOR)
-            .ok_or("VMDK directory offset overflows")?;
-        check_range(gd_at, gd_bytes as usize, file_size)
-            .map_err(|_| "VMDK grain directory lies past the end of the file".to_string())?;
+            .ok_or_else(|| Format::VmdkSparse.error("VMDK directory offset overflows"))?;
+        check_range(gd_at, gd_bytes as usize, file_size).map_err(|_| {
+            Format::VmdkSparse.error("VMDK grain directory lies past the end of the file")
+        })?;
         let mut raw = vec![0u8; gd_bytes as usize];
         image
             .read_at(gd_at, &mut raw)
-            .map_err(|e| format!("VMDK grain directory: {e}"))?;
+            .map_err(|e| Format::VmdkSparse.error(format!("VMDK grain directory: {e}")))?;
         Ok(Sparse {
             image,
             size,
@@ -225,7 +233,7 @@ impl Sparse {
 }
 
 /// Refuses a sparse extent whose embedded descriptor names a parent.
-fn refuse_a_parent(image: &mut dyn Device, header: &[u8]) -> Result<(), String> {
+fn refuse_a_parent(image: &mut dyn Device, header: &[u8]) -> Result<(), DiskError> {
     let at = le_u64(header, 28).saturating_mul(SECTOR);
     let len = le_u64(header, 36)
         .saturating_mul(SECTOR)
@@ -236,22 +244,21 @@ fn refuse_a_parent(image: &mut dyn Device, header: &[u8]) -> Result<(), String> 
     let mut text = vec![0u8; len as usize];
     image
         .read_at(at, &mut text)
-        .map_err(|e| format!("VMDK descriptor: {e}"))?;
+        .map_err(|e| Format::VmdkSparse.error(format!("VMDK descriptor: {e}")))?;
     check_parent(&String::from_utf8_lossy(&text))
 }
 
 /// Refuses a descriptor that names a parent disk.
-fn check_parent(descriptor: &str) -> Result<(), String> {
+fn check_parent(descriptor: &str) -> Result<(), DiskError> {
     let parent = descriptor
         .lines()
         .filter_map(|line| line.trim().strip_prefix("parentCID="))
         .any(|cid| cid.trim() != "ffffffff");
     if parent {
-        return Err(
+        return Err(Format::VmdkDescriptor.error(
             "differencing VMDK: it names a parent file of the host; merge it first \
-             (`qemu-img convert -O vmdk DISK flat.vmdk`)"
-                .into(),
-        );
+             (`qemu-img convert -O vmdk DISK flat.vmdk`)",
+        ));
     }
     Ok(())
 }
@@ -304,15 +311,17 @@ impl Device for Extents {
 }
 
 /// Opens the disk a descriptor file (`path`, `size` bytes) describes.
-pub fn open_descriptor(path: &Path, mut file: File, size: u64) -> Result<BoxedDevice, String> {
+pub fn open_descriptor(path: &Path, mut file: File, size: u64) -> Result<BoxedDevice, DiskError> {
     if size > MAX_DESCRIPTOR {
-        return Err(format!("VMDK descriptor of {size} bytes is too large"));
+        return Err(
+            Format::VmdkDescriptor.error(format!("VMDK descriptor of {size} bytes is too large"))
+        );
     }
     let mut text = String::new();
     (&mut file)
         .take(MAX_DESCRIPTOR)
         .read_to_string(&mut text)
-        .map_err(|e| format!("VMDK descriptor: {e}"))?;
+        .map_err(|e| Format::VmdkDescriptor.error(format!("VMDK descriptor: {e}")))?;
     check_parent(&text)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut parts = Vec::new();
@@ -322,23 +331,25 @@ pub fn open_descriptor(path: &Path, mut file: File, size: u64) -> Result<BoxedDe
             continue;
         };
         if parts.len() >= MAX_EXTENTS {
-            return Err(format!(
+            return Err(Format::VmdkDescriptor.error(format!(
                 "VMDK descriptor names more than {MAX_EXTENTS} extents"
-            ));
+            )));
         }
         let bytes = extent
             .sectors
             .checked_mul(SECTOR)
-            .ok_or("VMDK extent size overflows")?;
+            .ok_or_else(|| Format::VmdkDescriptor.error("VMDK extent size overflows"))?;
         let device = match extent.kind {
             "ZERO" => None,
             kind => Some(open_extent(dir, &extent, kind, bytes)?),
         };
         parts.push((total, device));
-        total = total.checked_add(bytes).ok_or("VMDK disk size overflows")?;
+        total = total
+            .checked_add(bytes)
+            .ok_or_else(|| Format::VmdkDescriptor.error("VMDK disk size overflows"))?;
     }
     if parts.is_empty() {
-        return Err("VMDK descriptor names no extent".into());
+        return Err(Format::VmdkDescriptor.error("VMDK descriptor names no extent"));
     }
     Ok(Box::new(Extents { parts, size: total }))
 }
@@ -352,7 +363,7 @@ struct Extent<'a> {
     offset: u64,
 }
 
-fn parse_extent(line: &str) -> Result<Option<Extent<'_>>, String> {
+fn parse_extent(line: &str) -> Result<Option<Extent<'_>>, DiskError> {
     let mut words = line.splitn(4, ' ');
     let (Some(access), Some(sectors), Some(kind)) = (words.next(), words.next(), words.next())
     else {
@@ -361,9 +372,9 @@ fn parse_extent(line: &str) -> Result<Option<Extent<'_>>, String> {
     if !matches!(access, "RW" | "RDONLY" | "NOACCESS") {
         return Ok(None);
     }
-    let sectors = sectors
-        .parse()
-        .map_err(|_| format!("VMDK extent line `{line}` has no size"))?;
+    let sectors = sectors.parse().map_err(|_| {
+        Format::VmdkDescriptor.error(format!("VMDK extent line `{line}` has no size"))
+    })?;
     let rest = words.next().unwrap_or_default();
     let (name, offset) = match rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
         Some((name, tail)) => (name, tail.trim()),
@@ -372,9 +383,9 @@ fn parse_extent(line: &str) -> Result<Option<Extent<'_>>, String> {
     let offset = if offset.is_empty() {
         0
     } else {
-        offset
-            .parse()
-            .map_err(|_| format!("VMDK extent line `{line}` has a bad offset"))?
+        offset.parse().map_err(|_| {
+            Format::VmdkDescriptor.error(format!("VMDK extent line `{line}` has a bad offset"))
+        })?
     };
     Ok(Some(Extent {
         sectors,
@@ -390,44 +401,52 @@ fn open_extent(
     extent: &Extent<'_>,
     kind: &str,
     bytes: u64,
-) -> Result<BoxedDevice, String> {
+) -> Result<BoxedDevice, DiskError> {
     let name = extent.name;
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(format!(
+        return Err(Format::VmdkDescriptor.error(format!(
             "VMDK extent `{name}` is not a file beside the descriptor; not opened"
-        ));
+        )));
     }
     let path = dir.join(name);
-    let meta = std::fs::metadata(&path).map_err(|e| format!("VMDK extent `{name}`: {e}"))?;
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| Format::VmdkDescriptor.error(format!("VMDK extent `{name}`: {e}")))?;
     if !meta.is_file() {
-        return Err(format!("VMDK extent `{name}` is not a regular file"));
+        return Err(
+            Format::VmdkDescriptor.error(format!("VMDK extent `{name}` is not a regular file"))
+        );
     }
-    let file = File::open(&path).map_err(|e| format!("VMDK extent `{name}`: {e}"))?;
+    let file = File::open(&path)
+        .map_err(|e| Format::VmdkDescriptor.error(format!("VMDK extent `{name}`: {e}")))?;
     let file_bytes = meta.len();
     let device: BoxedDevice = match kind {
         "FLAT" | "VMFS" => {
             let start = extent
                 .offset
                 .checked_mul(SECTOR)
-                .ok_or("VMDK extent offset overflows")?;
+                .ok_or_else(|| Format::VmdkDescriptor.error("VMDK extent offset overflows"))?;
             if start.checked_add(bytes).is_none_or(|end| end > file_bytes) {
-                return Err(format!(
+                return Err(Format::VmdkDescriptor.error(format!(
                     "VMDK extent `{name}` is shorter than the descriptor says"
-                ));
+                )));
             }
             Box::new(Raw::new(file, start, bytes))
         }
         "SPARSE" => {
             let sparse = open_sparse(Box::new(Raw::new(file, 0, file_bytes)))
-                .map_err(|e| format!("VMDK extent `{name}`: {e}"))?;
+                .map_err(|e| Format::VmdkDescriptor.error(format!("VMDK extent `{name}`: {e}")))?;
             if sparse.size() < bytes {
-                return Err(format!(
+                return Err(Format::VmdkDescriptor.error(format!(
                     "VMDK extent `{name}` is smaller than the descriptor says"
-                ));
+                )));
             }
             sparse
         }
-        other => return Err(format!("VMDK extent type {other} is not supported")),
+        other => {
+            return Err(
+                Format::VmdkDescriptor.error(format!("VMDK extent type {other} is not supported"))
+            );
+        }
     };
     Ok(device)
 }
@@ -452,7 +471,7 @@ mod tests {
         assert!(parse_extent("RW lots FLAT \"x\"").is_err());
     }
 
-    fn descriptor(dir: &Path, body: &str) -> Result<BoxedDevice, String> {
+    fn descriptor(dir: &Path, body: &str) -> Result<BoxedDevice, DiskError> {
         let path = dir.join("d.vmdk");
         std::fs::write(
             &path,
@@ -477,16 +496,19 @@ mod tests {
         for bad in ["../etc/passwd", "/etc/passwd", "sub/x"] {
             let err = descriptor(dir.path(), &format!("RW 2 FLAT \"{bad}\" 0\n"))
                 .err()
-                .unwrap();
+                .unwrap()
+                .to_string();
             assert!(err.contains("not a file beside the descriptor"), "{err}");
         }
         let err = descriptor(dir.path(), "RW 8 FLAT \"d-flat.vmdk\" 0\n")
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(err.contains("shorter"), "{err}");
         let err = descriptor(dir.path(), "parentCID=12345678\nRW 2 ZERO\n")
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(err.contains("differencing"), "{err}");
     }
 
@@ -509,7 +531,7 @@ mod tests {
         let mut buf = [7u8; 512];
         disk.read_at(0, &mut buf).unwrap();
         assert!(buf.iter().all(|&b| b == 0));
-        let err = |edit: fn(&mut [u8])| open(edit).err().unwrap();
+        let err = |edit: fn(&mut [u8])| open(edit).err().unwrap().to_string();
         assert!(err(|b| b[20..28].copy_from_slice(&0u64.to_le_bytes())).contains("grain"));
         assert!(err(|b| b[12..20].copy_from_slice(&u64::MAX.to_le_bytes())).contains("overflows"));
         assert!(

@@ -8,6 +8,8 @@
 //! is used; a directory reached twice is not walked again.
 
 use super::device::{BoxedDevice, check_range};
+use super::error::DiskError;
+use super::partitions::Contents;
 use crate::layer::{LayerBuilder, RawEntry};
 use crate::walked::add_walked;
 use imgscan_sbom::FileKind;
@@ -121,13 +123,13 @@ pub struct XfsFs {
 impl XfsFs {
     /// Loads the XFS volume `start..start + len` of `disk`. A filesystem
     /// larger than its volume (a truncated image) is refused.
-    pub fn load(mut disk: BoxedDevice, start: u64, len: u64) -> Result<Self, String> {
+    pub fn load(mut disk: BoxedDevice, start: u64, len: u64) -> Result<Self, DiskError> {
         let mut sb = [0u8; 512];
         check_range(start, sb.len(), disk.size())
             .and_then(|()| disk.read_at(start, &mut sb))
-            .map_err(|e| format!("XFS superblock: {e}"))?;
+            .map_err(|e| Contents::Xfs.error(format!("XFS superblock: {e}")))?;
         if &sb[..4] != b"XFSB" {
-            return Err("no XFS superblock".into());
+            return Err(Contents::Xfs.error("no XFS superblock"));
         }
         let block = u64::from(be32(&sb, 4));
         let version = be16(&sb, 100) & 0xf;
@@ -146,13 +148,13 @@ impl XfsFs {
             && (version == 4 || version == 5)
             && sb[192] <= 8;
         if !credible {
-            return Err("XFS superblock with a geometry no mkfs makes".into());
+            return Err(Contents::Xfs.error("XFS superblock with a geometry no mkfs makes"));
         }
         let needed = be64(&sb, 8).saturating_mul(block);
         if needed > len || agcount.saturating_mul(agblocks).saturating_mul(block) < needed {
-            return Err(format!(
+            return Err(Contents::Xfs.error(format!(
                 "the filesystem spans {needed} bytes but its volume holds {len}: the image is truncated"
-            ));
+            )));
         }
         let incompat = be32(&sb, 216);
         let v5 = version == 5;
@@ -512,7 +514,7 @@ impl XfsFs {
 
     /// Adds every entry below the filesystem's root to `builder`, each
     /// name prefixed by `mount` (see [`super::ext::ExtFs::walk`]).
-    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), String> {
+    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
         let mut pending = vec![(
             self.root,
             mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),
@@ -534,7 +536,9 @@ impl XfsFs {
             let listed = self.inode(ino).and_then(|dir| self.list(&dir));
             let mut children = match listed {
                 Ok(children) => children,
-                Err(e) if depth == 0 => return Err(format!("cannot list the top directory: {e}")),
+                Err(e) if depth == 0 => {
+                    return Err(Contents::Xfs.error(format!("cannot list the top directory: {e}")));
+                }
                 Err(e) => {
                     builder.unreadable(&rel, format!("cannot list directory: {e}"));
                     continue;
