@@ -654,7 +654,7 @@ impl ImageArgs {
     pub fn platform(&self) -> anyhow::Result<Option<Platform>> {
         self.platform
             .as_deref()
-            .map(|p| Platform::parse(p).map_err(anyhow::Error::msg))
+            .map(|p| Platform::parse(p).map_err(anyhow::Error::from))
             .transpose()
     }
 }

@@ -18,5 +18,5 @@ mod session_tests;
 pub mod stream;
 pub mod target;
 
-pub use platform::Platform;
+pub use platform::{Platform, PlatformError};
 pub use target::{Target, TargetKind, resolve_target};

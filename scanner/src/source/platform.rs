@@ -3,6 +3,14 @@
 
 use std::fmt;
 
+/// A platform that is not `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("platform `{text}` is not of the form os/arch[/variant]")]
+pub struct PlatformError {
+    /// The text as given.
+    pub text: String,
+}
+
 /// An image platform.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Platform {
@@ -16,7 +24,7 @@ pub struct Platform {
 
 impl Platform {
     /// Parses `os/arch[/variant]`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, PlatformError> {
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
             [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
@@ -31,9 +39,9 @@ impl Platform {
                     variant: Some(variant.to_string()),
                 })
             }
-            _ => Err(format!(
-                "platform `{text}` is not of the form os/arch[/variant]"
-            )),
+            _ => Err(PlatformError {
+                text: text.to_string(),
+            }),
         }
     }
 
@@ -88,7 +96,10 @@ mod tests {
             Platform::parse("linux/arm/v7").unwrap().to_string(),
             "linux/arm/v7"
         );
-        assert!(Platform::parse("linux").is_err());
+        assert_eq!(
+            Platform::parse("linux").unwrap_err().to_string(),
+            "platform `linux` is not of the form os/arch[/variant]"
+        );
         assert!(Platform::parse("linux//v7").is_err());
     }
 }

@@ -6,7 +6,7 @@
 //! `oci-client`'s (the distribution reference grammar); this module names
 //! what the rest of the source reads from it.
 
-use oci_client::Reference;
+use oci_client::{ParseError, Reference};
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,11 +14,9 @@ pub struct ImageReference(Reference);
 
 impl ImageReference {
     /// Parses `text`, filling in Docker Hub, `library/` and `latest` as
-    /// Docker does.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        text.parse::<Reference>()
-            .map(ImageReference)
-            .map_err(|e| e.to_string())
+    /// Docker does. The error is the grammar's own.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        text.parse::<Reference>().map(ImageReference)
     }
 
     /// The full name: `docker.io/library/alpine:3.19`.
