@@ -28,6 +28,38 @@ use std::path::{Path, PathBuf};
 /// few MiB; `inspect --files` of a huge one is the most there is).
 pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 
+/// Why bytes are not a report this build reads, in a few words.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportDocError {
+    /// Not JSON at all.
+    #[error("not valid JSON ({0})")]
+    NotJson(#[source] serde_json::Error),
+    /// A report of another version of the schema.
+    #[error(
+        "it is an `{0}` report and this imgscan reads `{schema}` (scan that image again with this version)",
+        schema = super::SCHEMA
+    )]
+    OtherVersion(
+        /// The schema it names.
+        String,
+    ),
+    /// JSON of another schema.
+    #[error("its schema is `{0}`, not `{schema}`", schema = super::SCHEMA)]
+    OtherSchema(
+        /// The schema it names.
+        String,
+    ),
+    /// A SARIF log.
+    #[error("it is a SARIF log; use `-f json` reports")]
+    Sarif,
+    /// JSON without a `schema` field.
+    #[error("it has no `schema` field (`{schema}`)", schema = super::SCHEMA)]
+    NoSchema,
+    /// The right schema, but fields of the wrong shape.
+    #[error("it does not match `{schema}`: {0}", schema = super::SCHEMA)]
+    Shape(#[source] serde_json::Error),
+}
+
 /// Why a report file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportFileError {
@@ -59,7 +91,8 @@ pub enum ReportFileError {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        reason: String,
+        #[source]
+        reason: ReportDocError,
     },
     /// A report of another image.
     #[error("baseline `{path}` is a report of another image: {reason}")]
@@ -273,9 +306,9 @@ impl ReportDoc {
     }
 
     /// Parses report bytes; the error says what is wrong, in a few words.
-    pub fn parse(bytes: &[u8]) -> Result<ReportDoc, String> {
+    pub fn parse(bytes: &[u8]) -> Result<ReportDoc, ReportDocError> {
         let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+            serde_json::from_slice(bytes).map_err(ReportDocError::NotJson)?;
         Self::from_value(value)
     }
 
@@ -285,23 +318,17 @@ impl ReportDoc {
         Self::from_value(value).expect("a report reads back")
     }
 
-    fn from_value(value: serde_json::Value) -> Result<ReportDoc, String> {
+    fn from_value(value: serde_json::Value) -> Result<ReportDoc, ReportDocError> {
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(super::SCHEMA) => {}
             Some(other) if other.starts_with("imgscan.report/") => {
-                return Err(format!(
-                    "it is an `{other}` report and this imgscan reads `{}` (scan that image again with this version)",
-                    super::SCHEMA
-                ));
+                return Err(ReportDocError::OtherVersion(other.to_string()));
             }
-            Some(other) => return Err(format!("its schema is `{other}`, not `{}`", super::SCHEMA)),
-            None if value.get("runs").is_some() => {
-                return Err("it is a SARIF log; use `-f json` reports".to_string());
-            }
-            None => return Err(format!("it has no `schema` field (`{}`)", super::SCHEMA)),
+            Some(other) => return Err(ReportDocError::OtherSchema(other.to_string())),
+            None if value.get("runs").is_some() => return Err(ReportDocError::Sarif),
+            None => return Err(ReportDocError::NoSchema),
         }
-        let mut doc: ReportDoc = serde_json::from_value(value)
-            .map_err(|e| format!("it does not match `{}`: {e}", super::SCHEMA))?;
+        let mut doc: ReportDoc = serde_json::from_value(value).map_err(ReportDocError::Shape)?;
         for v in doc.vulnerabilities.iter_mut().flatten() {
             v.fingerprint = fingerprint::of_vulnerability(&v.purl, &v.name, &v.id);
         }
@@ -661,11 +688,15 @@ mod tests {
 
     #[test]
     fn other_schemas_and_garbage_are_refused_with_a_reason() {
-        let why = |text: &str| ReportDoc::parse(text.as_bytes()).unwrap_err();
+        let why = |text: &str| ReportDoc::parse(text.as_bytes()).unwrap_err().to_string();
         assert!(why("{\"schema\":\"imgscan.report/v0\"}").contains("imgscan.report/v0"));
         assert!(why("{\"version\":\"2.1.0\",\"runs\":[]}").contains("SARIF"));
         assert!(why("{\"schema\":\"imgscan.report/v1\"").contains("not valid JSON"));
         assert!(why("{\"schema\":\"imgscan.report/v1\",\"layers\":[]}").contains("target"));
         assert!(why("[]").contains("no `schema`"));
+        assert!(matches!(
+            ReportDoc::parse(b"{\"schema\":\"other/v1\"}"),
+            Err(ReportDocError::OtherSchema(schema)) if schema == "other/v1"
+        ));
     }
 }
