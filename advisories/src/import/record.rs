@@ -96,7 +96,7 @@ pub(crate) fn prepare(name: &str, bytes: &[u8]) -> Outcome {
             Err(reason) => {
                 return Outcome::Malformed {
                     what: record.id.clone(),
-                    reason,
+                    reason: reason.to_string(),
                     family: Some(ecosystem_family(&entry.package.ecosystem).to_string()),
                 };
             }
@@ -150,22 +150,48 @@ fn malformed_json(name: &str, bytes: &[u8], reason: String) -> Outcome {
     }
 }
 
+/// Why an affected entry cannot be stored; the record becomes a warning.
+#[derive(Debug, thiserror::Error)]
+enum AffectedError {
+    /// A package without a name.
+    #[error("`{ecosystem}` package with an empty name")]
+    EmptyName {
+        /// The package's ecosystem.
+        ecosystem: String,
+    },
+    /// A version its ecosystem's scheme cannot read.
+    #[error("`{ecosystem}` package `{name}`: {source}")]
+    Version {
+        /// The package's ecosystem.
+        ecosystem: String,
+        /// The package.
+        name: String,
+        /// What the scheme says.
+        source: crate::VersionError,
+    },
+    /// Ranges or versions that do not encode (not expected of parsed JSON).
+    #[error("{0}")]
+    Encode(#[from] serde_json::Error),
+}
+
 /// The stored form of one affected entry; `None` when it has nothing a
 /// package version can match (only GIT ranges, no versions).
 fn store_affected(
     record: &Record,
     entry: &Affected,
     scheme: &dyn VersionScheme,
-) -> Result<Option<StoredAffected>, String> {
+) -> Result<Option<StoredAffected>, AffectedError> {
     let package = &entry.package;
     if package.name.is_empty() {
-        return Err(format!(
-            "`{}` package with an empty name",
-            package.ecosystem
-        ));
+        return Err(AffectedError::EmptyName {
+            ecosystem: package.ecosystem.clone(),
+        });
     }
-    let invalid =
-        |e: crate::VersionError| format!("`{}` package `{}`: {e}", package.ecosystem, package.name);
+    let invalid = |source: crate::VersionError| AffectedError::Version {
+        ecosystem: package.ecosystem.clone(),
+        name: package.name.clone(),
+        source,
+    };
     let mut ranges: Vec<&[Event]> = Vec::new();
     for range in &entry.ranges {
         if range.kind == RangeType::Git {
@@ -210,8 +236,8 @@ fn store_affected(
         ecosystem: package.ecosystem.clone(),
         eco_key: ecosystem_key(&package.ecosystem).to_string(),
         name: package.name.clone(),
-        ranges: serde_json::to_string(&ranges).map_err(|e| e.to_string())?,
-        versions: serde_json::to_string(&entry.versions).map_err(|e| e.to_string())?,
+        ranges: serde_json::to_string(&ranges)?,
+        versions: serde_json::to_string(&entry.versions)?,
         severity,
         cvss,
     }))
