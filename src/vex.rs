@@ -25,8 +25,7 @@ pub fn run(args: &VexArgs) -> anyhow::Result<ExitCode> {
         &args.author,
         SystemTime::now(),
         imgscan_scanner::ignore::today(),
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     for note in &written.left_out {
         output::note(&format!("imgscan: left out {note}"));
     }

@@ -6,7 +6,7 @@
 //! (directly or as a BOM-Link `urn:cdx:…#ref`), resolved to its purl, or a
 //! purl itself. A vulnerability without `analysis` states nothing.
 
-use super::{Product, Statement, VexStatus};
+use super::{Product, Statement, VexDocError, VexStatus};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -24,7 +24,7 @@ const JUSTIFICATIONS: &[&str] = &[
 ];
 
 /// The statements of the CycloneDX document `doc` read from `origin`.
-pub fn statements(doc: &Value, origin: &str) -> Result<Vec<Statement>, String> {
+pub fn statements(doc: &Value, origin: &str) -> Result<Vec<Statement>, VexDocError> {
     let mut purls = HashMap::new();
     if let Some(component) = doc.pointer("/metadata/component") {
         collect_purls(component, &mut purls, 0);
@@ -41,13 +41,16 @@ pub fn statements(doc: &Value, origin: &str) -> Result<Vec<Statement>, String> {
     let vulnerabilities = doc.get("vulnerabilities").and_then(Value::as_array);
     for (at, v) in vulnerabilities.into_iter().flatten().enumerate() {
         if let Some(statement) =
-            statement(v, &purls, origin).map_err(|e| format!("vulnerability {}: {e}", at + 1))?
+            statement(v, &purls, origin).map_err(|cause| VexDocError::Vulnerability {
+                at: at + 1,
+                cause: Box::new(cause),
+            })?
         {
             found.push(statement);
         }
     }
     if found.is_empty() {
-        return Err("a CycloneDX document with no vulnerability analysis: nothing to apply".into());
+        return Err(VexDocError::NoAnalysis);
     }
     Ok(found)
 }
@@ -77,25 +80,28 @@ fn statement(
     v: &Value,
     purls: &HashMap<String, String>,
     origin: &str,
-) -> Result<Option<Statement>, String> {
+) -> Result<Option<Statement>, VexDocError> {
     let Some(analysis) = v.get("analysis") else {
         return Ok(None);
     };
-    let id = v.get("id").and_then(Value::as_str).ok_or("no `id`")?;
+    let id = v
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or(VexDocError::NoId)?;
     let state = analysis
         .get("state")
         .and_then(Value::as_str)
-        .ok_or("`analysis` has no `state`")?;
+        .ok_or(VexDocError::NoState)?;
     let status = match state {
         "not_affected" | "false_positive" => VexStatus::NotAffected,
         "resolved" | "resolved_with_pedigree" => VexStatus::Fixed,
         "exploitable" => VexStatus::Affected,
         "in_triage" => VexStatus::UnderInvestigation,
-        other => return Err(format!("unknown analysis state `{other}`")),
+        other => return Err(VexDocError::UnknownState(other.to_string())),
     };
     let justification = analysis.get("justification").and_then(Value::as_str);
     if let Some(j) = justification.filter(|j| !JUSTIFICATIONS.contains(j)) {
-        return Err(format!("unknown justification `{j}`"));
+        return Err(VexDocError::UnknownJustification(j.to_string()));
     }
     let aliases = v
         .get("references")
@@ -120,9 +126,7 @@ fn statement(
         .map(|purl| Product::new(&purl, Vec::new()))
         .collect();
     if products.is_empty() {
-        return Err(format!(
-            "`{id}` affects nothing this document names by purl (each `affects[].ref` must be a component's bom-ref with a purl, or a purl)"
-        ));
+        return Err(VexDocError::AffectsNothing(id.to_string()));
     }
     Ok(Some(Statement {
         ids: std::iter::once(id)

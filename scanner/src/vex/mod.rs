@@ -86,13 +86,84 @@ pub enum VexError {
     #[error(transparent)]
     Read(#[from] imgscan_sbom::input::InputError),
     /// The file is not JSON, or not a VEX document.
-    #[error("VEX file `{path}`: {message}")]
+    #[error("VEX file `{path}`: {cause}")]
     Invalid {
         /// The file.
         path: String,
         /// What is wrong.
-        message: String,
+        #[source]
+        cause: VexDocError,
     },
+}
+
+/// What is wrong with a VEX document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VexDocError {
+    /// Not JSON (serde_json's message).
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// JSON of neither format.
+    #[error(
+        "neither OpenVEX (an `@context` of https://openvex.dev/ns/…) nor CycloneDX (`bomFormat`)"
+    )]
+    UnknownFormat,
+    /// An OpenVEX document without `statements`.
+    #[error("an OpenVEX document needs a `statements` array")]
+    NoStatements,
+    /// One OpenVEX statement, by its 1-based position.
+    #[error("statement {at}: {cause}")]
+    Statement {
+        /// 1-based position in `statements`.
+        at: usize,
+        /// What is wrong with it.
+        cause: Box<VexDocError>,
+    },
+    /// An OpenVEX statement without `vulnerability`.
+    #[error("no `vulnerability`")]
+    NoVulnerability,
+    /// An OpenVEX `vulnerability` object without `name`.
+    #[error("`vulnerability` needs a `name`")]
+    UnnamedVulnerability,
+    /// An OpenVEX `status` the spec does not define.
+    #[error("unknown status `{0}`")]
+    UnknownStatus(String),
+    /// An OpenVEX statement without `status`.
+    #[error("no `status`")]
+    NoStatus,
+    /// A justification the format does not define.
+    #[error("unknown justification `{0}`")]
+    UnknownJustification(String),
+    /// An OpenVEX `not_affected` without a reason.
+    #[error("`not_affected` needs a `justification` or an `impact_statement`")]
+    Unjustified,
+    /// An OpenVEX statement that names no product.
+    #[error("names no product")]
+    NoProduct,
+    /// A CycloneDX vulnerability, by its 1-based position.
+    #[error("vulnerability {at}: {cause}")]
+    Vulnerability {
+        /// 1-based position in `vulnerabilities`.
+        at: usize,
+        /// What is wrong with it.
+        cause: Box<VexDocError>,
+    },
+    /// A CycloneDX document none of whose vulnerabilities has `analysis`.
+    #[error("a CycloneDX document with no vulnerability analysis: nothing to apply")]
+    NoAnalysis,
+    /// A CycloneDX vulnerability without `id`.
+    #[error("no `id`")]
+    NoId,
+    /// A CycloneDX `analysis` without `state`.
+    #[error("`analysis` has no `state`")]
+    NoState,
+    /// A CycloneDX analysis state the spec does not define.
+    #[error("unknown analysis state `{0}`")]
+    UnknownState(String),
+    /// A CycloneDX vulnerability whose `affects` name no purl.
+    #[error(
+        "`{0}` affects nothing this document names by purl (each `affects[].ref` must be a component's bom-ref with a purl, or a purl)"
+    )]
+    AffectsNothing(String),
 }
 
 /// Every statement of every VEX file given, in order.
@@ -150,22 +221,19 @@ impl VexSet {
 
 /// The statements of one document, whichever format it is in.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Statement>, VexError> {
-    let invalid = |message: String| VexError::Invalid {
+    let invalid = |cause: VexDocError| VexError::Invalid {
         path: origin.to_string(),
-        message,
+        cause,
     };
     let doc: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        serde_json::from_str(text).map_err(|e| invalid(VexDocError::NotJson(e.to_string())))?;
     let context = doc.get("@context").and_then(|c| c.as_str()).unwrap_or("");
     if context.starts_with("https://openvex.dev/ns") {
         openvex::statements(&doc, origin).map_err(invalid)
     } else if doc.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
         cyclonedx::statements(&doc, origin).map_err(invalid)
     } else {
-        Err(invalid(
-            "neither OpenVEX (an `@context` of https://openvex.dev/ns/…) nor CycloneDX (`bomFormat`)"
-                .into(),
-        ))
+        Err(invalid(VexDocError::UnknownFormat))
     }
 }
 

@@ -2,7 +2,7 @@
 //! v0.0.x are accepted too): reading statements, and writing the ignore
 //! file's vulnerability entries as an OpenVEX document.
 
-use super::{Product, Statement, VexStatus};
+use super::{Product, Statement, VexDocError, VexStatus};
 use crate::clock::rfc3339;
 use crate::ignore::{Date, IgnoreList};
 use serde_json::{Value, json};
@@ -22,18 +22,23 @@ const JUSTIFICATIONS: &[&str] = &[
 ];
 
 /// The statements of the OpenVEX document `doc` read from `origin`.
-pub fn statements(doc: &Value, origin: &str) -> Result<Vec<Statement>, String> {
+pub fn statements(doc: &Value, origin: &str) -> Result<Vec<Statement>, VexDocError> {
     let list = doc
         .get("statements")
         .and_then(Value::as_array)
-        .ok_or("an OpenVEX document needs a `statements` array")?;
+        .ok_or(VexDocError::NoStatements)?;
     list.iter()
         .enumerate()
-        .map(|(at, s)| statement(s, origin).map_err(|e| format!("statement {}: {e}", at + 1)))
+        .map(|(at, s)| {
+            statement(s, origin).map_err(|cause| VexDocError::Statement {
+                at: at + 1,
+                cause: Box::new(cause),
+            })
+        })
         .collect()
 }
 
-fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
+fn statement(s: &Value, origin: &str) -> Result<Statement, VexDocError> {
     let text = |key: &str| s.get(key).and_then(Value::as_str).map(str::to_string);
     let ids = match s.get("vulnerability") {
         Some(Value::String(name)) => vec![name.clone()],
@@ -41,7 +46,7 @@ fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
             let name = v
                 .get("name")
                 .and_then(Value::as_str)
-                .ok_or("`vulnerability` needs a `name`")?;
+                .ok_or(VexDocError::UnnamedVulnerability)?;
             let aliases = v.get("aliases").and_then(Value::as_array);
             std::iter::once(name.to_string())
                 .chain(
@@ -52,26 +57,26 @@ fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
                 )
                 .collect()
         }
-        _ => return Err("no `vulnerability`".into()),
+        _ => return Err(VexDocError::NoVulnerability),
     };
     let status = match text("status").as_deref() {
         Some("not_affected") => VexStatus::NotAffected,
         Some("fixed") => VexStatus::Fixed,
         Some("affected") => VexStatus::Affected,
         Some("under_investigation") => VexStatus::UnderInvestigation,
-        Some(other) => return Err(format!("unknown status `{other}`")),
-        None => return Err("no `status`".into()),
+        Some(other) => return Err(VexDocError::UnknownStatus(other.to_string())),
+        None => return Err(VexDocError::NoStatus),
     };
     let justification = text("justification");
     if let Some(j) = justification
         .as_deref()
         .filter(|j| !JUSTIFICATIONS.contains(j))
     {
-        return Err(format!("unknown justification `{j}`"));
+        return Err(VexDocError::UnknownJustification(j.to_string()));
     }
     let impact = text("impact_statement");
     if status == VexStatus::NotAffected && justification.is_none() && impact.is_none() {
-        return Err("`not_affected` needs a `justification` or an `impact_statement`".into());
+        return Err(VexDocError::Unjustified);
     }
     let products: Vec<Product> = s
         .get("products")
@@ -90,7 +95,7 @@ fn statement(s: &Value, origin: &str) -> Result<Statement, String> {
         })
         .collect();
     if products.is_empty() {
-        return Err("names no product".into());
+        return Err(VexDocError::NoProduct);
     }
     Ok(Statement {
         ids,
@@ -129,6 +134,17 @@ fn is_vulnerability_id(id: &str) -> bool {
         && prefix.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
+/// Ignore-file entries without a package, and no product to put them on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} name no package: give the image with --product (its digest or purl)",
+    .ids.join(", ")
+)]
+pub struct UnplacedEntries {
+    /// The entries' ids.
+    pub ids: Vec<String>,
+}
+
 /// An OpenVEX document and what of the ignore file it left out.
 #[derive(Debug, Clone)]
 pub struct Written {
@@ -149,7 +165,7 @@ pub fn from_ignore_list(
     author: &str,
     now: SystemTime,
     today: Date,
-) -> Result<Written, String> {
+) -> Result<Written, UnplacedEntries> {
     let mut statements = Vec::new();
     let mut left_out = Vec::new();
     let mut unplaced = Vec::new();
@@ -182,10 +198,7 @@ pub fn from_ignore_list(
         }));
     }
     if !unplaced.is_empty() {
-        return Err(format!(
-            "{} name no package: give the image with --product (its digest or purl)",
-            unplaced.join(", ")
-        ));
+        return Err(UnplacedEntries { ids: unplaced });
     }
     let statements = Value::Array(statements);
     let id = hex::encode(&Sha256::digest(statements.to_string().as_bytes())[..16]);
@@ -270,6 +283,16 @@ mod tests {
                 "{err}"
             );
         }
+        let doc = format!(
+            r#"{{"@context":"{CONTEXT}","statements":[{{"products":["pkg:npm/a"],"status":"fixed"}}]}}"#
+        );
+        match parse(&doc, "bad.json").unwrap_err() {
+            crate::vex::VexError::Invalid {
+                cause: VexDocError::Statement { at: 1, cause },
+                ..
+            } => assert_eq!(*cause, VexDocError::NoVulnerability),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -300,7 +323,7 @@ expires = 2020-01-01
         let today = (2026, 12, 1);
         let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_796_083_200);
         let unplaced = from_ignore_list(&ignore, &[], "me", now, today);
-        assert!(unplaced.unwrap_err().contains("CVE-2024-6387"));
+        assert!(unplaced.unwrap_err().to_string().contains("CVE-2024-6387"));
         let written = from_ignore_list(&ignore, &["sha256:aaaa".into()], "me", now, today).unwrap();
         assert_eq!(written.left_out.len(), 2, "{:?}", written.left_out);
         assert!(
