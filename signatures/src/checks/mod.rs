@@ -4,6 +4,7 @@
 mod accounts;
 mod cron;
 mod docker;
+mod kernel;
 mod npm_drift;
 mod npm_scripts;
 mod redis;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(docker::Docker),
         Box::new(selinux::Selinux),
         Box::new(services::Services),
+        Box::new(kernel::Kernel),
         Box::new(npm_scripts::NpmScripts),
         Box::new(npm_drift::NpmDrift),
     ]
