@@ -219,7 +219,7 @@ pub fn layer_timeline(report: &Report) -> Vec<LayerStory<'_>> {
                         .vulnerabilities
                         .iter()
                         .flatten()
-                        .filter(|v| v.layer == at)
+                        .filter(|v| v.at.layer == at)
                         .map(|v| v.severity),
                 ),
                 malware: malware.iter().filter(|m| m.layer == at).cloned().collect(),
