@@ -4,24 +4,11 @@
 //! user's filters (`--only-fixed`, `--severity`).
 
 use crate::ignore::{Date, IgnoreList};
+use crate::model::{Placement, VulnerabilityEntry};
 use crate::vex::{Applied, VexSet};
 use imgscan_advisories::{Vulnerability, VulnerabilityKind};
 use imgscan_sbom::{Package, Severity};
-use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// One vulnerable (or malicious) package, as the report lists it: the
-/// advisory database's match, found at a [`Placement`].
-pub type VulnerabilityEntry = Vulnerability<Placement>;
-
-/// Where the report found a vulnerable package.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Placement {
-    /// The earliest layer that brought the package.
-    pub layer: usize,
-    /// Every database or lockfile the package was found in.
-    pub locations: Vec<String>,
-}
 
 /// Which matches the user wants reported.
 #[derive(Debug, Clone, Default)]

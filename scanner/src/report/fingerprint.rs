@@ -18,7 +18,7 @@
 //! in two lockfiles with the same vulnerability): it names a problem, not
 //! a row.
 
-use crate::vulnerabilities::VulnerabilityEntry;
+use crate::model::VulnerabilityEntry;
 use imgscan_sbom::Finding;
 use imgscan_signatures::Malware;
 use sha2::{Digest, Sha256};
@@ -100,7 +100,7 @@ fn hash(kind: &str, fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vulnerabilities::Placement;
+    use crate::model::Placement;
     use imgscan_advisories::{Vulnerability, VulnerabilityKind};
     use imgscan_sbom::Severity;
 
