@@ -16,7 +16,7 @@ pub mod version;
 
 pub use db::{Database, DbError, DbStatus, EcosystemStatus, SCHEMA_VERSION, default_db_path};
 pub use import::{ImportLimits, ImportSource, ImportSummary, import, import_with_limits};
-pub use matching::{Vulnerability, VulnerabilityKind};
+pub use matching::{PackageIndex, Vulnerability, VulnerabilityKind};
 pub use severity::Cvss;
 pub use update::{DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE, UpdateError, UpdateSummary, update};
 pub use version::{VersionError, VersionScheme, scheme_for_ecosystem};

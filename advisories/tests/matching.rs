@@ -13,7 +13,10 @@ fn npm(name: &str, version: &str) -> Package {
 }
 
 fn ids(found: &[Vulnerability]) -> Vec<(usize, &str)> {
-    found.iter().map(|v| (v.package, v.id.as_str())).collect()
+    found
+        .iter()
+        .map(|v| (v.at.package, v.id.as_str()))
+        .collect()
 }
 
 /// Which of `versions` of npm package `a` the records match.

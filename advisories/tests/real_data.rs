@@ -50,7 +50,7 @@ fn matches(db: &Database, packages: &[Package], os: Option<&OsRelease>) -> Vec<V
 }
 
 fn find<'v>(found: &'v [Vulnerability], package: usize, id: &str) -> Option<&'v Vulnerability> {
-    found.iter().find(|v| v.package == package && v.id == id)
+    found.iter().find(|v| v.at.package == package && v.id == id)
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn npm_advisories(db: &Database) {
     assert_eq!(proto.severity, Severity::Critical);
     let old: Vec<&str> = found
         .iter()
-        .filter(|v| v.package == 3)
+        .filter(|v| v.at.package == 3)
         .map(|v| v.id.as_str())
         .collect();
     assert_eq!(
@@ -221,7 +221,7 @@ fn npm_advisories(db: &Database) {
         ["CVE-2020-7598", "CVE-2021-44906"],
         "the withdrawn GHSA-7fhm-mqm4-2wp7 is gone"
     );
-    assert!(!found.iter().any(|v| v.package == 4));
+    assert!(!found.iter().any(|v| v.at.package == 4));
 }
 
 fn malicious_npm(db: &Database) {
@@ -238,7 +238,7 @@ fn malicious_npm(db: &Database) {
     );
     let ids: Vec<(usize, &str, VulnerabilityKind, Severity)> = found
         .iter()
-        .map(|v| (v.package, v.id.as_str(), v.kind, v.severity))
+        .map(|v| (v.at.package, v.id.as_str(), v.kind, v.severity))
         .collect();
     assert_eq!(
         ids,

@@ -7,13 +7,13 @@ use crate::decompress::Compression;
 use crate::disk::index_disk;
 use crate::error::ScanError;
 use crate::ignore::{IgnoreList, today};
-use crate::inventory::{RemovedPackage, cataloger_globs, take_inventory};
+use crate::inventory::{cataloger_globs, take_inventory};
 use crate::layer::{
     LayerBuilder, LayerIndex, PassOptions, Skipped, UNPLACED_CAPTURE_BYTES, Unknown, run_pass,
 };
 use crate::layer_pass::{LayerOutcome, read_layer, verify_layer};
 use crate::limits::Limits;
-use crate::report::{LayerInfo, TargetInfo};
+use crate::model::{LayerInfo, Scanned, TargetInfo};
 use crate::rootfs::index_rootfs;
 use crate::shared_budget::SharedBudget;
 use crate::source::blobs::{BlobStore, DirStore, TarStore};
@@ -23,12 +23,10 @@ use crate::source::stream::read_compressed_archive;
 use crate::source::{Platform, Target, TargetKind, resolve_target};
 use crate::tree::FileTree;
 use crate::vex::VexSet;
-use crate::vulnerabilities::{Silencers, VulnerabilityEntry, VulnerabilityFilter, select};
+use crate::vulnerabilities::{Silencers, VulnerabilityFilter, select};
 use imgscan_advisories::{Database, DbError};
-use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, Package, detect_os};
-use imgscan_signatures::{
-    CheckContext, Incident, Ioc, Malware, RuleSet, all_checks, check_globs, run_checks,
-};
+use imgscan_sbom::{FileKind, FileTreeView, Finding, OS_FILES, OsRelease, detect_os};
+use imgscan_signatures::{CheckContext, Malware, RuleSet, all_checks, check_globs, run_checks};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::Read;
@@ -107,47 +105,6 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {}
-
-/// A scanned image: its description, its layers, and the final tree.
-#[derive(Debug)]
-pub struct Scanned {
-    /// What the target is.
-    pub target: TargetInfo,
-    /// Each layer, bottom first.
-    pub layers: Vec<LayerInfo>,
-    /// The merged final tree.
-    pub tree: FileTree,
-    /// Everything that was not read, with why.
-    pub unknowns: Vec<Unknown>,
-    /// Skip counts over all layers.
-    pub skipped: Skipped,
-    /// Packages, when cataloging was asked for.
-    pub packages: Option<Vec<Package>>,
-    /// Packages a layer took out of a database (removed or replaced by
-    /// another version), when cataloging was asked for.
-    pub removed_packages: Option<Vec<RemovedPackage>>,
-    /// Findings of the checks, when they ran.
-    pub findings: Option<Vec<Finding>>,
-    /// Files rules matched, when rules ran.
-    pub malware: Option<Vec<Malware>>,
-    /// Indicators of compromise from the rules and checks, when either ran.
-    pub iocs: Option<Vec<Ioc>>,
-    /// One incident per suspicious executable, when rules or checks ran.
-    pub incidents: Option<Vec<Incident>>,
-    /// Vulnerable and malicious packages, when an advisory database was read.
-    pub vulnerabilities: Option<Vec<VulnerabilityEntry>>,
-    /// Findings and malware entries the ignore file silenced.
-    pub suppressed: u64,
-    /// The VEX statements that suppressed a vulnerability.
-    pub vex: Vec<crate::vex::Applied>,
-    /// Warnings about the scan itself (expired ignore entries, ...).
-    pub warnings: Vec<String>,
-    /// Fingerprints of what was found but not reported (the ignore file,
-    /// `--severity`, `--only-fixed`): a baseline must not call it fixed.
-    pub withheld: Vec<String>,
-    /// Layers taken from the cache and read, when a cache was used.
-    pub cache: Option<crate::cache::CacheStats>,
-}
 
 /// Scans the target `input`.
 pub fn scan(

@@ -4,41 +4,11 @@
 //! user's filters (`--only-fixed`, `--severity`).
 
 use crate::ignore::{Date, IgnoreList};
+use crate::model::{Placement, VulnerabilityEntry};
 use crate::vex::{Applied, VexSet};
-use imgscan_advisories::{Cvss, Vulnerability, VulnerabilityKind};
+use imgscan_advisories::{Vulnerability, VulnerabilityKind};
 use imgscan_sbom::{Package, Severity};
-use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// One vulnerable (or malicious) package, as the report lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct VulnerabilityEntry {
-    /// The advisory id (`CVE-…`, `GHSA-…`, `MAL-…`, `ALSA-…`).
-    pub id: String,
-    /// `vulnerability`, or `malicious` for a malicious-package record.
-    pub kind: VulnerabilityKind,
-    /// The other ids of the same vulnerability.
-    pub aliases: Vec<String>,
-    /// The package.
-    pub purl: String,
-    /// Package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Versions that fix it; empty when there is no fix.
-    pub fixed: Vec<String>,
-    /// Severity.
-    pub severity: Severity,
-    /// The CVSS vector the severity came from, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cvss: Option<Cvss>,
-    /// The earliest layer that brought the package.
-    pub layer: usize,
-    /// Every database or lockfile the package was found in.
-    pub locations: Vec<String>,
-    /// One line about it.
-    pub summary: String,
-}
 
 /// Which matches the user wants reported.
 #[derive(Debug, Clone, Default)]
@@ -96,28 +66,20 @@ pub fn select(
 ) -> Selection {
     let mut grouped: BTreeMap<(String, String), VulnerabilityEntry> = BTreeMap::new();
     for found in matches {
-        let Some(package) = packages.get(found.package) else {
+        let Some(package) = packages.get(found.at.package) else {
             continue;
         };
         let entry = grouped
             .entry((found.id.clone(), found.purl.clone()))
-            .or_insert_with(|| VulnerabilityEntry {
-                id: found.id,
-                kind: found.kind,
-                aliases: found.aliases,
-                purl: found.purl,
-                name: found.name,
-                version: found.version,
-                fixed: found.fixed,
-                severity: found.severity,
-                cvss: found.cvss,
-                layer: package.layer,
-                locations: Vec::new(),
-                summary: found.summary,
+            .or_insert_with(|| {
+                found.found_at(Placement {
+                    layer: package.layer,
+                    locations: Vec::new(),
+                })
             });
-        entry.layer = entry.layer.min(package.layer);
-        if !entry.locations.contains(&package.location) {
-            entry.locations.push(package.location.clone());
+        entry.at.layer = entry.at.layer.min(package.layer);
+        if !entry.at.locations.contains(&package.location) {
+            entry.at.locations.push(package.location.clone());
         }
     }
     let mut selection = Selection::default();
@@ -147,12 +109,12 @@ pub fn select(
                 .push(crate::report::fingerprint::vulnerability(&entry));
             continue;
         }
-        entry.locations.sort();
+        entry.at.locations.sort();
         selection.entries.push(entry);
     }
     selection.entries.sort_by(|a, b| {
-        (a.severity, a.layer, &a.name, &a.version, &a.id)
-            .cmp(&(b.severity, b.layer, &b.name, &b.version, &b.id))
+        (a.severity, a.at.layer, &a.name, &a.version, &a.id)
+            .cmp(&(b.severity, b.at.layer, &b.name, &b.version, &b.id))
     });
     selection
 }
@@ -160,6 +122,7 @@ pub fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imgscan_advisories::PackageIndex;
     use imgscan_sbom::Ecosystem;
 
     fn lodash(layer: usize, location: &str) -> Package {
@@ -195,13 +158,13 @@ mod tests {
             id: id.into(),
             kind: VulnerabilityKind::Vulnerability,
             aliases: vec![format!("GHSA-for-{id}")],
-            package,
             purl: "pkg:npm/lodash@4.17.20".into(),
             name: "lodash".into(),
             version: "4.17.20".into(),
             fixed: fixed.iter().map(|f| f.to_string()).collect(),
             severity,
             cvss: None,
+            at: PackageIndex { package },
             summary: String::new(),
         }
     }
@@ -228,9 +191,9 @@ mod tests {
         assert_eq!(suppressed, 0);
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].id, "CVE-1", "sorted by severity first");
-        assert_eq!(entries[0].layer, 1, "the earliest layer");
+        assert_eq!(entries[0].at.layer, 1, "the earliest layer");
         assert_eq!(
-            entries[0].locations,
+            entries[0].at.locations,
             ["/a/package-lock.json", "/b/package-lock.json"]
         );
     }

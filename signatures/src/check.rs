@@ -1,4 +1,5 @@
-//! The [`Check`] trait, the context checks read, and running them all.
+//! The [`Check`] trait, the context checks read, and running them all;
+//! the built-in checks implement it, one file per family, under `checks/`.
 
 use imgscan_sbom::{Ecosystem, FileTreeView, Finding, Package, Severity, display_path};
 use std::borrow::Cow;
@@ -106,11 +107,6 @@ impl<'a> CheckContext<'a> {
             remedy: remedy.to_string(),
         }
     }
-}
-
-/// Every built-in check.
-pub fn all_checks() -> Vec<Box<dyn Check>> {
-    crate::checks::all()
 }
 
 /// The globs every check needs captured.

@@ -24,7 +24,8 @@ pub mod nested;
 pub mod pool;
 pub mod rules;
 
-pub use check::{Check, CheckContext, CheckInfo, all_checks, check_globs, run_checks};
+pub use check::{Check, CheckContext, CheckInfo, check_globs, run_checks};
+pub use checks::all_checks;
 pub use incident::Incident;
 pub use ioc::{Ioc, IocKind, IocPlace};
 pub use malware::{Malware, RuleHit, RuleScanError, RuleScanner};

@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use imgscan_sbom::{Package, Severity};
 
-use super::{Candidate, Vulnerability, VulnerabilityKind};
+use super::{Candidate, PackageIndex, Vulnerability, VulnerabilityKind};
 use crate::severity::Cvss;
 use crate::version::VersionScheme;
 
@@ -225,13 +225,13 @@ impl Group<'_> {
                 .filter(|l| *l != primary)
                 .map(str::to_string)
                 .collect(),
-            package: index,
             purl: package.purl.clone(),
             name: package.name.clone(),
             version: package.version.clone(),
             fixed: sort_versions(fixed.into_iter().map(str::to_string).collect(), scheme),
             severity,
             cvss: cvss.cloned(),
+            at: PackageIndex { package: index },
             summary: summary.to_string(),
         }
     }

@@ -28,19 +28,19 @@ pub enum VulnerabilityKind {
     Malicious,
 }
 
-/// One vulnerability of one package: the report's `vulnerabilities[]`
-/// entry, less `layer` and `locations[]`, which the scanner fills in.
+/// One vulnerability of one package, the package found at `P`: a match
+/// of [`Database::matches`] names it by its index ([`PackageIndex`]); the
+/// report's `vulnerabilities[]` entry is this type too, with the layers
+/// and files the scanner found the package in, so the fields are declared
+/// here once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Vulnerability {
+pub struct Vulnerability<P = PackageIndex> {
     /// Primary id (see `merge` for how it is chosen).
     pub id: String,
     /// Vulnerability or malicious package.
     pub kind: VulnerabilityKind,
     /// Every other id of the same vulnerability, sorted.
     pub aliases: Vec<String>,
-    /// Index of the package in the slice given to [`Database::matches`].
-    #[serde(skip)]
-    pub package: usize,
     /// The package's purl.
     pub purl: String,
     /// The package's name.
@@ -56,8 +56,53 @@ pub struct Vulnerability {
     /// The CVSS vector the severity comes from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvss: Option<Cvss>,
+    /// Where the package was found; its fields are written in line, before
+    /// `summary`.
+    #[serde(flatten)]
+    pub at: P,
     /// One-line summary.
     pub summary: String,
+}
+
+impl<P> Vulnerability<P> {
+    /// The same vulnerability, its package found at `at` instead.
+    pub fn found_at<Q>(self, at: Q) -> Vulnerability<Q> {
+        let Vulnerability {
+            id,
+            kind,
+            aliases,
+            purl,
+            name,
+            version,
+            fixed,
+            severity,
+            cvss,
+            at: _,
+            summary,
+        } = self;
+        Vulnerability {
+            id,
+            kind,
+            aliases,
+            purl,
+            name,
+            version,
+            fixed,
+            severity,
+            cvss,
+            at,
+            summary,
+        }
+    }
+}
+
+/// Which package a match is about: its index in the slice given to
+/// [`Database::matches`]. Not part of any report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PackageIndex {
+    /// The index.
+    #[serde(skip)]
+    pub package: usize,
 }
 
 /// One stored affected entry, read back for matching.
@@ -119,7 +164,7 @@ impl Database {
             }
             found.extend(merge::group(index, package, &hits, target.scheme));
         }
-        found.sort_by(|a, b| a.package.cmp(&b.package).then_with(|| a.id.cmp(&b.id)));
+        found.sort_by(|a, b| (a.at.package, &a.id).cmp(&(b.at.package, &b.id)));
         Ok(found)
     }
 

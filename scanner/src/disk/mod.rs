@@ -12,6 +12,7 @@
 pub mod device;
 mod error;
 pub mod ext;
+pub mod image;
 pub mod lvm;
 pub mod ova;
 pub mod partitions;
@@ -226,18 +227,18 @@ pub fn index_disk(
     allow_incomplete: bool,
 ) -> Result<(), DiskError> {
     builder.walk_volume();
-    let disks = device::disk_count(path)?;
+    let disks = image::disk_count(path)?;
     let mut survey = Survey::default();
     let mut pvs = Vec::new();
     for disk in 0..disks {
-        let mut device = device::open(path, disk)?;
+        let mut device = image::open(path, disk)?;
         let found = partitions(device.as_mut()).map_err(|cause| DiskError::PartitionTable {
             disk: (disks > 1).then_some(disk + 1),
             cause,
         })?;
         for partition in found {
             let volume = Volume::partition(&partition, disk, disks);
-            let reopen = || device::open(path, disk);
+            let reopen = || image::open(path, disk);
             let start = partition.start;
             if let Some(volume) = survey.sort(builder, volume, device.as_mut(), start, reopen)? {
                 match lvm::read_physical_volume(device.as_mut(), start) {
@@ -347,7 +348,7 @@ fn read_volume_groups(
             let found = pvs.iter().find(|f| f.pv.uuid == uuid)?;
             Some(PlacedVolume {
                 uuid: uuid.to_string(),
-                disk: device::open(path, found.disk).ok()?,
+                disk: image::open(path, found.disk).ok()?,
                 start: found.start,
                 len: found.len,
             })

@@ -17,7 +17,8 @@
 //! are not compared.
 
 use super::fingerprint;
-use super::{Report, Status, TargetInfo, Tracked};
+use super::{Report, Status, Tracked};
+use crate::model::TargetInfo;
 use imgscan_sbom::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

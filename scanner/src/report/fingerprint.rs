@@ -18,7 +18,7 @@
 //! in two lockfiles with the same vulnerability): it names a problem, not
 //! a row.
 
-use crate::vulnerabilities::VulnerabilityEntry;
+use crate::model::VulnerabilityEntry;
 use imgscan_sbom::Finding;
 use imgscan_signatures::Malware;
 use sha2::{Digest, Sha256};
@@ -100,11 +100,12 @@ fn hash(kind: &str, fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imgscan_advisories::VulnerabilityKind;
+    use crate::model::Placement;
+    use imgscan_advisories::{Vulnerability, VulnerabilityKind};
     use imgscan_sbom::Severity;
 
     fn vuln(purl: &str, name: &str, version: &str, id: &str, layer: usize) -> VulnerabilityEntry {
-        VulnerabilityEntry {
+        Vulnerability {
             id: id.into(),
             kind: VulnerabilityKind::Vulnerability,
             aliases: Vec::new(),
@@ -114,8 +115,10 @@ mod tests {
             fixed: Vec::new(),
             severity: Severity::High,
             cvss: None,
-            layer,
-            locations: vec!["/var/lib/dpkg/status".into()],
+            at: Placement {
+                layer,
+                locations: vec!["/var/lib/dpkg/status".into()],
+            },
             summary: String::new(),
         }
     }

@@ -553,7 +553,7 @@ fn vulnerabilities(out: &mut String, report: &Report) {
         let _ = write!(
             out,
             r#"<tr data-layer="{}"><td data-sort="{}">{}{score}{}</td><td><a href="{}" rel="noreferrer noopener">{}</a>{aliases}</td><td><code>{}</code></td><td><code>{}</code></td><td>{fixed}</td><td>{}</td><td>{}</td></tr>"#,
-            v.layer,
+            v.at.layer,
             severity_key(v.severity),
             badge(v.severity),
             new_mark(v.status),
@@ -561,7 +561,7 @@ fn vulnerabilities(out: &mut String, report: &Report) {
             h(&v.id),
             h(&v.name),
             h(&v.version),
-            v.layer,
+            v.at.layer,
             h(&one_line(&v.summary, 200))
         );
     }

@@ -152,7 +152,7 @@ pub fn render_markdown(report: &Report, gate: Option<&GateResult>) -> String {
                 code(&v.id),
                 code(&v.name),
                 code(&v.version),
-                v.layer
+                v.at.layer
             );
         }
         more(&mut out, vulnerabilities.len());

@@ -17,9 +17,8 @@ pub mod view;
 
 use crate::inventory::RemovedPackage;
 use crate::layer::{Skipped, Unknown};
-use crate::scan::Scanned;
-use crate::vulnerabilities::VulnerabilityEntry;
-use imgscan_sbom::{FileKind, Finding, OsRelease, Package, Severity, display_path};
+use crate::model::{LayerInfo, Scanned, TargetInfo, VulnerabilityEntry};
+use imgscan_sbom::{FileKind, Finding, Package, Severity, display_path};
 use imgscan_signatures::{Incident, Ioc, Malware};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,62 +30,6 @@ pub const SCHEMA: &str = "imgscan.report/v1";
 
 /// What was asked for but not checked by this build.
 pub const NOT_CHECKED: &[&str] = &["packages", "vulnerabilities", "malware", "findings"];
-
-/// What the target is.
-#[derive(Debug, Clone, Serialize)]
-pub struct TargetInfo {
-    /// The TARGET string as given.
-    pub input: String,
-    /// `dir`, `oci-dir`, `oci-archive` or `docker-archive`.
-    pub kind: String,
-    /// Manifest digest (OCI) or config digest (docker-archive).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// `os/arch[/variant]` from the image config.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
-    /// Creation time from the image config.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// The names the image goes by in its archive or layout (`RepoTags`,
-    /// OCI ref names).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub names: Vec<String>,
-    /// The OS found in the final tree.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub os: Option<OsRelease>,
-}
-
-/// One layer.
-#[derive(Debug, Clone, Serialize)]
-pub struct LayerInfo {
-    /// 0-based index, bottom first.
-    pub index: usize,
-    /// Digest of the stored blob.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// Digest of the uncompressed tar.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff_id: Option<String>,
-    /// Media type the manifest claims.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// Compression found in the blob's bytes (`none`, `gzip`, `zstd`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compression: Option<String>,
-    /// Stored size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compressed_size: Option<u64>,
-    /// Uncompressed size in bytes.
-    pub size: u64,
-    /// Number of entries in the layer (whiteouts included).
-    pub entries: u64,
-    /// Paths of lower layers this layer deleted or replaced.
-    pub deleted: usize,
-    /// The history line that made the layer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
 
 /// One path of the tree, for `inspect --files`.
 #[derive(Debug, Clone, Serialize)]

@@ -86,11 +86,11 @@ pub fn render_sarif(report: &Report) -> String {
             v.severity,
             format!(
                 "{} {} is affected by {}{also}: {fixed}. {} (layer {})",
-                v.name, v.version, v.id, v.summary, v.layer
+                v.name, v.version, v.id, v.summary, v.at.layer
             ),
-            v.locations.iter().map(|l| (l.as_str(), None)).collect(),
+            v.at.locations.iter().map(|l| (l.as_str(), None)).collect(),
             (&v.fingerprint, v.status),
-            json!({ "purl": v.purl, "layer": v.layer, "kind": v.kind }),
+            json!({ "purl": v.purl, "layer": v.at.layer, "kind": v.kind }),
         );
     }
     for m in report.malware.iter().flatten() {

@@ -649,7 +649,8 @@ struct ExtractedLicense {
 pub(crate) mod tests {
     use super::*;
     use crate::layer::Skipped;
-    use crate::report::{LayerInfo, SCHEMA, Summary, TargetInfo, Totals};
+    use crate::model::{LayerInfo, TargetInfo};
+    use crate::report::{SCHEMA, Summary, Totals};
     use imgscan_sbom::{Ecosystem, OsRelease, SourcePackage};
     use serde_json::Value;
     use std::path::PathBuf;

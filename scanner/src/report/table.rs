@@ -335,7 +335,7 @@ fn vulnerabilities(out: &mut String, report: &Report, style: &Style) {
             e(&v.name),
             e(&v.version),
             fixed,
-            v.layer,
+            v.at.layer,
             one_line(&e(&v.summary), 70),
             mark(v.status)
         );

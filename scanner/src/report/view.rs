@@ -3,9 +3,9 @@
 //! severity, and the layer timeline — per layer what it brought (packages
 //! added and removed, vulnerabilities, malware, findings, paths deleted).
 
-use super::{LayerInfo, Report, Status, Tracked};
+use super::{Report, Status, Tracked};
 use crate::inventory::RemovedPackage;
-use crate::vulnerabilities::VulnerabilityEntry;
+use crate::model::{LayerInfo, VulnerabilityEntry};
 use imgscan_sbom::{Finding, Package, Severity};
 use std::collections::BTreeMap;
 
@@ -219,7 +219,7 @@ pub fn layer_timeline(report: &Report) -> Vec<LayerStory<'_>> {
                         .vulnerabilities
                         .iter()
                         .flatten()
-                        .filter(|v| v.layer == at)
+                        .filter(|v| v.at.layer == at)
                         .map(|v| v.severity),
                 ),
                 malware: malware.iter().filter(|m| m.layer == at).cloned().collect(),

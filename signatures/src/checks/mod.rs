@@ -20,7 +20,7 @@ use crate::command::{Suspicion, analyze};
 use imgscan_sbom::{Finding, Severity};
 
 /// Every built-in check.
-pub fn all() -> Vec<Box<dyn Check>> {
+pub fn all_checks() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(cron::Cron),
         Box::new(systemd::Systemd),
