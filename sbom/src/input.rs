@@ -84,6 +84,21 @@ pub fn read_user_text(path: &Path, what: &'static str, cap: u64) -> Result<Strin
         .map_err(|_| InputError::new(what, path, "not UTF-8 text"))
 }
 
+/// Opens `path` for reading if it is a regular file (`None` if it is
+/// anything else). Never blocks: a FIFO is refused by its metadata before
+/// it is opened, and opened non-blocking in case it was swapped in since;
+/// the opened file's own metadata decides.
+pub fn open_if_regular(path: &Path) -> std::io::Result<Option<File>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(None);
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    Ok(file.metadata()?.is_file().then_some(file))
+}
+
 /// Opens the regular file at `path` for reading. The open does not block
 /// (a FIFO swapped in after the check would otherwise wait for a writer),
 /// and the opened file itself is checked again.

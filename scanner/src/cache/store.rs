@@ -169,7 +169,7 @@ impl DirStore {
 
 impl CacheStore for DirStore {
     fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let file = crate::report::baseline::open_regular(&self.path(key)).ok()??;
+        let file = imgscan_sbom::input::open_if_regular(&self.path(key)).ok()??;
         let mut bytes = Vec::new();
         file.take(MAX_VALUE).read_to_end(&mut bytes).ok()?;
         Some(bytes)

@@ -20,6 +20,7 @@ use super::fingerprint;
 use super::{Report, Status, Tracked};
 use crate::model::TargetInfo;
 use imgscan_sbom::Severity;
+use imgscan_sbom::input::open_if_regular;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -272,7 +273,7 @@ impl ReportDoc {
             path: path.to_path_buf(),
             source,
         };
-        let file = open_regular(path)
+        let file = open_if_regular(path)
             .map_err(io)?
             .ok_or_else(|| ReportFileError::NotAFile {
                 path: path.to_path_buf(),
@@ -343,30 +344,11 @@ impl ReportDoc {
     }
 }
 
-/// Opens `path` for reading if it is a regular file (`None` if it is
-/// anything else). Never blocks: a FIFO is refused by its metadata before
-/// it is opened, and opened non-blocking in case it was swapped in since;
-/// the opened file's own metadata decides.
-pub fn open_regular(path: &Path) -> std::io::Result<Option<std::fs::File>> {
-    if !std::fs::metadata(path)?.is_file() {
-        return Ok(None);
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    Ok(file.metadata()?.is_file().then_some(file))
-}
-
 /// Whether `path` is a regular file whose first non-blank byte is `{`:
 /// JSON, which no image form is (tar, gzip, zstd, qcow2, GPT all start
 /// otherwise).
 pub fn looks_like_report(path: &Path) -> bool {
-    let Ok(Some(file)) = open_regular(path) else {
+    let Ok(Some(file)) = open_if_regular(path) else {
         return false;
     };
     let mut head = Vec::with_capacity(64);
