@@ -6,7 +6,6 @@
 //! of output (a helper's answer when it has nothing — "credentials not
 //! found" — is no credentials), never with a secret.
 
-use super::credentials::{CredentialError, Credentials};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,11 +15,23 @@ const MAX_OUTPUT: u64 = 1 << 20;
 
 /// What a helper prints, as the Docker credential-helper protocol says.
 #[derive(serde::Deserialize)]
-struct HelperAnswer {
+pub(crate) struct HelperAnswer {
+    /// The user name (`<token>` for an identity token).
     #[serde(rename = "Username", default)]
-    username: String,
+    pub username: String,
+    /// The password or token.
     #[serde(rename = "Secret", default)]
-    secret: String,
+    pub secret: String,
+}
+
+/// A credential helper that failed (never with the secret in `reason`).
+#[derive(Debug, thiserror::Error)]
+#[error("credential helper `{helper}`: {reason}")]
+pub struct HelperError {
+    /// `docker-credential-NAME`.
+    pub helper: String,
+    /// What went wrong.
+    pub reason: String,
 }
 
 /// Asks `docker-credential-{name}` for the credentials of `server`.
@@ -29,9 +40,9 @@ pub(crate) fn get(
     name: &str,
     server: &str,
     timeout: Duration,
-) -> Result<Option<Credentials>, CredentialError> {
+) -> Result<Option<HelperAnswer>, HelperError> {
     let program = format!("docker-credential-{name}");
-    let failed = |reason: String| CredentialError::Helper {
+    let failed = |reason: String| HelperError {
         helper: program.clone(),
         reason,
     };
@@ -108,10 +119,7 @@ pub(crate) fn get(
     if answer.username.is_empty() && answer.secret.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Credentials {
-        username: answer.username,
-        password: answer.secret,
-    }))
+    Ok(Some(answer))
 }
 
 /// The first non-empty line of a helper's output, trimmed and bounded.

@@ -25,14 +25,9 @@ pub enum CredentialError {
         /// What is wrong.
         reason: String,
     },
-    /// A credential helper failed (never with the secret in `reason`).
-    #[error("credential helper `{helper}`: {reason}")]
-    Helper {
-        /// `docker-credential-NAME`.
-        helper: String,
-        /// What went wrong.
-        reason: String,
-    },
+    /// A credential helper failed (never with the secret in its reason).
+    #[error(transparent)]
+    Helper(#[from] cred_helper::HelperError),
 }
 
 /// The user name Docker uses for an identity token.
@@ -114,7 +109,10 @@ impl Credentials {
         if let Some(helper) = config.helper_for(registry)
             && let Some(found) = cred_helper::get(helper, &server_address(registry), timeout)?
         {
-            return Ok(Some(found));
+            return Ok(Some(Credentials {
+                username: found.username,
+                password: found.secret,
+            }));
         }
         let Some(entry) = find_entry(&config.auths, registry) else {
             return Ok(None);
