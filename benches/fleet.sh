@@ -15,20 +15,12 @@ count=${1:-8}
 mib=${2:-200}
 layers=${3:-4}
 runs=${4:-1}
-profile=${BENCH_PROFILE:-release}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/imgscan-target}
 work=${BENCH_DIR:-/var/tmp/imgscan-bench}
 mkdir -p "$work"
 command -v redis-server > /dev/null || { echo "needs redis-server (apt-get install redis-server)" >&2; exit 1; }
-
-if [ "$profile" = release ]; then
-  cargo build --release -q -p imgscan -p imgscan-fixtures
-else
-  cargo build -q -p imgscan -p imgscan-fixtures
-fi
-bin="$CARGO_TARGET_DIR/$profile/imgscan"
-fixtures="$CARGO_TARGET_DIR/$profile/imgscan-fixtures"
 source benches/lib.sh
+build_binaries
 
 images="$work/fleet-$count-$mib-$layers"
 if [ ! -f "$images/app-$((count - 1)).oci/index.json" ]; then

@@ -14,19 +14,11 @@ cd "$(dirname "$0")/.."
 mib=${1:-400}
 layers=${2:-8}
 runs=${3:-3}
-profile=${BENCH_PROFILE:-release}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/imgscan-target}
 work=${BENCH_DIR:-/var/tmp/imgscan-bench}
 mkdir -p "$work"
-
-if [ "$profile" = release ]; then
-  cargo build --release -q -p imgscan -p imgscan-fixtures
-else
-  cargo build -q -p imgscan -p imgscan-fixtures
-fi
-bin="$CARGO_TARGET_DIR/$profile/imgscan"
-fixtures="$CARGO_TARGET_DIR/$profile/imgscan-fixtures"
 source benches/lib.sh
+build_binaries
 unset IMGSCAN_NO_CACHE
 
 image="$work/cache-$mib-$layers.oci"

@@ -27,6 +27,20 @@ best() {
 }
 
 # bench_image MIB LAYERS: the path of a generated multi-layer gzip OCI
+# build_binaries: builds imgscan and the fixture packer in the profile
+# BENCH_PROFILE names (default release; `debug` times the test build) and
+# sets `profile`, `bin` and `fixtures`.
+build_binaries() {
+  profile=${BENCH_PROFILE:-release}
+  if [ "$profile" = release ]; then
+    cargo build --release -q -p imgscan -p imgscan-fixtures
+  else
+    cargo build -q -p imgscan -p imgscan-fixtures
+  fi
+  bin="$CARGO_TARGET_DIR/$profile/imgscan"
+  fixtures="$CARGO_TARGET_DIR/$profile/imgscan-fixtures"
+}
+
 # image of about MIB MiB uncompressed, made once under $work by the release
 # build of imgscan-fixtures.
 bench_image() {
