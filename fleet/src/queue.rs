@@ -178,12 +178,7 @@ impl Queue {
             )?;
             if let Some(entry) = reply.claimed.first() {
                 let delivery = Delivery::from_entry(&entry.id, &entry.map, true);
-                let attempts: u64 = self.query(
-                    redis::cmd("HINCRBY")
-                        .arg(ATTEMPTS)
-                        .arg(&delivery.job)
-                        .arg(1),
-                )?;
+                let attempts = self.count_attempt(&delivery.job)?;
                 if attempts < MAX_ATTEMPTS {
                     return Ok(Some(delivery));
                 }
@@ -319,16 +314,16 @@ impl Queue {
         self.exec(&pipe)
     }
 
+    /// Counts one more attempt at `job`; returns how many there were.
+    fn count_attempt(&mut self, job: &str) -> Result<u64, FleetError> {
+        self.query(redis::cmd("HINCRBY").arg(ATTEMPTS).arg(job).arg(1))
+    }
+
     /// Counts a failed attempt: the job goes back to the end of the queue,
     /// or, at the [`MAX_ATTEMPTS`]th, is parked with `error`. Returns
     /// whether it was parked.
     pub fn fail(&mut self, delivery: &Delivery, error: &str) -> Result<bool, FleetError> {
-        let attempts: u64 = self.query(
-            redis::cmd("HINCRBY")
-                .arg(ATTEMPTS)
-                .arg(&delivery.job)
-                .arg(1),
-        )?;
+        let attempts = self.count_attempt(&delivery.job)?;
         if attempts >= MAX_ATTEMPTS {
             self.park(delivery, error, attempts)?;
             return Ok(true);
