@@ -17,6 +17,7 @@ mod product;
 
 use imgscan_sbom::input::{MAX_USER_FILE_BYTES, read_user_text};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
 
 pub use product::Product;
@@ -166,28 +167,39 @@ pub enum VexDocError {
     AffectsNothing(String),
 }
 
-/// Every statement of every VEX file given, in order.
+/// Every statement of every VEX file given, in order, indexed by the
+/// vulnerability ids they name (a scan asks once per vulnerability found,
+/// so a large VEX document costs only its statements about that one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VexSet {
     statements: Vec<Statement>,
+    by_id: HashMap<String, Vec<usize>>,
 }
 
 impl VexSet {
     /// Reads the VEX files at `paths` (OpenVEX or CycloneDX, by content).
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<VexSet, VexError> {
-        let mut set = VexSet::default();
+        let mut statements = Vec::new();
         for path in paths {
             let path = path.as_ref();
             let text = read_user_text(path, "VEX file", MAX_USER_FILE_BYTES)?;
-            set.statements
-                .extend(parse(&text, &path.display().to_string())?);
+            statements.extend(parse(&text, &path.display().to_string())?);
         }
-        Ok(set)
+        Ok(VexSet::from_statements(statements))
     }
 
     /// A set of `statements`, in the order they apply.
     pub fn from_statements(statements: Vec<Statement>) -> VexSet {
-        VexSet { statements }
+        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        for (at, statement) in statements.iter().enumerate() {
+            for id in &statement.ids {
+                let list = by_id.entry(id.clone()).or_default();
+                if list.last() != Some(&at) {
+                    list.push(at);
+                }
+            }
+        }
+        VexSet { statements, by_id }
     }
 
     /// Whether no statement was read.
@@ -204,10 +216,18 @@ impl VexSet {
         purl: &str,
         image_digest: Option<&str>,
     ) -> Option<Applied> {
-        let last = self.statements.iter().rev().find(|s| {
-            s.ids.iter().any(|id| ids.contains(&id.as_str()))
-                && s.products.iter().any(|p| p.covers(purl, image_digest))
-        })?;
+        let mut candidates: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| self.by_id.get(*id))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        let last = candidates
+            .into_iter()
+            .rev()
+            .map(|at| &self.statements[at])
+            .find(|s| s.products.iter().any(|p| p.covers(purl, image_digest)))?;
         last.status.suppresses().then(|| Applied {
             id: ids.first().map(|s| s.to_string()).unwrap_or_default(),
             purl: purl.to_string(),
@@ -255,29 +275,36 @@ mod tests {
     #[test]
     fn the_last_matching_statement_decides() {
         let purl = "pkg:npm/lodash@4.17.20";
-        let mut set = VexSet {
-            statements: vec![statement("CVE-1", "pkg:npm/lodash", VexStatus::NotAffected)],
-        };
+        let mut statements = vec![statement("CVE-1", "pkg:npm/lodash", VexStatus::NotAffected)];
+        let set = VexSet::from_statements(statements.clone());
         assert!(set.suppression(&["GHSA-1", "CVE-1"], purl, None).is_some());
         assert!(set.suppression(&["CVE-2"], purl, None).is_none());
-        set.statements.push(statement(
+        statements.push(statement(
             "CVE-1",
             "pkg:npm/lodash@4.17.20",
             VexStatus::Affected,
         ));
+        let set = VexSet::from_statements(statements.clone());
         assert!(
             set.suppression(&["CVE-1"], purl, None).is_none(),
             "a later `affected` overrides"
         );
-        set.statements.push(statement(
+        statements.push(statement(
             "CVE-1",
             "pkg:npm/lodash@4.17.19",
             VexStatus::Fixed,
         ));
+        let set = VexSet::from_statements(statements.clone());
         assert!(
             set.suppression(&["CVE-1"], purl, None).is_none(),
             "another version is another product"
         );
+        // A statement about an alias counts like one about the id, and the
+        // later of the two decides whichever name each uses.
+        statements.push(statement("GHSA-1", "pkg:npm/lodash", VexStatus::Fixed));
+        let set = VexSet::from_statements(statements);
+        let applied = set.suppression(&["CVE-1", "GHSA-1"], purl, None).unwrap();
+        assert_eq!(applied.status, VexStatus::Fixed);
     }
 
     #[test]
