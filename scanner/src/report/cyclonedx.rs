@@ -102,6 +102,14 @@ fn vulnerabilities<'a>(
         name: "OSV",
         url: advisory_url(id),
     };
+    // Every copy of a package, by purl: each vulnerability affects them all.
+    let mut refs_by_purl: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (package, bom_ref) in packages.iter().zip(refs) {
+        refs_by_purl
+            .entry(package.purl.as_str())
+            .or_default()
+            .push(bom_ref);
+    }
     report
         .vulnerabilities
         .iter()
@@ -148,12 +156,12 @@ fn vulnerabilities<'a>(
                 }],
                 description: Some(v.summary.as_str()).filter(|s| !s.is_empty()),
                 recommendation,
-                affects: packages
-                    .iter()
-                    .zip(refs)
-                    .filter(|(p, _)| p.purl == v.purl)
-                    .map(|(_, r)| Affects {
-                        reference: r.clone(),
+                affects: refs_by_purl
+                    .get(v.purl.as_str())
+                    .into_iter()
+                    .flatten()
+                    .map(|r| Affects {
+                        reference: r.to_string(),
                     })
                     .collect(),
             }

@@ -13,6 +13,9 @@ use std::collections::{HashMap, HashSet};
 const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// Most names of one image kept (a hostile `manifest.json` may list
+/// thousands of RepoTags; the report and the baseline check need a few).
+const MAX_NAMES: usize = 16;
 /// The full image name containerd (and `nerdctl save`, BuildKit) annotate.
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 const MAX_INDEX_DEPTH: usize = 4;
@@ -569,7 +572,13 @@ pub fn plan_docker(
         digest: Some(config_digest),
         platform,
         created: config.created,
-        names: entry.repo_tags.clone().unwrap_or_default(),
+        names: entry
+            .repo_tags
+            .iter()
+            .flatten()
+            .take(MAX_NAMES)
+            .cloned()
+            .collect(),
         layers,
     })
 }
