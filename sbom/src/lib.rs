@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod digest;
 pub mod finding;
 pub mod input;
 pub mod os;
@@ -24,6 +25,7 @@ pub mod tree;
 pub mod test_tree;
 
 pub use catalog::{CatalogError, CatalogInput, Cataloger, Catalogued};
+pub use digest::{Algorithms, DigestAlgorithm, FileDigests, ShippedDigest, ShippedFile};
 pub use finding::{Finding, Severity};
 pub use os::{OS_FILES, OsRelease, detect_os};
 pub use package::{Ecosystem, Package, Scope, SourcePackage};

@@ -2,6 +2,7 @@
 //! name, version, ecosystem (the purl type), source package, licenses, the
 //! database or lockfile it came from and the layer that brought it.
 
+use crate::digest::ShippedFile;
 use crate::tree::LayerNumber;
 use serde::Serialize;
 
@@ -88,6 +89,10 @@ pub struct Package {
     /// Files the package manager says the package owns (root-relative).
     #[serde(skip)]
     pub files: Vec<Vec<u8>>,
+    /// The files whose bytes the package manager can verify, with the
+    /// digests they shipped with (see [`ShippedFile`]).
+    #[serde(skip)]
+    pub shipped: Vec<ShippedFile>,
 }
 
 impl Package {
@@ -112,6 +117,7 @@ impl Package {
             scope: None,
             dependencies: Vec::new(),
             files: Vec::new(),
+            shipped: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! with content, directories and symlinks, resolved like the real tree.
 //! Public behind the `test-support` feature so other crates' tests share it.
 
+use crate::digest::{Algorithms, FileDigests};
 use crate::tree::{FileKind, FileMeta, FileTreeView, LayerNumber, resolve_path};
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ impl Node {
             gid: 0,
             link: link.map(Box::from),
             head: bytes[..bytes.len().min(64)].into(),
+            digests: content.map(|c| Box::new(FileDigests::of(c, Algorithms::ALL))),
         };
         Node {
             meta,
@@ -64,6 +66,14 @@ impl MapTree {
             path.as_bytes().to_vec(),
             Node::new(FileKind::File, None, Some(content), layer),
         );
+        self
+    }
+
+    /// Sets the mode bits of the entry at `path` (0o755 unless set).
+    pub fn mode(mut self, path: &str, mode: u32) -> Self {
+        if let Some(node) = self.nodes.get_mut(path.as_bytes()) {
+            node.meta.mode = mode;
+        }
         self
     }
 

@@ -5,6 +5,8 @@
 //! Symlinks are resolved inside the tree, as a chroot at the image root
 //! would, never on the host.
 
+use crate::digest::FileDigests;
+
 /// A layer's 0-based position in the image (a rootfs directory is layer 0),
 /// as `layer` in the report.
 pub type LayerNumber = usize;
@@ -65,6 +67,9 @@ pub struct FileMeta {
     /// The first bytes of a regular file's content (magic numbers), so that
     /// "is this an ELF?" never needs a second read.
     pub head: Box<[u8]>,
+    /// Digests of a regular file's whole content, computed as it streamed
+    /// by, when the scan verifies packages and the file may be packaged.
+    pub digests: Option<Box<FileDigests>>,
 }
 
 /// Read access to the final, merged tree of an image.
@@ -84,6 +89,24 @@ pub trait FileTreeView {
 
     /// Every entry of the tree with its metadata and layer, sorted by path.
     fn walk(&self) -> Box<dyn Iterator<Item = (&[u8], &FileMeta, LayerNumber)> + '_>;
+}
+
+/// Where the file a package database names at the root-relative `path`
+/// is: the links among its parents resolved inside `tree`, its last
+/// component kept (a link there is the file itself, replaced by a link).
+/// Parents that do not resolve are kept by name.
+pub fn locate(tree: &dyn FileTreeView, path: &[u8]) -> Vec<u8> {
+    let Some(at) = path.iter().rposition(|&b| b == b'/') else {
+        return path.to_vec();
+    };
+    let mut located = tree
+        .resolve(&path[..at])
+        .unwrap_or_else(|| path[..at].to_vec());
+    if !located.is_empty() {
+        located.push(b'/');
+    }
+    located.extend_from_slice(&path[at + 1..]);
+    located
 }
 
 /// Most symlinks followed while resolving one path (Linux's own limit).

@@ -1,11 +1,18 @@
 //! apk: `lib/apk/db/installed`, Alpine's installed database. Each package is
 //! a block of `X:value` lines (P name, V version, A arch, o origin, L
-//! license, F directory, R file in the last directory); blocks are
-//! separated by blank lines.
+//! license, F directory, R file in the last directory, Z that file's
+//! checksum); blocks are separated by blank lines.
+//!
+//! A file's `Z:` is what apk can verify it against: `Q1` and base64 is
+//! SHA-1, `Q2` SHA-256. Files under `etc/` are left out of verification:
+//! apk keeps an administrator's changes there (its protected paths) and
+//! writes its own copy beside them as `.apk-new`.
 
 use super::{CatalogError, CatalogInput, Cataloger, Catalogued};
+use crate::digest::{DigestAlgorithm, ShippedDigest, ShippedFile, database_path};
 use crate::package::{Ecosystem, Package, SourcePackage};
 use crate::purl::purl;
+use crate::tree::locate;
 
 /// The apk cataloger.
 pub struct ApkCataloger;
@@ -59,7 +66,19 @@ struct Block {
     license: Option<String>,
     dir: String,
     files: Vec<Vec<u8>>,
+    /// Each `Z:` checksum, by the index in `files` of the file it follows.
+    checksums: Vec<(usize, ShippedDigest)>,
     started: bool,
+}
+
+/// A `Z:` checksum: `Q1`+base64 SHA-1 or `Q2`+base64 SHA-256.
+fn checksum(value: &str) -> Option<ShippedDigest> {
+    let (algorithm, text) = match value.split_at_checked(2)? {
+        ("Q1", text) => (DigestAlgorithm::Sha1, text),
+        ("Q2", text) => (DigestAlgorithm::Sha256, text),
+        _ => return None,
+    };
+    ShippedDigest::from_base64(algorithm, text.as_bytes())
 }
 
 impl Block {
@@ -80,6 +99,13 @@ impl Block {
                 }
                 path.extend_from_slice(value.as_bytes());
                 self.files.push(path);
+            }
+            "Z" => {
+                if let (Some(last), Some(digest)) =
+                    (self.files.len().checked_sub(1), checksum(&value))
+                {
+                    self.checksums.push((last, digest));
+                }
             }
             _ => {}
         }
@@ -119,6 +145,17 @@ impl Block {
             version: Some(version),
         });
         package.licenses = block.license.map(|l| vec![l]).unwrap_or_default();
+        package.shipped = block
+            .checksums
+            .into_iter()
+            .filter_map(|(at, digest)| {
+                let path = database_path(&block.files[at])?;
+                (!path.starts_with(b"etc/")).then(|| ShippedFile {
+                    path: locate(input.tree, path),
+                    digest,
+                })
+            })
+            .collect();
         package.files = block
             .files
             .into_iter()
@@ -195,6 +232,25 @@ R:libcrypto.so.3
             "{}",
             packages[1].purl
         );
+    }
+
+    #[test]
+    fn z_checksums_belong_to_the_file_before_them() {
+        // `printf abc | sha1sum`, base64: qZk+NkcGgWq6PiVxeFDCbJzQ2J0=
+        let db = "P:busybox\nV:1.36.1-r15\nF:bin\nR:busybox\na:0:0:755\nZ:Q1qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\nR:nosum\nR:bad\nZ:Q1not-base64!\nF:etc\nR:motd\nZ:Q1qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\nF:\nR:../escape\nZ:Q1qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\n";
+        let packages = catalog(db).unwrap();
+        let shipped = &packages[0].shipped;
+        assert_eq!(shipped.len(), 1, "{shipped:?}");
+        assert_eq!(shipped[0].path, b"bin/busybox");
+        assert_eq!(shipped[0].digest.algorithm, DigestAlgorithm::Sha1);
+        assert_eq!(
+            checksum("Q2ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="),
+            ShippedDigest::from_hex(
+                DigestAlgorithm::Sha256,
+                b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            )
+        );
+        assert_eq!(checksum("900150983cd24fb0d6963f7d28e17f72"), None);
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! Packages whose files are on disk (any state but `not-installed` and
 //! `config-files`), with architecture, source package and version, and the
 //! files each owns (`info/NAME[:ARCH].list`, `status.d/NAME.md5sums`),
-//! resolved through the image's own links (Debian 12 has merged `/usr`).
+//! resolved through the image's own links (Debian 12 has merged `/usr`),
+//! with the digests they shipped with ([`super::dpkg_shipped`]).
 
 use super::deb822::{Stanza, parse_stanzas};
+use super::dpkg_shipped::{DIVERSIONS, Diversions, shipped_files};
 use super::{CatalogError, CatalogInput, Cataloger, Catalogued};
 use crate::package::{Ecosystem, Package, SourcePackage};
 use crate::purl::purl;
+use std::collections::HashSet;
 
 /// The dpkg cataloger.
 pub struct DpkgCataloger;
@@ -24,7 +27,13 @@ impl Cataloger for DpkgCataloger {
     }
 
     fn aux_globs(&self) -> &'static [&'static str] {
-        &["var/lib/dpkg/info/*.list", "usr/share/doc/*/copyright"]
+        &[
+            "var/lib/dpkg/info/*.list",
+            "var/lib/dpkg/info/*.md5sums",
+            "var/lib/dpkg/info/*.conffiles",
+            DIVERSIONS,
+            "usr/share/doc/*/copyright",
+        ]
     }
 
     fn catalog(&self, input: &CatalogInput<'_>) -> Result<Vec<Package>, CatalogError> {
@@ -39,8 +48,12 @@ impl Cataloger for DpkgCataloger {
         let text = std::str::from_utf8(input.content)?;
         let stanzas = parse_stanzas(text)?;
         let distroless = input.path.starts_with(STATUS_D);
-        for stanza in stanzas {
-            if !is_on_disk(&stanza) {
+        let diversions = Diversions::read(input);
+        // A status file naming a package twice is not dpkg's: its files
+        // are verified once, so a hostile file cannot multiply the work.
+        let mut verified: HashSet<(&str, Option<&str>)> = HashSet::new();
+        for stanza in &stanzas {
+            if !is_on_disk(stanza) {
                 continue;
             }
             let present = |v: &&str| !v.trim().is_empty();
@@ -54,9 +67,21 @@ impl Cataloger for DpkgCataloger {
                 ));
                 continue;
             };
-            found
-                .packages
-                .push(package(input, &stanza, name, version, distroless));
+            let mut package = package(input, stanza, name, version, distroless);
+            if verified.insert((name, stanza.get("Architecture"))) {
+                let stems = database_stems(name, package.arch.as_deref(), distroless);
+                let owned: Option<HashSet<&[u8]>> =
+                    (!distroless).then(|| package.files.iter().map(Vec::as_slice).collect());
+                package.shipped = shipped_files(
+                    input,
+                    name,
+                    &stems,
+                    owned.as_ref(),
+                    stanza.get("Conffiles"),
+                    &diversions,
+                );
+            }
+            found.packages.push(package);
         }
         Ok(found)
     }
@@ -160,6 +185,21 @@ fn parse_source(field: &str, binary_version: &str) -> SourcePackage {
     }
 }
 
+/// The database paths of a package's files, without their extension, in
+/// the order dpkg looks for them: `info/NAME:ARCH`, then `info/NAME`;
+/// distroless images have `status.d/NAME` only.
+fn database_stems(name: &str, arch: Option<&str>, distroless: bool) -> Vec<String> {
+    if distroless {
+        return vec![format!("var/lib/dpkg/status.d/{name}")];
+    }
+    let mut stems = Vec::new();
+    if let Some(arch) = arch {
+        stems.push(format!("var/lib/dpkg/info/{name}:{arch}"));
+    }
+    stems.push(format!("var/lib/dpkg/info/{name}"));
+    stems
+}
+
 /// The files a package owns, canonicalised through the image's links.
 fn owned_files(
     input: &CatalogInput<'_>,
@@ -167,17 +207,11 @@ fn owned_files(
     arch: Option<&str>,
     distroless: bool,
 ) -> Vec<Vec<u8>> {
-    let lists: Vec<String> = if distroless {
-        vec![format!("var/lib/dpkg/status.d/{name}.md5sums")]
-    } else {
-        let mut candidates = Vec::new();
-        if let Some(arch) = arch {
-            candidates.push(format!("var/lib/dpkg/info/{name}:{arch}.list"));
-        }
-        candidates.push(format!("var/lib/dpkg/info/{name}.list"));
-        candidates
-    };
-    let Some(content) = lists.iter().find_map(|l| input.tree.content(l.as_bytes())) else {
+    let extension = if distroless { "md5sums" } else { "list" };
+    let Some(content) = database_stems(name, arch, distroless)
+        .iter()
+        .find_map(|stem| input.tree.content(format!("{stem}.{extension}").as_bytes()))
+    else {
         return Vec::new();
     };
     let mut files = Vec::new();

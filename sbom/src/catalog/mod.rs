@@ -7,6 +7,7 @@
 pub mod apk;
 mod deb822;
 pub mod dpkg;
+mod dpkg_shipped;
 pub mod npm;
 pub mod rpm;
 

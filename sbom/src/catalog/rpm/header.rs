@@ -28,6 +28,19 @@ pub(super) const LICENSE: u32 = 1014;
 pub(super) const ARCH: u32 = 1022;
 /// Full paths of the files, in headers from before compressed file lists.
 pub(super) const OLDFILENAMES: u32 = 1027;
+/// Per file, what the install did with it (`CHAR` array: 0 normal,
+/// 1 replaced, 2 not installed, 3 net-shared, 4 wrong color).
+pub(super) const FILESTATES: u32 = 1029;
+/// Per file, its mode with the file type bits (`INT16` array).
+pub(super) const FILEMODES: u32 = 1030;
+/// Per file, its digest in hex, empty for all but regular files
+/// (`STRING_ARRAY`; `FILEMD5S` before rpm 4.6).
+pub(super) const FILEDIGESTS: u32 = 1035;
+/// Per file, its `%config`, `%ghost`, `%doc`, ... bits (`INT32` array).
+pub(super) const FILEFLAGS: u32 = 1037;
+/// The algorithm of [`FILEDIGESTS`] as an OpenPGP hash id (`INT32`;
+/// absent: MD5).
+pub(super) const FILEDIGESTALGO: u32 = 5011;
 /// File name of the source rpm (`STRING`).
 pub(super) const SOURCERPM: u32 = 1044;
 /// Per file, the index of its directory in [`DIRNAMES`] (`INT32` array).
@@ -37,6 +50,8 @@ pub(super) const BASENAMES: u32 = 1117;
 /// Directories, each ending in `/` (`STRING_ARRAY`).
 pub(super) const DIRNAMES: u32 = 1118;
 
+const TYPE_CHAR: u32 = 1;
+const TYPE_INT16: u32 = 3;
 const TYPE_INT32: u32 = 4;
 const TYPE_STRING: u32 = 6;
 const TYPE_STRING_ARRAY: u32 = 8;
@@ -199,30 +214,56 @@ impl<'a> Header<'a> {
         Ok(strings)
     }
 
-    /// An `INT32` array value; empty when absent.
-    pub(super) fn int32_array(&self, tag: u32) -> Result<Vec<u32>, CatalogError> {
+    /// The bytes of a fixed-width array of type `ty` (`width` bytes per
+    /// value); `None` when absent.
+    fn array_bytes(
+        &self,
+        tag: u32,
+        ty: u32,
+        width: usize,
+    ) -> Result<Option<&'a [u8]>, CatalogError> {
         let Some(entry) = self.entry(tag) else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        if entry.ty != TYPE_INT32 {
+        if entry.ty != ty {
             return Err(err(format!(
-                "tag `{tag}` has type `{}`, expected int32",
+                "tag `{tag}` has type `{}`, expected `{ty}`",
                 entry.ty
             )));
         }
-        let bytes = entry
+        entry
             .count
-            .checked_mul(4)
+            .checked_mul(width)
             .and_then(|n| self.data.get(entry.offset..entry.offset.checked_add(n)?))
+            .map(Some)
             .ok_or_else(|| {
                 err(format!(
-                    "tag `{tag}` claims `{}` int32 values at `{}`, past the `{}` data bytes",
+                    "tag `{tag}` claims `{}` values at `{}`, past the `{}` data bytes",
                     entry.count,
                     entry.offset,
                     self.data.len()
                 ))
-            })?;
+            })
+    }
+
+    /// An `INT32` array value; empty when absent.
+    pub(super) fn int32_array(&self, tag: u32) -> Result<Vec<u32>, CatalogError> {
+        let bytes = self.array_bytes(tag, TYPE_INT32, 4)?.unwrap_or_default();
         Ok(bytes.chunks_exact(4).map(|c| be32(c, 0)).collect())
+    }
+
+    /// An `INT16` array value; empty when absent.
+    pub(super) fn int16_array(&self, tag: u32) -> Result<Vec<u16>, CatalogError> {
+        let bytes = self.array_bytes(tag, TYPE_INT16, 2)?.unwrap_or_default();
+        Ok(bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect())
+    }
+
+    /// A `CHAR` array value; empty when absent.
+    pub(super) fn char_array(&self, tag: u32) -> Result<&'a [u8], CatalogError> {
+        Ok(self.array_bytes(tag, TYPE_CHAR, 1)?.unwrap_or_default())
     }
 
     /// The first value of an `INT32` tag, `None` when absent.
@@ -283,6 +324,10 @@ pub(super) mod build {
         Strs(&'a [&'a str]),
         /// `INT32` array.
         Ints(&'a [u32]),
+        /// `INT16` array.
+        Shorts(&'a [u16]),
+        /// `CHAR` array.
+        Chars(&'a [u8]),
     }
 
     /// A blob holding `entries` in order.
@@ -307,6 +352,17 @@ pub(super) mod build {
                         list.iter().flat_map(|v| v.to_be_bytes()).collect(),
                     )
                 }
+                Value::Shorts(list) => {
+                    while data.len() % 2 != 0 {
+                        data.push(0);
+                    }
+                    (
+                        super::TYPE_INT16,
+                        list.len(),
+                        list.iter().flat_map(|v| v.to_be_bytes()).collect(),
+                    )
+                }
+                Value::Chars(list) => (super::TYPE_CHAR, list.len(), list.to_vec()),
             };
             for field in [*tag, ty, data.len() as u32, count as u32] {
                 index.extend_from_slice(&field.to_be_bytes());

@@ -13,11 +13,13 @@
 //!
 //! Owned files are made root-relative and resolved through the image's
 //! own links, so a file listed under `/bin` is found at `/usr/bin` on a
-//! merged-`/usr` image.
+//! merged-`/usr` image; those rpm can verify carry the digests they
+//! shipped with ([`shipped`]).
 
 mod bdb;
 mod header;
 mod ndb;
+mod shipped;
 mod sqlite;
 
 use super::{CatalogError, CatalogInput, Cataloger};
@@ -122,8 +124,9 @@ fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogErro
     package.arch = arch;
     package.source = source_rpm.as_deref().and_then(source_package);
     package.licenses = license.into_iter().collect();
-    package.files = header
-        .files()?
+    let files = header.files()?;
+    package.shipped = shipped::shipped_files(&header, &files, input)?;
+    package.files = files
         .into_iter()
         .filter_map(|path| {
             let relative = path.strip_prefix(b"/").unwrap_or(&path);
