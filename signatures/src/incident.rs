@@ -1,13 +1,13 @@
 //! Incidents: what the rules and checks saw, correlated into one entry per
 //! suspicious executable — its verdicts (rules that matched it, "packed",
-//! "unowned"), what starts it (cron lines, systemd units and the `*.wants/`
+//! "unowned", "modified package file"), what starts it (cron lines, systemd units and the `*.wants/`
 //! links that enable them, rc/profile files, `ld.so.preload`, npm scripts),
 //! its config (a miner config beside it or named on its command line), and
 //! how it came in (the layer and its `created_by`).
 //!
 //! Severity is the worst of its parts, raised to CRITICAL when a miner
-//! verdict meets persistence: a miner that starts by itself is the attack,
-//! not a piece of it.
+//! verdict meets persistence, or meets a packaged file's changed bytes (a
+//! miner in place of a system tool): either is the attack, not a piece of it.
 
 use crate::check::CheckContext;
 use crate::malware::Malware;
@@ -96,8 +96,11 @@ const CONFIG_RULES: &[&str] = &[
     "monero_wallet_address",
     "stratum_protocol",
 ];
-/// Findings about an executable itself.
-const EXECUTABLE_FINDINGS: &[&str] = &["file.unowned-executable", "package.modified-file"];
+/// Findings about an executable itself (a modified package file counts
+/// when the file is an executable or a library).
+const EXECUTABLE_FINDINGS: &[&str] = &["file.unowned-executable", MODIFIED_FILE];
+/// A packaged file whose bytes changed.
+const MODIFIED_FILE: &str = "package.modified-file";
 
 /// Files that start programs, by kind.
 fn starter_kind(path: &[u8]) -> Option<&'static str> {
@@ -162,11 +165,7 @@ pub fn correlate(
         // A binary is judged by whatever matched it; an executable script
         // by what is not a config rule (or by what is inside it).
         let binary = meta_is_binary(ctx, &relative);
-        let executable = binary
-            || ctx
-                .tree
-                .entry(relative.as_bytes())
-                .is_some_and(|(meta, _)| meta.mode & 0o111 != 0);
+        let executable = binary || has_exec_bits(ctx, &relative);
         let config_rule = CONFIG_RULES.contains(&entry.rule.as_str());
         if binary || executable && (!config_rule || entry.path.contains('!')) {
             verdicts.entry(relative).or_default().push(Verdict {
@@ -183,15 +182,18 @@ pub fn correlate(
         .iter()
         .filter(|f| EXECUTABLE_FINDINGS.contains(&f.id))
     {
-        verdicts
-            .entry(finding.path.trim_start_matches('/').to_string())
-            .or_default()
-            .push(Verdict {
-                severity: finding.severity,
-                kind: "finding",
-                id: finding.id.to_string(),
-                path: finding.path.clone(),
-            });
+        let relative = finding.path.trim_start_matches('/').to_string();
+        if finding.id == MODIFIED_FILE
+            && !(meta_is_binary(ctx, &relative) || has_exec_bits(ctx, &relative))
+        {
+            continue;
+        }
+        verdicts.entry(relative).or_default().push(Verdict {
+            severity: finding.severity,
+            kind: "finding",
+            id: finding.id.to_string(),
+            path: finding.path.clone(),
+        });
     }
     if verdicts.is_empty() {
         return Vec::new();
@@ -293,7 +295,8 @@ pub fn correlate(
             || config
                 .iter()
                 .any(|c| c.rules.iter().any(|r| r == "xmrig_config"));
-        let severity = if miner && !started_by.is_empty() {
+        let disguised = found.iter().any(|v| v.id == MODIFIED_FILE);
+        let severity = if miner && (!started_by.is_empty() || disguised) {
             Severity::Critical
         } else {
             worst
@@ -332,6 +335,13 @@ fn meta_is_binary(ctx: &CheckContext<'_>, relative: &str) -> bool {
     ctx.tree
         .entry(relative.as_bytes())
         .is_some_and(|(meta, _)| meta.head.starts_with(b"\x7fELF") || meta.head.starts_with(b"MZ"))
+}
+
+/// Whether the file at `relative` has an executable bit.
+fn has_exec_bits(ctx: &CheckContext<'_>, relative: &str) -> bool {
+    ctx.tree
+        .entry(relative.as_bytes())
+        .is_some_and(|(meta, _)| meta.mode & 0o111 != 0)
 }
 
 /// Files a command line names after `-c`, `--config` or `--config=` that
@@ -443,6 +453,42 @@ mod tests {
         assert_eq!(configs, ["/etc/.kconf", "/usr/sbin/config.json"]);
         assert_eq!(incident.created_by, None, "MapTree puts files in layer 0");
         assert_eq!(incident.fingerprint.len(), 32);
+    }
+
+    fn modified(path: &str, severity: Severity) -> Finding {
+        Finding {
+            id: MODIFIED_FILE,
+            severity,
+            title: String::new(),
+            path: path.into(),
+            line: None,
+            layer: 0,
+            evidence: String::new(),
+            remedy: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_replaced_system_tool_is_an_incident_and_a_miner_in_its_place_critical() {
+        let tree = MapTree::new(&[])
+            .file("usr/bin/ps", b"\x7fELF\x02 filters the miner out")
+            .file("usr/share/doc/procps/README", b"edited docs")
+            .mode("usr/share/doc/procps/README", 0o644);
+        let ctx = CheckContext::new(&tree, &[]);
+        let findings = [
+            modified("/usr/bin/ps", Severity::High),
+            modified("/usr/share/doc/procps/README", Severity::Medium),
+        ];
+        let incidents = correlate(&ctx, &[], &findings, &[]);
+        assert_eq!(incidents.len(), 1, "a changed document is no executable");
+        assert_eq!(incidents[0].executable, "/usr/bin/ps");
+        assert_eq!(incidents[0].severity, Severity::High);
+        assert_eq!(incidents[0].verdicts[0].id, MODIFIED_FILE);
+        let miner = [hit("xmrig_miner", Severity::High, "/usr/bin/ps")];
+        let incidents = correlate(&ctx, &miner, &findings, &[]);
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(incidents[0].severity, Severity::Critical);
+        assert_eq!(incidents[0].verdicts.len(), 2);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod accounts;
 mod cron;
 mod docker;
+mod integrity;
 mod kernel;
 mod npm_drift;
 mod npm_scripts;
@@ -26,6 +27,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
         Box::new(systemd::Systemd),
         Box::new(startup::Startup),
         Box::new(unowned::UnownedExecutables),
+        Box::new(integrity::ModifiedFiles),
         Box::new(accounts::Accounts),
         Box::new(ssh::Ssh),
         Box::new(redis::Redis),
