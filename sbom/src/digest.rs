@@ -183,6 +183,18 @@ impl Digester {
     }
 }
 
+/// Bytes written are fed to the digester (for `io::copy`).
+impl std::io::Write for Digester {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Top-level directories package managers install into (the FHS places
 /// dpkg, rpm and apk packages use); a file elsewhere (`/app`, `/home`,
 /// `/srv`, `/tmp`) is never hashed.

@@ -122,6 +122,7 @@ pub fn scan(
         image: SharedBudget::default(),
         unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
         captured: SharedBudget::new(options.limits.max_captured_bytes),
+        digests: options.checks,
     };
     let cache: Option<LayerCache> = options.cache.as_ref().map(|cache| {
         cache.with_settings(&CacheSettings {
@@ -130,6 +131,7 @@ pub fn scan(
             capture: &patterns,
             limits: &options.limits,
             scan_timeout: options.scan_timeout,
+            digests: options.checks,
         })
     });
     let SourceRead {

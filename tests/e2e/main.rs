@@ -20,6 +20,7 @@ mod gate;
 mod hostile;
 mod hostile_io;
 mod http_server;
+mod integrity;
 mod interop;
 mod iocs;
 mod malware;

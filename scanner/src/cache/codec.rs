@@ -9,7 +9,7 @@ use crate::digest::{Digest, Tapped};
 use crate::layer::decompress::Compression;
 use crate::layer::pass::LayerOutcome;
 use crate::layer::{IndexedEntry, LayerIndex, LayerMalware, Skipped, Unknown};
-use imgscan_sbom::{FileKind, FileMeta, Severity};
+use imgscan_sbom::{Algorithms, DigestAlgorithm, FileDigests, FileKind, FileMeta, Severity};
 use imgscan_signatures::{InnerPath, IocKind, RuleHit};
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// Marks a cached layer value.
 const MAGIC: &[u8; 8] = b"imgscanL";
 /// Bumped whenever the encoding changes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// `outcome` as stored under `key`.
 pub fn encode(key: &str, outcome: &LayerOutcome) -> Vec<u8> {
@@ -81,6 +81,19 @@ impl Writer {
             }
         }
     }
+    /// The set of algorithms computed (a byte), then each digest.
+    fn digests(&mut self, v: Option<&FileDigests>) {
+        let Some(digests) = v else {
+            return self.u8(0);
+        };
+        let set = digests
+            .iter()
+            .fold(Algorithms::NONE, |set, (a, _)| set.with(a));
+        self.u8(set.bits());
+        for (_, digest) in digests.iter() {
+            self.0.extend_from_slice(digest);
+        }
+    }
     fn tapped(&mut self, v: Option<&Tapped>) {
         self.opt_bytes(v.map(|t| t.digest.as_str().as_bytes()));
         self.u64(v.map_or(0, |t| t.bytes));
@@ -111,6 +124,7 @@ impl Writer {
             w.u64(e.meta.gid);
             w.opt_bytes(e.meta.link.as_deref());
             w.bytes(&e.meta.head);
+            w.digests(e.meta.digests.as_deref());
             w.u8(u8::from(e.placed));
         });
         self.list(&i.whiteouts, |w, p| w.bytes(p));
@@ -197,6 +211,20 @@ impl<'a> Reader<'a> {
             _ => None,
         }
     }
+    fn digests(&mut self) -> Option<Option<Box<FileDigests>>> {
+        let set = Algorithms::from_bits(self.u8()?)?;
+        if set.is_empty() {
+            return Some(None);
+        }
+        let mut digests = FileDigests::default();
+        for algorithm in DigestAlgorithm::ALL
+            .into_iter()
+            .filter(|a| set.contains(*a))
+        {
+            digests.set(algorithm, self.take(algorithm.len())?);
+        }
+        Some(Some(Box::new(digests)))
+    }
     fn tapped(&mut self) -> Option<Option<Tapped>> {
         let digest = self.opt_boxed()?;
         let bytes = self.u64()?;
@@ -243,6 +271,7 @@ impl<'a> Reader<'a> {
                     gid: r.u64()?,
                     link: r.opt_boxed()?,
                     head: r.boxed()?,
+                    digests: r.digests()?,
                 },
                 placed: r.u8()? != 0,
             })
@@ -379,6 +408,7 @@ mod tests {
                 gid: 0,
                 link: None,
                 head: b"root:".as_slice().into(),
+                digests: Some(Box::new(FileDigests::of(b"root:", Algorithms::ALL))),
             },
             placed: true,
         });
@@ -392,6 +422,7 @@ mod tests {
                 gid: 2,
                 link: Some(b"usr/bin".as_slice().into()),
                 head: Box::default(),
+                digests: None,
             },
             placed: false,
         });
@@ -444,6 +475,11 @@ mod tests {
             Some(&b"usr/bin"[..])
         );
         assert_eq!(back.stored.unwrap().digest, Digest::of(b"stored"));
+        assert_eq!(
+            back.index.entries[0].meta.digests,
+            sample().index.entries[0].meta.digests,
+            "file digests survive"
+        );
     }
 
     #[test]

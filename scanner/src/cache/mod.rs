@@ -78,6 +78,8 @@ pub struct CacheSettings<'a> {
     pub limits: &'a Limits,
     /// The per-file rule scan timeout.
     pub scan_timeout: Duration,
+    /// Whether files are hashed for package integrity.
+    pub digests: bool,
 }
 
 impl CacheSettings<'_> {
@@ -97,6 +99,7 @@ impl CacheSettings<'_> {
         }
         field(format!("{:?}", self.limits).as_bytes());
         field(&self.scan_timeout.as_millis().to_le_bytes());
+        field(&[u8::from(self.digests)]);
         hex::encode(h.finalize())
     }
 }
@@ -302,11 +305,12 @@ mod tests {
             capture: &[],
             limits,
             scan_timeout: Duration::from_secs(10),
+            digests: true,
         }
     }
 
     #[test]
-    fn keys_change_with_version_rules_limits_and_content() {
+    fn keys_change_with_version_rules_limits_digests_and_content() {
         let limits = Limits::default();
         let store: Arc<dyn CacheStore> = Arc::new(NoStore);
         let diff = Digest::of(b"layer");
@@ -329,6 +333,11 @@ mod tests {
             key(&settings("0.1.0", Some("r1"), &smaller)),
             "limits"
         );
+        let unhashed = CacheSettings {
+            digests: false,
+            ..settings("0.1.0", Some("r1"), &limits)
+        };
+        assert_ne!(base, key(&unhashed), "file digests");
         let other = LayerCache::new(store.clone(), &settings("0.1.0", Some("r1"), &limits));
         assert_ne!(base, other.key(&Digest::of(b"other")), "content");
     }

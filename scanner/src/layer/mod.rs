@@ -6,11 +6,13 @@
 //! The folder is the layer stage: [`pass`] reads one stored blob in one
 //! streaming pass ([`decompress`] by magic, bounded by [`budget`]),
 //! [`tar_stream`] and [`walked`] feed entries to the builder, [`capture`]
-//! says whose bytes are kept, and [`entry_name`] normalises every name.
+//! says whose bytes are kept, [`digests`] which files are hashed for
+//! package integrity, and [`entry_name`] normalises every name.
 
 pub mod budget;
 pub mod capture;
 pub mod decompress;
+pub mod digests;
 pub mod entry_name;
 pub mod pass;
 pub mod tar_stream;
@@ -18,10 +20,12 @@ pub mod walked;
 
 use crate::layer::budget::SharedBudget;
 use crate::layer::capture::CaptureSpec;
+use crate::layer::digests::DigestPlan;
 use crate::layer::entry_name::{join, normalize, split_parent};
 use crate::limits::Limits;
+use imgscan_sbom::digest::Digester;
 use imgscan_sbom::tree::{Unfollowed, follow_path};
-use imgscan_sbom::{FileKind, FileMeta, display_path};
+use imgscan_sbom::{Algorithms, FileKind, FileMeta, display_path};
 use imgscan_signatures::{
     InnerPath, RuleHit, RuleSet, ScanPool, ScanProblem, ScanSettings, with_scan_pool,
 };
@@ -193,6 +197,9 @@ pub struct PassOptions {
     /// What all the layers may still keep of wanted files
     /// ([`Limits::max_captured_bytes`]).
     pub captured: SharedBudget,
+    /// Whether regular files a package may own are hashed as they stream
+    /// by (see [`digests`]), for the package-integrity check.
+    pub digests: bool,
 }
 
 impl PassOptions {
@@ -206,6 +213,7 @@ impl PassOptions {
             image: SharedBudget::default(),
             unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
             captured: SharedBudget::new(limits.max_captured_bytes),
+            digests: false,
         }
     }
 }
@@ -300,6 +308,8 @@ pub struct LayerBuilder<'a> {
     placement_budget: u64,
     /// Whether the budget ran out (said once).
     placement_spent: bool,
+    /// Which digests the files of this layer get.
+    digest_plan: DigestPlan,
 }
 
 impl<'a> LayerBuilder<'a> {
@@ -317,6 +327,7 @@ impl<'a> LayerBuilder<'a> {
             last_parent: None,
             placement_budget: PLACEMENT_BUDGET,
             placement_spent: false,
+            digest_plan: DigestPlan::default(),
         }
     }
 
@@ -396,6 +407,7 @@ impl<'a> LayerBuilder<'a> {
         let Some((path, placed)) = self.place(&path) else {
             return Ok(());
         };
+        self.digest_plan.see(&path);
         if self.indexed >= limits.max_entries {
             self.index.skipped.over_entry_limit += 1;
             if self.index.skipped.over_entry_limit == 1 {
@@ -421,6 +433,7 @@ impl<'a> LayerBuilder<'a> {
             gid: raw.gid,
             link: raw.link.map(Box::from),
             head: Box::default(),
+            digests: None,
         };
         match raw.kind {
             FileKind::File => {
@@ -605,6 +618,11 @@ impl<'a> LayerBuilder<'a> {
             }
         }
         let read_all = (wanted || scan) && within_limit;
+        let algorithms = match self.options.digests && within_limit {
+            true => self.digest_plan.for_file(path),
+            false => Algorithms::NONE,
+        };
+        let mut digester = (!algorithms.is_empty()).then(|| Digester::new(algorithms));
         let keep = if read_all {
             meta.size as usize
         } else {
@@ -620,12 +638,19 @@ impl<'a> LayerBuilder<'a> {
         kept.clear();
         let mut limited = reader.take(meta.size);
         (&mut limited).take(keep as u64).read_to_end(&mut kept)?;
+        if let Some(digester) = &mut digester {
+            digester.update(&kept);
+        }
         // A stream must be read past the parts not kept; a file read in
-        // place need not (a sparse 300 GB `lastlog` costs nothing).
-        let (total, expected) = if self.walked {
+        // place need not (a sparse 300 GB `lastlog` costs nothing), unless
+        // it is hashed.
+        let (total, expected) = if self.walked && digester.is_none() {
             (kept.len() as u64, keep as u64)
         } else {
-            let rest = io::copy(&mut limited, &mut io::sink())?;
+            let rest = match &mut digester {
+                Some(digester) => io::copy(&mut limited, digester)?,
+                None => io::copy(&mut limited, &mut io::sink())?,
+            };
             (kept.len() as u64 + rest, meta.size)
         };
         if total != expected {
@@ -639,6 +664,7 @@ impl<'a> LayerBuilder<'a> {
             ));
         }
         meta.head = kept[..kept.len().min(HEAD_BYTES)].into();
+        meta.digests = digester.map(|d| Box::new(d.finish()));
         if read_all && wanted {
             self.index
                 .captured
@@ -877,6 +903,52 @@ mod tests {
         );
         assert_eq!(index.unknowns.len(), 1);
         assert_eq!(index.unknowns[0].path, "/a/2");
+    }
+
+    #[test]
+    fn packaged_files_are_hashed_as_they_stream_by() {
+        use imgscan_sbom::{DigestAlgorithm, FileDigests};
+        let mut opts = options(&[]);
+        opts.digests = true;
+        for walked in [false, true] {
+            let mut b = LayerBuilder::new(0, &opts);
+            if walked {
+                b.walk_volume();
+            }
+            let body = vec![b'x'; 3 * HEAD_BYTES];
+            b.add(
+                file(b"usr/bin/tool", body.len() as u64),
+                Some(&mut &body[..]),
+            )
+            .unwrap();
+            b.add(file(b"app/main.js", 3), Some(&mut &b"abc"[..]))
+                .unwrap();
+            b.add(dir(b"etc/dpkg"), None).unwrap();
+            b.add(file(b"usr/bin/ps", 3), Some(&mut &b"abc"[..]))
+                .unwrap();
+            let hard = RawEntry {
+                kind: FileKind::HardLink,
+                link: Some(b"usr/bin/ps"),
+                ..file(b"usr/bin/pgrep", 0)
+            };
+            b.add(hard, None).unwrap();
+            let index = b.finish();
+            let digests = |at: usize| index.entries[at].meta.digests.as_deref();
+            assert_eq!(
+                digests(0),
+                Some(&FileDigests::of(&body, Algorithms::ALL)),
+                "walked: {walked}; no package manager seen yet: every algorithm"
+            );
+            assert_eq!(digests(1), None, "not where packages install");
+            let md5 = Algorithms::NONE.with(DigestAlgorithm::Md5);
+            assert_eq!(digests(3), Some(&FileDigests::of(b"abc", md5)), "dpkg: md5");
+            assert_eq!(digests(4), digests(3), "a hard link is the same bytes");
+        }
+        opts.digests = false;
+        let mut b = LayerBuilder::new(0, &opts);
+        b.add(file(b"usr/bin/ps", 3), Some(&mut &b"abc"[..]))
+            .unwrap();
+        assert_eq!(b.finish().entries[0].meta.digests, None, "not asked for");
     }
 
     #[test]

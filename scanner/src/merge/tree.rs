@@ -211,6 +211,7 @@ impl FileTree {
                 gid: 0,
                 link: None,
                 head: Box::default(),
+                digests: None,
             };
             self.nodes.insert(parent.into(), Node { meta, layer });
             parent = split_parent(parent).0;
@@ -347,6 +348,7 @@ mod tests {
             gid: 0,
             link: link.map(|l| l.as_bytes().into()),
             head: Box::default(),
+            digests: None,
         }
     }
 
