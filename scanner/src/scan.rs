@@ -18,7 +18,9 @@ use crate::source::registry::RegistryOptions;
 use crate::source::{Platform, Progress, Reading, SourceOptions, SourceRead};
 use imgscan_advisories::{Database, DbError};
 use imgscan_sbom::{FileKind, FileTreeView, OS_FILES, OsRelease, detect_os};
-use imgscan_signatures::{CheckContext, Malware, RuleSet, all_checks, check_globs, run_checks};
+use imgscan_signatures::{
+    CheckContext, MODIFIED_FILE, Malware, RuleSet, all_checks, check_globs, run_checks,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -114,6 +116,9 @@ pub fn scan(
     patterns.extend(cataloger_globs(&catalogers));
     let capture =
         CaptureSpec::with_limits(&patterns).map_err(|e| ScanError::Config(e.to_string()))?;
+    // Files are hashed only for the package-integrity check.
+    let verify_packages =
+        options.checks && !options.skip_checks.iter().any(|id| id == MODIFIED_FILE);
     let pass = PassOptions {
         limits: options.limits,
         capture,
@@ -122,7 +127,7 @@ pub fn scan(
         image: SharedBudget::default(),
         unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
         captured: SharedBudget::new(options.limits.max_captured_bytes),
-        digests: options.checks,
+        digests: verify_packages,
     };
     let cache: Option<LayerCache> = options.cache.as_ref().map(|cache| {
         cache.with_settings(&CacheSettings {
@@ -131,7 +136,7 @@ pub fn scan(
             capture: &patterns,
             limits: &options.limits,
             scan_timeout: options.scan_timeout,
-            digests: options.checks,
+            digests: verify_packages,
         })
     });
     let SourceRead {

@@ -10,6 +10,7 @@
 //! miner in place of a system tool): either is the attack, not a piece of it.
 
 use crate::check::CheckContext;
+use crate::checks::MODIFIED_FILE;
 use crate::malware::Malware;
 use imgscan_sbom::{Finding, Severity, display_path};
 use serde::Serialize;
@@ -99,8 +100,6 @@ const CONFIG_RULES: &[&str] = &[
 /// Findings about an executable itself (a modified package file counts
 /// when the file is an executable or a library).
 const EXECUTABLE_FINDINGS: &[&str] = &["file.unowned-executable", MODIFIED_FILE];
-/// A packaged file whose bytes changed.
-const MODIFIED_FILE: &str = "package.modified-file";
 
 /// Files that start programs, by kind.
 fn starter_kind(path: &[u8]) -> Option<&'static str> {

@@ -25,7 +25,7 @@ pub mod pool;
 pub mod rules;
 
 pub use check::{Check, CheckContext, CheckInfo, check_globs, run_checks};
-pub use checks::all_checks;
+pub use checks::{MODIFIED_FILE, all_checks};
 pub use incident::Incident;
 pub use ioc::{Ioc, IocKind, IocPlace};
 pub use malware::{Malware, RuleHit, RuleScanError, RuleScanner};

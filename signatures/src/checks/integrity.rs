@@ -22,8 +22,12 @@ use std::collections::BTreeMap;
 /// The package-integrity check.
 pub struct ModifiedFiles;
 
+/// Its finding's id; a scan that leaves it out (`--skip-check`) does not
+/// hash files for it.
+pub const MODIFIED_FILE: &str = "package.modified-file";
+
 const MODIFIED: CheckInfo = info(
-    "package.modified-file",
+    MODIFIED_FILE,
     Severity::High,
     "a file an installed package shipped whose bytes differ from the package's recorded digest (HIGH for executables and shared libraries, MEDIUM otherwise)",
 );

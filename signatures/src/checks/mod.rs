@@ -16,6 +16,8 @@ mod startup;
 mod systemd;
 mod unowned;
 
+pub use integrity::MODIFIED_FILE;
+
 use crate::check::{Check, CheckContext, CheckInfo};
 use crate::command::{Suspicion, analyze};
 use imgscan_sbom::{Finding, Severity};

@@ -106,6 +106,15 @@ mod tests {
             .collect()
     }
 
+    /// What is shipped of six files (`usr/bin/ps`, `etc/ps.conf`,
+    /// `etc/run.pid`, `usr/bin/docs`, `usr/bin/top`, `usr/bin/gone`) with
+    /// the per-file tags `tags`.
+    fn shipped_of_six(tags: Vec<(u32, Value<'_>)>) -> Vec<String> {
+        let mut entries: Vec<(u32, Value<'_>)> = files().into();
+        entries.extend(tags);
+        shipped(&entries)
+    }
+
     fn files<'a>() -> [(u32, Value<'a>); 3] {
         [
             (
@@ -119,12 +128,8 @@ mod tests {
 
     #[test]
     fn config_ghost_non_regular_and_uninstalled_files_are_left_out() {
-        let [a, b, c] = files();
         let digests = [SHA256, SHA256, "", "", SHA256, SHA256];
-        let found = shipped(&[
-            a,
-            b,
-            c,
+        let found = shipped_of_six(vec![
             (FILEDIGESTS, Value::Strs(&digests)),
             (FILEDIGESTALGO, Value::Ints(&[8])),
             (FILEFLAGS, Value::Ints(&[0, 1 | 1 << 4, 1 << 6, 0, 0, 0])),
@@ -140,22 +145,13 @@ mod tests {
     #[test]
     fn old_headers_are_md5_and_unknown_algorithms_verify_nothing() {
         let md5 = "900150983cd24fb0d6963f7d28e17f72";
-        let [a, b, c] = files();
-        let modes = Value::Shorts(&[0o100755; 6]);
-        let found = shipped(&[
-            a,
-            b,
-            c,
+        let found = shipped_of_six(vec![
             (FILEDIGESTS, Value::Strs(&[md5; 6])),
-            (FILEMODES, modes),
+            (FILEMODES, Value::Shorts(&[0o100755; 6])),
         ]);
         assert_eq!(found.len(), 6);
         assert!(found.iter().all(|f| f.ends_with(" md5")));
-        let [a, b, c] = files();
-        let sha512 = shipped(&[
-            a,
-            b,
-            c,
+        let sha512 = shipped_of_six(vec![
             (FILEDIGESTS, Value::Strs(&[md5; 6])),
             (FILEDIGESTALGO, Value::Ints(&[10])),
             (FILEMODES, Value::Shorts(&[0o100755; 6])),
@@ -165,11 +161,7 @@ mod tests {
 
     #[test]
     fn arrays_that_do_not_match_the_files_verify_nothing() {
-        let [a, b, c] = files();
-        let found = shipped(&[
-            a,
-            b,
-            c,
+        let found = shipped_of_six(vec![
             (FILEDIGESTS, Value::Strs(&[SHA256; 2])),
             (FILEDIGESTALGO, Value::Ints(&[8])),
             (FILEMODES, Value::Shorts(&[0o100755; 6])),
