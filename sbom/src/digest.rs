@@ -43,7 +43,7 @@ impl DigestAlgorithm {
     }
 
     /// Length of a digest in bytes.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             DigestAlgorithm::Md5 => 16,
             DigestAlgorithm::Sha1 => 20,
@@ -253,7 +253,7 @@ impl ShippedDigest {
     /// when it is not hex of the algorithm's length.
     pub fn from_hex(algorithm: DigestAlgorithm, text: &[u8]) -> Option<Self> {
         let value = hex::decode(text).ok()?;
-        (value.len() == algorithm.len()).then(|| ShippedDigest {
+        (value.len() == algorithm.digest_len()).then(|| ShippedDigest {
             algorithm,
             value: value.into(),
         })
@@ -265,7 +265,7 @@ impl ShippedDigest {
         let value = base64::engine::general_purpose::STANDARD
             .decode(text)
             .ok()?;
-        (value.len() == algorithm.len()).then(|| ShippedDigest {
+        (value.len() == algorithm.digest_len()).then(|| ShippedDigest {
             algorithm,
             value: value.into(),
         })

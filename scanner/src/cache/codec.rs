@@ -221,7 +221,7 @@ impl<'a> Reader<'a> {
             .into_iter()
             .filter(|a| set.contains(*a))
         {
-            digests.set(algorithm, self.take(algorithm.len())?);
+            digests.set(algorithm, self.take(algorithm.digest_len())?);
         }
         Some(Some(Box::new(digests)))
     }
