@@ -76,14 +76,7 @@ pub static NPM_SEMVER: NpmSemver = NpmSemver;
 /// ecosystem imgscan does not know. Only the part before the first `:`
 /// decides, matched exactly (OSV ecosystem names are case-sensitive).
 pub fn scheme_for_ecosystem(osv_ecosystem: &str) -> Option<&'static dyn VersionScheme> {
-    let base = osv_ecosystem.split(':').next().unwrap_or_default();
-    match base {
-        "Debian" | "Ubuntu" => Some(&DPKG),
-        "Alpine" => Some(&APK),
-        "AlmaLinux" | "Rocky Linux" | "Red Hat" => Some(&RPM),
-        "npm" => Some(&NPM_SEMVER),
-        _ => None,
-    }
+    crate::feeds::feed(osv_ecosystem).map(|feed| feed.scheme)
 }
 
 /// Orders two runs of ASCII digits by numeric value, of any length.
