@@ -24,7 +24,7 @@ pub struct Feed {
 }
 
 /// Every feed, in the order `db update` fetches them.
-pub const FEEDS: &[Feed] = &[
+pub static FEEDS: &[Feed] = &[
     Feed {
         osv: "Debian",
         packages: Ecosystem::Deb,
@@ -91,6 +91,15 @@ pub fn feed(osv_ecosystem: &str) -> Option<&'static Feed> {
     FEEDS.iter().find(|feed| feed.osv == base)
 }
 
+/// The scheme for an OSV ecosystem string such as `Debian:12`,
+/// `Ubuntu:22.04:LTS`, `Alpine:v3.19`, `AlmaLinux:9`, `Rocky Linux:8`,
+/// `Red Hat:enterprise_linux:9::appstream` or `npm`; `None` for an
+/// ecosystem imgscan does not know. Only the part before the first `:`
+/// decides, matched exactly (OSV ecosystem names are case-sensitive).
+pub fn scheme_for_ecosystem(osv_ecosystem: &str) -> Option<&'static dyn VersionScheme> {
+    feed(osv_ecosystem).map(|feed| feed.scheme)
+}
+
 /// The OSV ecosystems `db update` fetches unless told otherwise.
 pub fn default_ecosystems() -> impl Iterator<Item = &'static str> {
     FEEDS.iter().map(|feed| feed.osv)
@@ -139,6 +148,28 @@ mod tests {
                 schemes.windows(2).all(|w| w[0] == w[1]),
                 "{ecosystem:?}: {schemes:?}"
             );
+        }
+    }
+
+    #[test]
+    fn ecosystems_map_to_schemes() {
+        let cases = [
+            ("Debian:12", Some("dpkg")),
+            ("Debian", Some("dpkg")),
+            ("Ubuntu:22.04:LTS", Some("dpkg")),
+            ("Ubuntu:22.04", Some("dpkg")),
+            ("Alpine:v3.19", Some("apk")),
+            ("AlmaLinux:9", Some("rpm")),
+            ("Rocky Linux:8", Some("rpm")),
+            ("Red Hat:enterprise_linux:9::appstream", Some("rpm")),
+            ("npm", Some("semver")),
+            ("PyPI", None),
+            ("debian:12", None),
+            ("Red Hatter", None),
+            ("", None),
+        ];
+        for (eco, want) in cases {
+            assert_eq!(scheme_for_ecosystem(eco).map(|s| s.name()), want, "{eco}");
         }
     }
 
