@@ -12,9 +12,8 @@
 //! For `rpm -V`: a `5` in the digest column is a changed file; lines
 //! marked `c` (`%config`) are left out.
 
-use crate::support::{fresh, have_tool, oci_dir, run, sh, validate};
+use crate::support::{fresh, have_tool, oci_dir, scan_json, sh};
 use imgscan_fixtures::{Image, LayerCompression, LayerTar};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,15 +23,7 @@ const ID: &str = "package.modified-file";
 /// `(path, severity, layer)` of every `package.modified-file` finding of a
 /// full scan of `target`.
 fn modified(target: &Path) -> BTreeSet<(String, String, u64)> {
-    let run = run(&[
-        "scan".as_ref(),
-        "-f".as_ref(),
-        "json".as_ref(),
-        target.as_os_str(),
-    ]);
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
-    validate(&report);
+    let (report, _) = scan_json(target);
     report["findings"]
         .as_array()
         .unwrap()
