@@ -534,6 +534,7 @@ pub fn device_names(name: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::device::Memory;
     use super::*;
 
     const METADATA: &str = r#"vg0 {
@@ -557,20 +558,6 @@ mod tests {
     version = 1"#;
 
     /// Two 20 KiB volumes whose byte at `i` is `i / 512 + 10 * which`.
-    struct Memory(Vec<u8>);
-
-    impl Device for Memory {
-        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-            check_range(offset, buf.len(), self.0.len() as u64)?;
-            buf.copy_from_slice(&self.0[offset as usize..offset as usize + buf.len()]);
-            Ok(())
-        }
-
-        fn size(&self) -> u64 {
-            self.0.len() as u64
-        }
-    }
-
     fn open(uuid: &str) -> Option<PlacedVolume> {
         let which = match uuid {
             "aaaabbbb" => 0u8,

@@ -12,7 +12,7 @@ pub mod platform;
 pub mod reference;
 pub mod registry;
 mod registry_answers;
-mod registry_auth;
+pub mod registry_auth;
 #[cfg(test)]
 mod session_tests;
 pub mod stream;

@@ -15,9 +15,9 @@
 //! own links, so a file listed under `/bin` is found at `/usr/bin` on a
 //! merged-`/usr` image.
 
-mod bdb;
+pub mod bdb;
 mod header;
-mod ndb;
+pub mod ndb;
 mod sqlite;
 
 use super::{CatalogError, CatalogInput, Cataloger};
@@ -77,8 +77,9 @@ impl Cataloger for RpmCataloger {
     }
 }
 
-/// One package from one header blob.
-fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogError> {
+/// One package from one header blob (the cataloger's step after a
+/// backend's `blobs`; public so the fuzz targets reach the header parser).
+pub fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogError> {
     let header = Header::parse(blob)?;
     let required = |tag: u32, what: &'static str| {
         header
