@@ -11,7 +11,9 @@ use libfuzzer_sys::fuzz_target;
 const LOOKUP_BUDGET: u64 = 3_000_000;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(fs) = ExtFs::load(disk::memory(data), 0, data.len() as u64) else { return };
+    let Ok(fs) = ExtFs::load(disk::memory(data), 0, data.len() as u64) else {
+        return;
+    };
     let _ = (fs.uuid(), fs.label(), fs.has("/etc/os-release"));
     let _ = fs.read_small("/etc/fstab", 1 << 20);
     layer::pass(|builder| {

@@ -7,7 +7,9 @@ use imgscan_scanner::disk::lvm::{self, LogicalVolume, PlacedVolume};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(pv) = lvm::read_physical_volume(disk::memory(data).as_mut(), 0) else { return };
+    let Ok(pv) = lvm::read_physical_volume(disk::memory(data).as_mut(), 0) else {
+        return;
+    };
     let Some(text) = &pv.metadata else { return };
     let _ = lvm::group_of(text);
     let mut open = |uuid: &str| {
@@ -18,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
             len: data.len() as u64,
         })
     };
-    let Ok(volumes) = lvm::logical_volumes(text, &mut open) else { return };
+    let Ok(volumes) = lvm::logical_volumes(text, &mut open) else {
+        return;
+    };
     for volume in volumes {
         if let LogicalVolume::Mapped { mut device, .. } = volume {
             disk::tour(device.as_mut());

@@ -13,5 +13,9 @@ fuzz_target!(|data: &[u8]| {
     catalog::run(&NpmLockCataloger, "app/package-lock.json", data);
     catalog::run(&YarnLockCataloger, "app/yarn.lock", data);
     catalog::run(&PnpmLockCataloger, "app/pnpm-lock.yaml", data);
-    catalog::run(&NodeModulesCataloger, "app/node_modules/x/package.json", data);
+    catalog::run(
+        &NodeModulesCataloger,
+        "app/node_modules/x/package.json",
+        data,
+    );
 });

@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut device = disk::memory(data);
-    let Ok(found) = partitions(device.as_mut()) else { return };
+    let Ok(found) = partitions(device.as_mut()) else {
+        return;
+    };
     for partition in found {
         let _ = contents(device.as_mut(), partition.start);
     }

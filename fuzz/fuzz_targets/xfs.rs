@@ -13,7 +13,9 @@ const VOLUME: u64 = 512 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let len = VOLUME.max(data.len() as u64);
-    let Ok(fs) = XfsFs::load(disk::padded(data, len), 0, len) else { return };
+    let Ok(fs) = XfsFs::load(disk::padded(data, len), 0, len) else {
+        return;
+    };
     let _ = (fs.uuid(), fs.label(), fs.has("/etc/os-release"));
     let _ = fs.read_small("/etc/fstab", 1 << 20);
     layer::pass(|builder| {
