@@ -402,7 +402,7 @@ fn map_lv(
             _ => {
                 segment
                     .int("stripe_size")
-                    .filter(|&s| s > 0 && (s * SECTOR) <= extent)
+                    .filter(|&s| s > 0 && s.checked_mul(SECTOR).is_some_and(|b| b <= extent))
                     .ok_or("a striped segment without a usable stripe_size")?
                     * SECTOR
             }
@@ -571,6 +571,22 @@ mod tests {
             start: 0,
             len: 20480,
         })
+    }
+
+    /// A `stripe_size` whose bytes pass 2^64 is refused, not multiplied
+    /// past the end of a u64.
+    #[test]
+    fn a_huge_stripe_size_is_not_usable() {
+        let metadata = METADATA.replace("stripe_size = 4", "stripe_size = 9223372036854775807");
+        let lvs = logical_volumes(&metadata, &mut open).unwrap();
+        let striped = lvs.iter().find_map(|lv| match lv {
+            LogicalVolume::Unread { name, reason } if name.ends_with("/striped") => Some(reason),
+            _ => None,
+        });
+        assert_eq!(
+            striped.map(String::as_str),
+            Some("a striped segment without a usable stripe_size")
+        );
     }
 
     #[test]
