@@ -24,12 +24,12 @@ use cli::{
     TargetArgs,
 };
 use imgscan_sbom::Severity;
+use imgscan_scanner::assess::ignore::IgnoreList;
+use imgscan_scanner::assess::vex::VexSet;
+use imgscan_scanner::assess::vulnerabilities::VulnerabilityFilter;
 use imgscan_scanner::cache::LayerCache;
-use imgscan_scanner::ignore::IgnoreList;
 use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::report::table::TableOptions;
-use imgscan_scanner::vex::VexSet;
-use imgscan_scanner::vulnerabilities::VulnerabilityFilter;
 use imgscan_scanner::{Report, ScanOptions, Scanned, scan};
 use imgscan_signatures::RuleSet;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 
 use crate::cli::VexArgs;
 use crate::output;
-use imgscan_scanner::vex::openvex::from_ignore_list;
+use imgscan_scanner::assess::vex::openvex::from_ignore_list;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -24,7 +24,7 @@ pub fn run(args: &VexArgs) -> anyhow::Result<ExitCode> {
         &args.product,
         &args.author,
         SystemTime::now(),
-        imgscan_scanner::ignore::today(),
+        imgscan_scanner::assess::ignore::today(),
     )?;
     for note in &written.left_out {
         output::note(&format!("imgscan: left out {note}"));

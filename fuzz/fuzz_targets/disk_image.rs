@@ -4,7 +4,7 @@
 #![no_main]
 
 use imgscan_fuzz::{layer, scratch};
-use imgscan_scanner::disk::index_disk;
+use imgscan_scanner::source::disk::index_disk;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, layer};
-use imgscan_scanner::disk::ext::ExtFs;
+use imgscan_scanner::source::disk::ext::ExtFs;
 use libfuzzer_sys::fuzz_target;
 
 /// Name lookups one input may cost: a tenth of a whole disk's budget.

@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgscan_fuzz::disk;
-use imgscan_scanner::disk::lvm::{self, LogicalVolume, PlacedVolume};
+use imgscan_scanner::source::disk::lvm::{self, LogicalVolume, PlacedVolume};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, scratch};
-use imgscan_scanner::disk::ova::Ova;
+use imgscan_scanner::source::disk::ova::Ova;
 use libfuzzer_sys::fuzz_target;
 use std::fs::File;
 

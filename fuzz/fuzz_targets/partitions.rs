@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgscan_fuzz::disk;
-use imgscan_scanner::disk::partitions::{contents, partitions};
+use imgscan_scanner::source::disk::partitions::{contents, partitions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, scratch};
-use imgscan_scanner::disk::qcow2::Qcow2;
+use imgscan_scanner::source::disk::qcow2::Qcow2;
 use libfuzzer_sys::fuzz_target;
 use std::fs::File;
 

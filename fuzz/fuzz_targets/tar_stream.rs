@@ -4,7 +4,7 @@
 #![no_main]
 
 use imgscan_fuzz::layer;
-use imgscan_scanner::layer_pass::read_layer;
+use imgscan_scanner::layer::pass::read_layer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

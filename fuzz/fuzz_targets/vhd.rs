@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgscan_fuzz::disk;
-use imgscan_scanner::disk::vhd;
+use imgscan_scanner::source::disk::vhd;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

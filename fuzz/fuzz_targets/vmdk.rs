@@ -4,7 +4,7 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, scratch};
-use imgscan_scanner::disk::vmdk;
+use imgscan_scanner::source::disk::vmdk;
 use libfuzzer_sys::fuzz_target;
 use std::fs::File;
 

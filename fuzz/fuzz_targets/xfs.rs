@@ -5,7 +5,7 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, layer};
-use imgscan_scanner::disk::xfs::XfsFs;
+use imgscan_scanner::source::disk::xfs::XfsFs;
 use libfuzzer_sys::fuzz_target;
 
 /// The volume's size.

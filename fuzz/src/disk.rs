@@ -4,7 +4,7 @@
 //! then blocks spread over the whole size) so that every kind of table
 //! lookup a format does runs without reading a huge virtual disk whole.
 
-use imgscan_scanner::disk::device::{BoxedDevice, Device, Memory, check_range};
+use imgscan_scanner::source::disk::device::{BoxedDevice, Device, Memory, check_range};
 use std::io;
 
 /// Bytes read from the start of a device.

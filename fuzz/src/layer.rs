@@ -4,7 +4,7 @@
 //! than the default so a run stays well inside libFuzzer's RSS limit.
 
 use imgscan_scanner::Limits;
-use imgscan_scanner::capture::CaptureSpec;
+use imgscan_scanner::layer::capture::CaptureSpec;
 use imgscan_scanner::layer::{LayerBuilder, LayerIndex, PassOptions, run_pass};
 
 /// Most bytes of files a fuzzed pass keeps.

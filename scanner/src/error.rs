@@ -2,8 +2,8 @@
 //! so the CLI can print one clear line; trouble that does not stop a scan
 //! (an escaping entry, an unreadable file) is an [`crate::Unknown`] instead.
 
-use crate::disk::DiskError;
-use crate::layer_pass::LayerStreamError;
+use crate::layer::pass::LayerStreamError;
+use crate::source::disk::DiskError;
 use std::path::PathBuf;
 
 /// Why a scan could not be done.

@@ -11,34 +11,23 @@
 //! nothing is followed outside the image.
 #![forbid(unsafe_code)]
 
+pub mod assess;
 pub mod cache;
-pub mod capture;
 pub mod clock;
-pub mod decompress;
 pub mod digest;
-pub mod disk;
-pub mod entry_name;
 pub mod error;
-pub mod ignore;
-pub mod inventory;
 pub mod layer;
-pub mod layer_pass;
 pub mod limits;
+pub mod merge;
 pub mod model;
 pub mod report;
-pub mod rootfs;
 pub mod scan;
-pub mod shared_budget;
 pub mod source;
-pub mod tar_stream;
-pub mod tree;
-pub mod vex;
-pub mod vulnerabilities;
-pub mod walked;
 
 pub use error::ScanError;
 pub use layer::{Skipped, Unknown};
 pub use limits::Limits;
 pub use model::Scanned;
 pub use report::Report;
-pub use scan::{NoProgress, Progress, ScanOptions, scan};
+pub use scan::{ScanOptions, scan};
+pub use source::{NoProgress, Progress};

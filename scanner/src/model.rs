@@ -4,9 +4,9 @@
 //! import it; it imports neither, and the report never imports the
 //! pipeline.
 
-use crate::inventory::RemovedPackage;
 use crate::layer::{Skipped, Unknown};
-use crate::tree::FileTree;
+use crate::merge::inventory::RemovedPackage;
+use crate::merge::tree::FileTree;
 use imgscan_advisories::Vulnerability;
 use imgscan_sbom::{Finding, OsRelease, Package};
 use imgscan_signatures::{Incident, Ioc, Malware};
@@ -99,7 +99,7 @@ pub struct Scanned {
     /// Findings and malware entries the ignore file silenced.
     pub suppressed: u64,
     /// The VEX statements that suppressed a vulnerability.
-    pub vex: Vec<crate::vex::Applied>,
+    pub vex: Vec<crate::assess::vex::Applied>,
     /// Warnings about the scan itself (expired ignore entries, ...).
     pub warnings: Vec<String>,
     /// Fingerprints of what was found but not reported (the ignore file,

@@ -5,10 +5,10 @@
 //! server; a torn, truncated or tampered value fails the check and is a
 //! miss, never trusted.
 
-use crate::decompress::Compression;
 use crate::digest::{Digest, Tapped};
+use crate::layer::decompress::Compression;
+use crate::layer::pass::LayerOutcome;
 use crate::layer::{IndexedEntry, LayerIndex, LayerMalware, Skipped, Unknown};
-use crate::layer_pass::LayerOutcome;
 use imgscan_sbom::{FileKind, FileMeta, Severity};
 use imgscan_signatures::{InnerPath, IocKind, RuleHit};
 use sha2::{Digest as _, Sha256};

@@ -32,7 +32,7 @@ pub use store::{CacheStore, DirStore, DirUsage, NoStore};
 
 use crate::digest::Digest;
 use crate::layer::PassOptions;
-use crate::layer_pass::LayerOutcome;
+use crate::layer::pass::LayerOutcome;
 use crate::limits::Limits;
 use crate::source::blobs::BlobStore;
 use crate::source::plan::PlannedLayer;

@@ -15,8 +15,8 @@ pub mod spdx;
 pub mod table;
 pub mod view;
 
-use crate::inventory::RemovedPackage;
 use crate::layer::{Skipped, Unknown};
+use crate::merge::inventory::RemovedPackage;
 use crate::model::{LayerInfo, Scanned, TargetInfo, VulnerabilityEntry};
 use imgscan_sbom::{FileKind, Finding, Package, Severity, display_path};
 use imgscan_signatures::{Incident, Ioc, Malware};
@@ -182,7 +182,7 @@ pub struct Report {
     /// The VEX statements (`--vex`) that suppressed a vulnerability, each
     /// with its status and justification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub vex: Vec<crate::vex::Applied>,
+    pub vex: Vec<crate::assess::vex::Applied>,
     /// What could not be read, with why.
     pub unknowns: Vec<Unknown>,
     /// The final tree and deleted files (`inspect --files` only).

@@ -4,7 +4,7 @@
 //! added and removed, vulnerabilities, malware, findings, paths deleted).
 
 use super::{Report, Status, Tracked};
-use crate::inventory::RemovedPackage;
+use crate::merge::inventory::RemovedPackage;
 use crate::model::{LayerInfo, VulnerabilityEntry};
 use imgscan_sbom::{Finding, Package, Severity};
 use std::collections::BTreeMap;

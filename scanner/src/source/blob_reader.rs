@@ -9,6 +9,7 @@
 
 use super::distribution::{RegistryError, Session};
 use super::registry_answers::describe;
+use crate::layer::pass::StoreFailure;
 use bytes::{Buf, Bytes};
 use imgscan_sbom::retry::Backoff;
 use reqwest::Response;
@@ -103,7 +104,7 @@ impl<'a> BlobReader<'a> {
             reason: format!("after {} of {} bytes: {reason}", self.delivered, self.size),
         };
         let Some(wait) = self.backoff.next_wait(None) else {
-            return Err(io::Error::other(gave_up(self.backoff.failures())));
+            return Err(StoreFailure::into_io(gave_up(self.backoff.failures())));
         };
         std::thread::sleep(wait);
         let (response, start) = self
@@ -112,7 +113,7 @@ impl<'a> BlobReader<'a> {
                 self.session
                     .blob(&self.digest, self.delivered, &mut self.backoff),
             )
-            .map_err(io::Error::other)?;
+            .map_err(StoreFailure::into_io)?;
         self.skip = self.delivered - start;
         self.response = Some(response);
         self.started = Instant::now();
@@ -134,7 +135,7 @@ impl Read for BlobReader<'_> {
                     self.skip -= dropped;
                     chunk.advance(dropped as usize);
                     if self.delivered + chunk.len() as u64 > self.size {
-                        return Err(io::Error::other(RegistryError::Protocol {
+                        return Err(StoreFailure::into_io(RegistryError::Protocol {
                             what: format!("blob `{}`", self.digest),
                             reason: format!("longer than the {} bytes announced", self.size),
                         }));

@@ -7,9 +7,9 @@
 //! a file of the host.
 
 use crate::digest::Digest;
-use crate::entry_name::normalize;
 use crate::error::ScanError;
-use crate::tar_stream::walk_entries;
+use crate::layer::entry_name::normalize;
+use crate::layer::tar_stream::walk_entries;
 use imgscan_sbom::FileKind;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

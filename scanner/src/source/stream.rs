@@ -5,13 +5,13 @@
 //! them at the end picks the layers and checks their digests.
 
 use super::blobs::{MAX_METADATA_BYTES, MemoryStore};
-use crate::decompress::{BudgetedReader, decoder};
-use crate::entry_name::normalize;
 use crate::error::ScanError;
 use crate::layer::PassOptions;
-use crate::layer_pass::{LayerOutcome, LayerStreamError, read_layer};
-use crate::shared_budget::SharedBudget;
-use crate::tar_stream::walk_entries;
+use crate::layer::budget::SharedBudget;
+use crate::layer::decompress::{BudgetedReader, decoder};
+use crate::layer::entry_name::normalize;
+use crate::layer::pass::{LayerOutcome, LayerStreamError, read_layer};
+use crate::layer::tar_stream::walk_entries;
 use imgscan_sbom::FileKind;
 use std::collections::HashMap;
 use std::fs::File;

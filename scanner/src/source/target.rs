@@ -181,7 +181,7 @@ pub fn sniff(path: &Path) -> Result<TargetKind, ScanError> {
 /// Recognises a file from its first bytes.
 fn kind_of_bytes(head: &[u8]) -> Option<TargetKind> {
     let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
-    if crate::disk::image::is_ova(head) {
+    if crate::source::disk::image::is_ova(head) {
         return Some(TargetKind::Disk);
     }
     if at(257, b"ustar")

@@ -7,8 +7,8 @@
 use super::device::Device;
 use super::error::DiskError;
 use super::partitions::Contents;
+use crate::layer::walked::add_walked;
 use crate::layer::{LayerBuilder, RawEntry};
-use crate::walked::add_walked;
 use ext4_view::{DirEntry, Ext4, Ext4Read, FileType, PathBuf as ExtPath};
 use imgscan_sbom::FileKind;
 

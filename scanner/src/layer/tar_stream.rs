@@ -190,8 +190,8 @@ fn pax_records(mut data: &[u8]) -> io::Result<Vec<(&[u8], &[u8])>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureSpec;
     use crate::layer::PassOptions;
+    use crate::layer::capture::CaptureSpec;
     use crate::limits::Limits;
 
     fn options() -> PassOptions {

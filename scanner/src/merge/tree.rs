@@ -3,8 +3,8 @@
 //! knows the layer that put it there, and which files later layers deleted.
 //! Symlinks resolve inside the tree only, as a chroot at the image root would.
 
-use crate::capture::CaptureSpec;
-use crate::entry_name::split_parent;
+use crate::layer::capture::CaptureSpec;
+use crate::layer::entry_name::split_parent;
 use crate::layer::{
     LayerIndex, PLACEMENT_BUDGET, PLACEMENT_SPENT, UNPLACED_CAPTURE_BYTES, Unknown,
 };

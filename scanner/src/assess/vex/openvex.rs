@@ -3,8 +3,8 @@
 //! file's vulnerability entries as an OpenVEX document.
 
 use super::{Product, Statement, VexDocError, VexStatus};
+use crate::assess::ignore::{Date, IgnoreList};
 use crate::clock::rfc3339;
-use crate::ignore::{Date, IgnoreList};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
@@ -219,7 +219,7 @@ pub fn from_ignore_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vex::parse;
+    use crate::assess::vex::parse;
 
     const DOC: &str = r#"{
       "@context": "https://openvex.dev/ns/v0.2.0",
@@ -287,7 +287,7 @@ mod tests {
             r#"{{"@context":"{CONTEXT}","statements":[{{"products":["pkg:npm/a"],"status":"fixed"}}]}}"#
         );
         match parse(&doc, "bad.json").unwrap_err() {
-            crate::vex::VexError::Invalid {
+            crate::assess::vex::VexError::Invalid {
                 cause: VexDocError::Statement { at: 1, cause },
                 ..
             } => assert_eq!(*cause, VexDocError::NoVulnerability),

@@ -2,11 +2,24 @@
 //! entry's metadata, the whiteouts and opaque directories, the bytes of the
 //! files someone asked for) and the [`LayerBuilder`] that fills it from a
 //! stream of entries, whether they come from a tar or from a directory walk.
+//!
+//! The folder is the layer stage: [`pass`] reads one stored blob in one
+//! streaming pass ([`decompress`] by magic, bounded by [`budget`]),
+//! [`tar_stream`] and [`walked`] feed entries to the builder, [`capture`]
+//! says whose bytes are kept, and [`entry_name`] normalises every name.
 
-use crate::capture::CaptureSpec;
-use crate::entry_name::{join, normalize, split_parent};
+pub mod budget;
+pub mod capture;
+pub mod decompress;
+pub mod entry_name;
+pub mod pass;
+pub mod tar_stream;
+pub mod walked;
+
+use crate::layer::budget::SharedBudget;
+use crate::layer::capture::CaptureSpec;
+use crate::layer::entry_name::{join, normalize, split_parent};
 use crate::limits::Limits;
-use crate::shared_budget::SharedBudget;
 use imgscan_sbom::tree::{Unfollowed, follow_path};
 use imgscan_sbom::{FileKind, FileMeta, display_path};
 use imgscan_signatures::{
@@ -180,8 +193,6 @@ pub struct PassOptions {
     /// What all the layers may still keep of wanted files
     /// ([`Limits::max_captured_bytes`]).
     pub captured: SharedBudget,
-    /// Where layer results are reused from and kept, if anywhere.
-    pub cache: Option<crate::cache::LayerCache>,
 }
 
 impl PassOptions {
@@ -195,7 +206,6 @@ impl PassOptions {
             image: SharedBudget::default(),
             unplaced: SharedBudget::new(UNPLACED_CAPTURE_BYTES),
             captured: SharedBudget::new(limits.max_captured_bytes),
-            cache: None,
         }
     }
 }

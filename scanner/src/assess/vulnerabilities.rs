@@ -3,9 +3,9 @@
 //! the package was found at, after the ignore file, VEX statements and the
 //! user's filters (`--only-fixed`, `--severity`).
 
-use crate::ignore::{Date, IgnoreList};
+use crate::assess::ignore::{Date, IgnoreList};
+use crate::assess::vex::{Applied, VexSet};
 use crate::model::{Placement, VulnerabilityEntry};
-use crate::vex::{Applied, VexSet};
 use imgscan_advisories::{Vulnerability, VulnerabilityKind};
 use imgscan_sbom::{Package, Severity};
 use std::collections::BTreeMap;
@@ -246,7 +246,7 @@ mod tests {
         let doc = r#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
             {"vulnerability":{"name":"GHSA-for-CVE-1"},"products":[{"@id":"pkg:npm/lodash"}],
              "status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}"#;
-        let vex = VexSet::from_statements(crate::vex::parse(doc, "vex.json").unwrap());
+        let vex = VexSet::from_statements(crate::assess::vex::parse(doc, "vex.json").unwrap());
         let silencers = Silencers {
             ignore: &IgnoreList::default(),
             today: (2026, 1, 1),

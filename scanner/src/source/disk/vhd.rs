@@ -208,7 +208,7 @@ impl Device for Dynamic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk::device::Raw;
+    use crate::source::disk::device::Raw;
     use std::io::Write;
 
     fn device(bytes: &[u8]) -> BoxedDevice {

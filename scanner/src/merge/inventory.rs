@@ -5,9 +5,9 @@
 //! no longer lists (removed, or replaced by another version) is recorded
 //! as removed in that layer.
 
-use crate::capture::CaptureSpec;
 use crate::layer::Unknown;
-use crate::tree::FileTree;
+use crate::layer::capture::CaptureSpec;
+use crate::merge::tree::FileTree;
 use imgscan_sbom::{
     CatalogInput, Cataloger, FileKind, FileTreeView, OsRelease, Package, display_path,
 };
@@ -233,7 +233,8 @@ fn catalog_file<'a>(
 
 #[cfg(test)]
 mod tests {
-    use crate::scan::{NoProgress, ScanOptions, scan};
+    use crate::scan::{ScanOptions, scan};
+    use crate::source::NoProgress;
     use imgscan_sbom::FileTreeView;
 
     /// On a real Debian 12 tree (merged `/usr`), dpkg's owned paths such as

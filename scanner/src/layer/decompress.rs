@@ -2,7 +2,7 @@
 //! lie), and the expansion budget that stops decompression bombs without
 //! ever holding more than a buffer of the output.
 
-use crate::shared_budget::SharedBudget;
+use crate::layer::budget::SharedBudget;
 use std::io::{self, BufRead, Read};
 use std::sync::{Arc, OnceLock};
 

@@ -3,13 +3,10 @@
 //! entry, all in a single read. Nothing is written to disk and no layer is
 //! held whole in memory.
 
-use crate::decompress::{BudgetedReader, Compression, decoder};
 use crate::digest::{HashTap, Tapped};
-use crate::error::ScanError;
+use crate::layer::decompress::{BudgetedReader, Compression, decoder};
+use crate::layer::tar_stream::index_tar;
 use crate::layer::{LayerIndex, PassOptions, run_pass};
-use crate::source::distribution::RegistryError;
-use crate::source::plan::PlannedLayer;
-use crate::tar_stream::index_tar;
 use std::io::{self, BufReader, Read};
 
 /// Buffer between the stored blob and the decompressor.
@@ -38,9 +35,10 @@ pub enum LayerStreamError {
     /// supported (bzip2, xz).
     #[error("{0}")]
     Start(#[source] io::Error),
-    /// The registry failed the blob: its reason, not the stream's bytes.
+    /// The blob's store failed it (a registry that gave up): its reason,
+    /// not the stream's bytes.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Store(#[from] StoreFailure),
     /// The stream ended before its format said it would.
     #[error("truncated {stream}: {cause}")]
     Truncated {
@@ -62,6 +60,21 @@ pub enum LayerStreamError {
     /// The pass stopped without the blob reporting its end.
     #[error("stream did not reach its end")]
     Unfinished,
+}
+
+/// Why a blob's store stopped delivering its bytes (a registry that gave
+/// up on the blob, …). A store's reader returns it inside an `io::Error`
+/// ([`StoreFailure::into_io`]), so the pass reports the store's reason
+/// instead of a broken stream.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StoreFailure(Box<dyn std::error::Error + Send + Sync>);
+
+impl StoreFailure {
+    /// `cause` as the `io::Error` a store's reader returns.
+    pub fn into_io(cause: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+        io::Error::other(StoreFailure(Box::new(cause)))
+    }
 }
 
 /// Reads one layer blob of `stored_size` bytes. An `Err` is the reason the
@@ -116,9 +129,9 @@ pub fn read_layer<R: Read>(
 }
 
 fn describe(err: io::Error, compression: Compression) -> LayerStreamError {
-    // A registry that failed the blob is the reason, not the stream's bytes.
-    let err = match err.downcast::<RegistryError>() {
-        Ok(registry) => return LayerStreamError::Registry(registry),
+    // A store that failed the blob is the reason, not the stream's bytes.
+    let err = match err.downcast::<StoreFailure>() {
+        Ok(failure) => return LayerStreamError::Store(failure),
         Err(err) => err,
     };
     let stream = match compression {
@@ -131,40 +144,4 @@ fn describe(err: io::Error, compression: Compression) -> LayerStreamError {
     } else {
         LayerStreamError::Broken { stream, cause: err }
     }
-}
-
-/// Checks a finished layer against the digests its metadata promised.
-pub fn verify_layer(
-    layer: usize,
-    planned: &PlannedLayer,
-    outcome: &LayerOutcome,
-) -> Result<(), ScanError> {
-    let label = || format!("layer {layer} (`{}`)", planned.blob);
-    if let (Some(expected), Some(stored)) = (&planned.digest, &outcome.stored) {
-        if &stored.digest != expected {
-            return Err(ScanError::DigestMismatch {
-                blob: label(),
-                expected: expected.to_string(),
-                actual: stored.digest.to_string(),
-            });
-        }
-        if let Some(size) = planned.size.filter(|&s| s != stored.bytes) {
-            return Err(ScanError::LayerSize {
-                layer,
-                blob: planned.blob.clone(),
-                stored: stored.bytes,
-                promised: size,
-            });
-        }
-    }
-    if let (Some(expected), Some(uncompressed)) = (&planned.diff_id, &outcome.uncompressed)
-        && &uncompressed.digest != expected
-    {
-        return Err(ScanError::DigestMismatch {
-            blob: format!("{} uncompressed", label()),
-            expected: expected.to_string(),
-            actual: uncompressed.digest.to_string(),
-        });
-    }
-    Ok(())
 }

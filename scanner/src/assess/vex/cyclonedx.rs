@@ -146,7 +146,7 @@ fn statement(
 
 #[cfg(test)]
 mod tests {
-    use crate::vex::{VexStatus, parse};
+    use crate::assess::vex::{VexStatus, parse};
 
     #[test]
     fn analyses_resolve_bom_refs_to_purls() {

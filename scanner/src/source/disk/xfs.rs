@@ -10,8 +10,8 @@
 use super::device::{BoxedDevice, check_range};
 use super::error::DiskError;
 use super::partitions::Contents;
+use crate::layer::walked::add_walked;
 use crate::layer::{LayerBuilder, RawEntry};
-use crate::walked::add_walked;
 use imgscan_sbom::FileKind;
 use std::cell::RefCell;
 use std::collections::HashSet;

@@ -7,8 +7,8 @@
 //! followed nor blocks. FIFOs, sockets and devices are never opened.
 //! The walk is iterative, so nesting depth costs heap, not stack.
 
+use crate::layer::walked::add_walked;
 use crate::layer::{LayerBuilder, RawEntry};
-use crate::walked::add_walked;
 use imgscan_sbom::FileKind;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
@@ -117,8 +117,8 @@ fn open_regular(host: &Path, listed: &Metadata) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureSpec;
     use crate::layer::PassOptions;
+    use crate::layer::capture::CaptureSpec;
     use crate::limits::Limits;
     use std::os::unix::fs::symlink;
 
