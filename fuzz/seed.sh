@@ -75,32 +75,29 @@ seed dpkg_status "$repo/fixtures/images/demo/layers/0/var/lib/dpkg/status" demo
 seed dpkg_status "$repo/fixtures/images/demo/layers/1/var/lib/dpkg/status" demo-1
 [ -f /var/lib/dpkg/status ] && head -c 65536 /var/lib/dpkg/status | text dpkg_status host
 text apk_installed alpine <<'EOF'
-C:Q1abcdefghijklmnopqrstuvwxyz=
-P:musl
-V:1.2.4_git20230717-r4
-A:x86_64
-S:383152
-I:622592
-T:the musl c library (libc) implementation
-U:https://musl.libc.org/
-L:MIT
-o:musl
-m:Natanael Copa <ncopa@alpinelinux.org>
-t:1705326052
-c:f93af038c3de7146121c2ea8124ba5ce29b4b058
-F:lib
-R:ld-musl-x86_64.so.1
+C:Q1p0vlP9wcZ0Sg3vLKUUSrw5dG3AE=
+P:busybox
+V:1.36.1-r15
+A:aarch64
+S:512000
+I:950272
+T:Size optimized toolbox of many common UNIX utilities
+U:https://busybox.net/
+L:GPL-2.0-only
+o:busybox
+t:1704812711
+D:so:libc.musl-aarch64.so.1
+p:cmd:busybox=1.36.1-r15
+F:bin
+R:busybox
 a:0:0:755
-Z:Q1abcdefghijklmnopqrstuvwxyz=
-R:libc.musl-x86_64.so.1
 
-P:libcrypto3
-V:3.1.4-r5
-A:x86_64
-L:Apache-2.0
-o:openssl
-F:usr/lib
-R:libcrypto.so.3
+P:alpine-baselayout-data
+V:3.4.3-r2
+A:aarch64
+o:alpine-baselayout
+F:etc
+R:hosts
 EOF
 rpm_data=$repo/sbom/src/catalog/rpm/testdata
 seed rpm_bdb "$rpm_data/Packages"

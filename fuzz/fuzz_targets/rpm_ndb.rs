@@ -3,14 +3,11 @@
 #![no_main]
 
 use imgscan_fuzz::catalog;
-use imgscan_sbom::catalog::rpm::{self, ndb};
+use imgscan_sbom::catalog::rpm::ndb;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(blobs) = ndb::blobs(data) else { return };
-    catalog::with_input("usr/lib/sysimage/rpm/Packages.db", data, |input| {
-        for (_, blob) in &blobs {
-            let _ = rpm::package(blob, input);
-        }
-    });
+    if let Ok(blobs) = ndb::blobs(data) {
+        catalog::rpm_headers("usr/lib/sysimage/rpm/Packages.db", &blobs);
+    }
 });

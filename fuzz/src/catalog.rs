@@ -1,7 +1,7 @@
 //! Catalogers driven as the scan drives them: one file's bytes at one of
 //! the cataloger's own paths, in an otherwise empty tree, with an OS.
 
-use imgscan_sbom::catalog::{CatalogInput, Cataloger};
+use imgscan_sbom::catalog::{CatalogInput, Cataloger, rpm};
 use imgscan_sbom::os::OsRelease;
 use imgscan_sbom::test_tree::MapTree;
 
@@ -26,5 +26,15 @@ pub fn with_input<T>(path: &str, content: &[u8], work: impl FnOnce(&CatalogInput
 pub fn run(cataloger: &dyn Cataloger, path: &str, content: &[u8]) {
     with_input(path, content, |input| {
         let _ = cataloger.catalog_records(input);
+    });
+}
+
+/// Makes a package of each `(number, header blob)` an rpm database at
+/// `path` yields.
+pub fn rpm_headers(path: &str, blobs: &[(u32, Vec<u8>)]) {
+    with_input(path, &[], |input| {
+        for (_, blob) in blobs {
+            let _ = rpm::package(blob, input);
+        }
     });
 }
