@@ -45,6 +45,10 @@ max_len() {
 }
 
 mkdir -p fuzz/logs
+# Where the targets that read a path write their input (tmpfs when there is one).
+scratch=$(mktemp -d -p "$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")" imgscan-fuzz.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export IMGSCAN_FUZZ_SCRATCH=$scratch
 failed=0
 printf '%-20s %12s %8s  %s\n' target executions seconds result
 for target in "${targets[@]}"; do
