@@ -1,7 +1,8 @@
 //! `imgscan cache status|prune|clear`: the layer-result cache directory,
 //! or with `--cache URL` the shared one on Redis.
 
-use crate::cli::{CacheArgs, CacheCommand, Format, SharedCacheArgs};
+use crate::cli::CacheCommand;
+use crate::scan_args::{CacheArgs, Format, SharedCacheArgs};
 use imgscan_scanner::report::table::human_bytes;
 use std::process::ExitCode;
 

@@ -1,11 +1,12 @@
 //! `imgscan db update|import|status`: the offline advisory database, from
 //! the user's side. The work is `imgscan-advisories`'; this prints.
 
-use crate::cli::{DbCommand, Format};
+use crate::cli::DbCommand;
 use crate::output::{self, note};
 use crate::progress::DownloadBar;
+use crate::scan_args::Format;
 use imgscan_advisories::download::{DownloadPolicy, Downloader, Fetched};
-use imgscan_advisories::{DEFAULT_ECOSYSTEMS, Database, ImportSource, ImportSummary};
+use imgscan_advisories::{Database, ImportSource, ImportSummary, default_ecosystems};
 use imgscan_sbom::terminal_safe;
 use std::fmt::Write;
 use std::path::Path;
@@ -23,7 +24,7 @@ pub fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
             let path = db.path()?;
             output::require_stdout()?;
             let ecosystems = if ecosystems.is_empty() {
-                DEFAULT_ECOSYSTEMS.iter().map(|e| e.to_string()).collect()
+                default_ecosystems().map(str::to_string).collect()
             } else {
                 ecosystems
             };

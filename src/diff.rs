@@ -37,7 +37,7 @@ fn side(input: &str, args: &DiffArgs, job: &Job) -> anyhow::Result<ReportDoc> {
     if looks_like_report(path) {
         return Ok(ReportDoc::read(path)?);
     }
-    let target = crate::cli::TargetArgs {
+    let target = crate::scan_args::TargetArgs {
         target: input.to_string(),
         ..args.target.clone()
     };

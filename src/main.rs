@@ -13,16 +13,15 @@ mod fleet;
 mod gate;
 mod output;
 mod progress;
+mod redis;
 mod rules;
+mod scan_args;
 mod size;
 mod terminal;
 mod vex;
 
 use clap::Parser;
-use cli::{
-    CheckArgs, Cli, Command, DataArgs, Format, PolicyArgs, RulesCommand, SbomFormat, ScanFormat,
-    TargetArgs,
-};
+use cli::{CheckArgs, Cli, Command, RulesCommand, SbomFormat, ScanFormat};
 use imgscan_sbom::Severity;
 use imgscan_scanner::assess::ignore::IgnoreList;
 use imgscan_scanner::assess::vex::VexSet;
@@ -32,6 +31,7 @@ use imgscan_scanner::report::baseline::{ReportDoc, check_same_image};
 use imgscan_scanner::report::table::TableOptions;
 use imgscan_scanner::{Report, ScanOptions, Scanned, scan};
 use imgscan_signatures::RuleSet;
+use scan_args::{DataArgs, Format, PolicyArgs, TargetArgs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};

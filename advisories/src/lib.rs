@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod download;
+pub mod feeds;
 pub mod import;
 pub mod matching;
 pub mod osv;
@@ -15,8 +16,9 @@ pub mod update;
 pub mod version;
 
 pub use db::{Database, DbError, DbStatus, EcosystemStatus, SCHEMA_VERSION, default_db_path};
+pub use feeds::{default_ecosystems, scheme_for_ecosystem};
 pub use import::{ImportLimits, ImportSource, ImportSummary, import, import_with_limits};
 pub use matching::{PackageIndex, Vulnerability, VulnerabilityKind};
 pub use severity::Cvss;
-pub use update::{DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE, UpdateError, UpdateSummary, update};
-pub use version::{VersionError, VersionScheme, scheme_for_ecosystem};
+pub use update::{DEFAULT_SOURCE, UpdateError, UpdateSummary, update};
+pub use version::{VersionError, VersionScheme};

@@ -12,18 +12,6 @@ use std::path::{Path, PathBuf};
 /// osv.dev's public bucket: `BASE/ECOSYSTEM/all.zip`.
 pub const DEFAULT_SOURCE: &str = "https://osv-vulnerabilities.storage.googleapis.com";
 
-/// The ecosystems `db update` fetches unless told otherwise: the distros
-/// imgscan maps images to, and npm (advisories and malicious packages).
-pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
-    "Debian",
-    "Ubuntu",
-    "Alpine",
-    "AlmaLinux",
-    "Rocky Linux",
-    "Red Hat",
-    "npm",
-];
-
 /// Why an update failed; the previous database is untouched in every case.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {

@@ -13,6 +13,7 @@
 pub mod error;
 pub mod job;
 pub mod queue;
+pub mod record;
 pub mod render;
 pub mod server;
 pub mod store;
@@ -21,6 +22,7 @@ pub mod summary;
 pub use error::FleetError;
 pub use job::{Delivery, JobSpec};
 pub use queue::{Queue, Status};
+pub use record::Outcome;
 pub use server::Server;
 pub use store::RedisStore;
-pub use summary::{FleetReport, Outcome};
+pub use summary::FleetReport;

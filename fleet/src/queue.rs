@@ -20,8 +20,8 @@
 //! twice is scanned at most twice and recorded once.
 
 use crate::job::{Delivery, FIELD_JOB, FIELD_SPEC, JobSpec};
+use crate::record::{Outcome, Parked};
 use crate::server;
-use crate::summary::{Outcome, Parked};
 use crate::{FleetError, Server};
 use redis::streams::{StreamAutoClaimReply, StreamReadReply};
 use serde::Serialize;

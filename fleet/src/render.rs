@@ -4,7 +4,8 @@
 //! escaped; Markdown markup escaped).
 
 use crate::queue::Status;
-use crate::summary::{Counts, FleetReport, JobStatus, TargetRow};
+use crate::record::Counts;
+use crate::summary::{FleetReport, JobStatus, TargetRow};
 use imgscan_sbom::terminal_safe;
 use imgscan_scanner::report::markdown;
 use std::fmt::Write;

@@ -1,50 +1,18 @@
-//! The records a worker leaves ([`Outcome`] for a scan done, [`Parked`]
-//! for a job given up) and the fleet report built from them: per target
+//! The fleet report built from the records workers leave
+//! ([`crate::record`]): per target
 //! its status, the gate's exit, malware and counts by severity, and the
 //! layer cache's hits and misses summed over the run.
 
 use crate::FleetError;
 use crate::job::JobSpec;
 use crate::queue::{DONE, FAILED, JOBS, Queue};
+use crate::record::{Counts, Outcome, Parked};
 use imgscan_scanner::cache::CacheStats;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use serde::Serialize;
+use std::collections::HashMap;
 
 /// `schema` of the fleet report.
 pub const SCHEMA: &str = "imgscan.fleet/v1";
-
-/// Counts by severity (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `UNKNOWN`).
-pub type Counts = BTreeMap<String, u64>;
-
-/// What a finished scan left: the summary of its report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    /// The target scanned.
-    pub target: String,
-    /// The gate's exit status (0 passed, 1 failed, 2 could not pass).
-    pub exit: u8,
-    /// Malware matches.
-    pub malware: u64,
-    /// Vulnerabilities by severity (`None`: not checked).
-    pub vulnerabilities: Option<Counts>,
-    /// Findings by severity (`None`: not checked).
-    pub findings: Option<Counts>,
-    /// Layers from the cache and read, when a cache was used.
-    pub cache: Option<CacheStats>,
-    /// The worker that scanned it.
-    pub worker: String,
-}
-
-/// A job given up: why, after how many attempts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Parked {
-    /// The target, as far as the job said one.
-    pub target: String,
-    /// The last error.
-    pub error: String,
-    /// Failed attempts.
-    pub attempts: u64,
-}
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -20,6 +20,14 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Every ecosystem.
+    pub const ALL: [Ecosystem; 4] = [
+        Ecosystem::Deb,
+        Ecosystem::Apk,
+        Ecosystem::Rpm,
+        Ecosystem::Npm,
+    ];
+
     /// The purl type.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,5 +121,26 @@ impl Package {
             dependencies: Vec::new(),
             files: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_schema_names_every_ecosystem() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/report-v1.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let named: Vec<&str> = schema["properties"]["packages"]["items"]["properties"]["ecosystem"]
+            ["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no package ecosystem enum in {path}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let ours: Vec<&str> = Ecosystem::ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(named, ours);
     }
 }

@@ -18,6 +18,7 @@ pub mod checks;
 mod command;
 pub mod incident;
 pub mod ioc;
+mod ioc_extract;
 pub mod malware;
 pub mod monero;
 pub mod nested;

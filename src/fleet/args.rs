@@ -2,7 +2,7 @@
 //! options a job carries ([`JobOptions`]: the policy and how the image is
 //! read — nothing that names a file or a credential of the submitter).
 
-use crate::cli::{DataArgs, Format, ImageArgs, LayerCacheArgs, PolicyArgs, RegistryArgs};
+use crate::scan_args::{DataArgs, Format, ImageArgs, LayerCacheArgs, PolicyArgs, RegistryArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -5,20 +5,14 @@
 pub mod args;
 mod work;
 
-use crate::cli::Format;
 use crate::output;
+use crate::redis::server as redis_server;
+use crate::scan_args::Format;
 use args::{FleetCommand, FleetFormat, SubmitArgs};
 use imgscan_fleet::summary::JobStatus;
-use imgscan_fleet::{FleetReport, JobSpec, Queue, Server, render};
+use imgscan_fleet::{FleetReport, JobSpec, Queue, render};
 use std::io::Read;
 use std::process::ExitCode;
-
-/// The server `url` names, with the password from IMGSCAN_REDIS_PASSWORD
-/// when the URL has none.
-pub fn redis_server(url: &str) -> anyhow::Result<Server> {
-    let password = std::env::var("IMGSCAN_REDIS_PASSWORD").ok();
-    Ok(Server::parse(url, password.as_deref())?)
-}
 
 /// Runs one `fleet` subcommand.
 pub fn run(command: FleetCommand) -> anyhow::Result<ExitCode> {

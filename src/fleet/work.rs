@@ -7,10 +7,10 @@
 //! worker (exit 2): whatever it held stays pending, for another to take.
 
 use super::args::{JobOptions, WorkArgs};
-use super::redis_server;
-use crate::cli::TargetArgs;
 use crate::duration::parse_duration;
 use crate::output::note;
+use crate::redis::server as redis_server;
+use crate::scan_args::TargetArgs;
 use crate::{Job, error_line, gate, scan_report};
 use imgscan_fleet::job::Delivery;
 use imgscan_fleet::queue::ReportStore;

@@ -9,7 +9,6 @@
 
 use crate::support::*;
 use imgscan_fixtures::xorshift;
-use serde_json::Value;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -189,22 +188,6 @@ fn files(target: &Path) -> Vec<(String, u64, String, u64, Option<u64>)> {
         .into_iter()
         .filter(|row| !row.0.contains("lost+found"))
         .collect()
-}
-
-fn scan_json(target: &Path) -> (Value, Run) {
-    let db = empty_advisory_db();
-    let done = run(&[
-        OsStr::new("scan"),
-        OsStr::new("-f"),
-        OsStr::new("json"),
-        OsStr::new("--db"),
-        db.as_os_str(),
-        target.as_os_str(),
-    ]);
-    let report: Value =
-        serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}: {}", done.stderr));
-    validate(&report);
-    (report, done)
 }
 
 #[test]

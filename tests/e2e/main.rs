@@ -29,6 +29,7 @@ mod registry_faults;
 mod registry_helpers;
 mod registry_server;
 mod reports;
+mod rootfs_archive;
 mod sarif;
 mod sbom;
 mod support;

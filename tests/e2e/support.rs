@@ -322,3 +322,21 @@ fn advisory_db(name: &str, records: &Path) -> PathBuf {
     assert_eq!(imported.code, 0, "{}", imported.stderr);
     db
 }
+
+/// `imgscan scan -f json` of `target` against an empty advisory database,
+/// with the report validated against the schema.
+pub fn scan_json(target: &Path) -> (Value, Run) {
+    let db = empty_advisory_db();
+    let done = run(&[
+        OsStr::new("scan"),
+        OsStr::new("-f"),
+        OsStr::new("json"),
+        OsStr::new("--db"),
+        db.as_os_str(),
+        target.as_os_str(),
+    ]);
+    let report: Value =
+        serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}: {}", done.stderr));
+    validate(&report);
+    (report, done)
+}

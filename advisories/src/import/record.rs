@@ -11,9 +11,10 @@
 use imgscan_sbom::Severity;
 
 use crate::db::schema::{ecosystem_family, ecosystem_key};
+use crate::feeds::scheme_for_ecosystem;
 use crate::osv::{Affected, Event, RangeType, Record};
 use crate::severity::{Cvss, best_cvss, severity_from_label};
-use crate::version::{VersionScheme, scheme_for_ecosystem};
+use crate::version::VersionScheme;
 
 /// A record ready to be written.
 #[derive(Debug)]

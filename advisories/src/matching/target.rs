@@ -10,9 +10,9 @@
 //! `gcc-defaults`). Red Hat-family and npm advisories name binary
 //! packages: name and version as installed (`[E:]V-R` for rpm).
 
-use imgscan_sbom::{Ecosystem, OsRelease, Package};
-
-use crate::version::{APK, DPKG, NPM_SEMVER, RPM, VersionScheme};
+use crate::feeds::FEEDS;
+use crate::version::VersionScheme;
+use imgscan_sbom::{OsRelease, Package};
 
 /// A package as the advisory feed sees it.
 pub(crate) struct Target<'p> {
@@ -26,80 +26,31 @@ pub(crate) struct Target<'p> {
     pub scheme: &'static dyn VersionScheme,
 }
 
-/// The lookup for `package` on `os`; `None` when no feed covers it (an
-/// OS package on an unknown or unversioned OS).
+/// The lookup for `package` on `os`: the first feed of its ecosystem that
+/// covers the OS; `None` when none does (an OS package on an unknown or
+/// unversioned OS).
 pub(crate) fn target<'p>(package: &'p Package, os: Option<&OsRelease>) -> Option<Target<'p>> {
-    let by_source = || {
-        let source = package.source.as_ref();
-        let name = source.map_or(package.name.as_str(), |s| s.name.as_str());
-        let version = source
-            .and_then(|s| s.version.as_deref())
-            .unwrap_or(package.version.as_str());
-        (name, version)
-    };
-    let binary = (package.name.as_str(), package.version.as_str());
-    let (keys, (name, version), scheme): (Vec<String>, _, &'static dyn VersionScheme) =
-        match package.ecosystem {
-            Ecosystem::Npm => (vec!["npm".into()], binary, &NPM_SEMVER),
-            Ecosystem::Deb => (deb_keys(os?)?, by_source(), &DPKG),
-            Ecosystem::Apk => (apk_keys(os?)?, by_source(), &APK),
-            Ecosystem::Rpm => (rpm_keys(os?)?, binary, &RPM),
-        };
+    let (feed, keys) = FEEDS
+        .iter()
+        .filter(|feed| feed.packages == package.ecosystem)
+        .find_map(|feed| Some((feed, (feed.keys)(os)?)))?;
+    let source = package.source.as_ref().filter(|_| feed.by_source);
+    let name = source.map_or(package.name.as_str(), |s| s.name.as_str());
+    let version = source
+        .and_then(|s| s.version.as_deref())
+        .unwrap_or(package.version.as_str());
     (!name.is_empty() && !version.is_empty()).then_some(Target {
         keys,
         name,
         version,
-        scheme,
+        scheme: feed.scheme,
     })
-}
-
-fn version_id(os: &OsRelease) -> Option<&str> {
-    os.version_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-fn major(os: &OsRelease) -> Option<&str> {
-    let major = version_id(os)?.split('.').next()?;
-    (!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit())).then_some(major)
-}
-
-fn deb_keys(os: &OsRelease) -> Option<Vec<String>> {
-    match os.id.as_str() {
-        "debian" => Some(vec![format!("Debian:{}", major(os)?)]),
-        "ubuntu" => {
-            let v = version_id(os)?;
-            Some(vec![format!("Ubuntu:{v}:LTS"), format!("Ubuntu:{v}")])
-        }
-        _ => None,
-    }
-}
-
-fn apk_keys(os: &OsRelease) -> Option<Vec<String>> {
-    if os.id != "alpine" {
-        return None;
-    }
-    let mut parts = version_id(os)?.split('.');
-    let (maj, min) = (parts.next()?, parts.next()?);
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(maj) && numeric(min)).then(|| vec![format!("Alpine:v{maj}.{min}")])
-}
-
-fn rpm_keys(os: &OsRelease) -> Option<Vec<String>> {
-    let family = match os.id.as_str() {
-        "almalinux" => "AlmaLinux",
-        "rocky" => "Rocky Linux",
-        "rhel" => "Red Hat:enterprise_linux",
-        _ => return None,
-    };
-    Some(vec![format!("{family}:{}", major(os)?)])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imgscan_sbom::SourcePackage;
+    use imgscan_sbom::{Ecosystem, SourcePackage};
 
     fn os(id: &str, version: &str) -> OsRelease {
         OsRelease {

@@ -3,7 +3,7 @@
 //! One file per scheme, each a faithful re-implementation of the package
 //! manager's own comparison (dpkg, rpm, apk-tools 2.x, node-semver), checked
 //! pair by pair against the real tools (see `testdata/generate-vectors.sh`
-//! and `tests/versions.rs`). [`scheme_for_ecosystem`] maps an OSV ecosystem
+//! and `tests/versions.rs`). [`crate::feeds::scheme_for_ecosystem`] maps an OSV ecosystem
 //! string to its scheme.
 //!
 //! Every scheme takes arbitrary strings: a version the tool would reject is
@@ -47,7 +47,7 @@ impl VersionError {
 /// Parse and compare versions of one ecosystem.
 ///
 /// Implementations are stateless and shared: get one from
-/// [`scheme_for_ecosystem`] or use the statics ([`DPKG`], [`RPM`], [`APK`],
+/// [`crate::feeds::scheme_for_ecosystem`] or use the statics ([`DPKG`], [`RPM`], [`APK`],
 /// [`NPM_SEMVER`]).
 pub trait VersionScheme: Send + Sync {
     /// Short stable name: `dpkg`, `rpm`, `apk` or `semver`.
@@ -70,22 +70,6 @@ pub static APK: Apk = Apk;
 /// SemVer 2.0.0 precedence as node-semver parses it (npm).
 pub static NPM_SEMVER: NpmSemver = NpmSemver;
 
-/// The scheme for an OSV ecosystem string such as `Debian:12`,
-/// `Ubuntu:22.04:LTS`, `Alpine:v3.19`, `AlmaLinux:9`, `Rocky Linux:8`,
-/// `Red Hat:enterprise_linux:9::appstream` or `npm`; `None` for an
-/// ecosystem imgscan does not know. Only the part before the first `:`
-/// decides, matched exactly (OSV ecosystem names are case-sensitive).
-pub fn scheme_for_ecosystem(osv_ecosystem: &str) -> Option<&'static dyn VersionScheme> {
-    let base = osv_ecosystem.split(':').next().unwrap_or_default();
-    match base {
-        "Debian" | "Ubuntu" => Some(&DPKG),
-        "Alpine" => Some(&APK),
-        "AlmaLinux" | "Rocky Linux" | "Red Hat" => Some(&RPM),
-        "npm" => Some(&NPM_SEMVER),
-        _ => None,
-    }
-}
-
 /// Orders two runs of ASCII digits by numeric value, of any length.
 pub(crate) fn cmp_digit_runs(a: &[u8], b: &[u8]) -> Ordering {
     let a = strip_leading_zeros(a);
@@ -101,28 +85,6 @@ fn strip_leading_zeros(s: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ecosystems_map_to_schemes() {
-        let cases = [
-            ("Debian:12", Some("dpkg")),
-            ("Debian", Some("dpkg")),
-            ("Ubuntu:22.04:LTS", Some("dpkg")),
-            ("Ubuntu:22.04", Some("dpkg")),
-            ("Alpine:v3.19", Some("apk")),
-            ("AlmaLinux:9", Some("rpm")),
-            ("Rocky Linux:8", Some("rpm")),
-            ("Red Hat:enterprise_linux:9::appstream", Some("rpm")),
-            ("npm", Some("semver")),
-            ("PyPI", None),
-            ("debian:12", None),
-            ("Red Hatter", None),
-            ("", None),
-        ];
-        for (eco, want) in cases {
-            assert_eq!(scheme_for_ecosystem(eco).map(|s| s.name()), want, "{eco}");
-        }
-    }
 
     #[test]
     fn digit_runs_compare_without_overflow() {

@@ -192,7 +192,12 @@ pub(super) fn assemble_layers(
         .collect())
 }
 
-fn layer_info(layer: usize, planned: &PlannedLayer, outcome: &LayerOutcome) -> LayerInfo {
+/// What the report says of a layer read as `planned`.
+pub(super) fn layer_info(
+    layer: usize,
+    planned: &PlannedLayer,
+    outcome: &LayerOutcome,
+) -> LayerInfo {
     LayerInfo {
         index: layer,
         digest: planned

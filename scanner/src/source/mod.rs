@@ -94,9 +94,10 @@ pub fn open(input: &str, options: SourceOptions<'_>) -> Result<Box<dyn Source>, 
             selector: target.selector,
             platform,
         }),
-        TargetKind::Archive | TargetKind::OciArchive | TargetKind::DockerArchive => {
-            Box::new(ArchiveSource { target, platform })
-        }
+        TargetKind::Archive
+        | TargetKind::OciArchive
+        | TargetKind::DockerArchive
+        | TargetKind::RootfsArchive => Box::new(ArchiveSource { target, platform }),
         TargetKind::Rootfs => Box::new(DirectorySource { path: target.path }),
         TargetKind::Disk => Box::new(DiskSource {
             path: target.path,

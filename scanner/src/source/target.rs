@@ -19,8 +19,12 @@ pub enum TargetKind {
     OciArchive,
     /// A `docker save` tar.
     DockerArchive,
-    /// A tar whose kind its members decide (`manifest.json` or `oci-layout`).
+    /// A tar whose kind its members decide (`manifest.json` or `oci-layout`,
+    /// else a root filesystem).
     Archive,
+    /// A tar of a root filesystem (`docker export`, a cloud's or LXC's
+    /// rootfs tarball), plain or compressed: one layer.
+    RootfsArchive,
     /// A VM disk image.
     Disk,
     /// A registry reference.
@@ -36,6 +40,7 @@ impl TargetKind {
             TargetKind::OciArchive => "oci-archive",
             TargetKind::DockerArchive => "docker-archive",
             TargetKind::Archive => "archive",
+            TargetKind::RootfsArchive => "rootfs-archive",
             TargetKind::Disk => "disk",
             TargetKind::Registry => "registry",
         }
@@ -60,6 +65,7 @@ const SCHEMES: &[(&str, TargetKind)] = &[
     ("oci-dir:", TargetKind::OciDir),
     ("oci-archive:", TargetKind::OciArchive),
     ("docker-archive:", TargetKind::DockerArchive),
+    ("rootfs-archive:", TargetKind::RootfsArchive),
     ("disk:", TargetKind::Disk),
     ("registry:", TargetKind::Registry),
 ];
