@@ -20,7 +20,7 @@ mod progress;
 pub mod reference;
 pub mod registry;
 mod registry_answers;
-mod registry_auth;
+pub mod registry_auth;
 pub mod rootfs;
 #[cfg(test)]
 mod session_tests;

@@ -9,7 +9,7 @@ use base64::Engine;
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Challenge {
+pub enum Challenge {
     /// `Basic realm="…"`.
     Basic,
     /// `Bearer realm="…",service="…",scope="…"`.
@@ -26,7 +26,7 @@ pub(crate) enum Challenge {
 impl Challenge {
     /// Parses the header's value; `None` for an unknown scheme or a Bearer
     /// challenge without a realm.
-    pub(crate) fn parse(header: &str) -> Option<Challenge> {
+    pub fn parse(header: &str) -> Option<Challenge> {
         let header = header.trim();
         let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
         if scheme.eq_ignore_ascii_case("basic") {

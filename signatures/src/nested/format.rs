@@ -67,9 +67,10 @@ impl Format {
 }
 
 impl Codec {
-    /// A streaming decoder of `input`.
+    /// A streaming decoder of `input`, which fails for good at its first
+    /// error ([`StopAtError`]).
     pub fn decoder<'a>(self, input: &'a [u8]) -> io::Result<Box<dyn Read + 'a>> {
-        Ok(match self {
+        let decoder: Box<dyn Read + 'a> = match self {
             Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
             Codec::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
                 input,
@@ -77,6 +78,32 @@ impl Codec {
                 XZ_MEMORY_LIMIT_KIB,
             )),
             Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
+        };
+        Ok(Box::new(StopAtError {
+            inner: decoder,
+            failed: None,
+        }))
+    }
+}
+
+/// A reader that, once its inner reader failed, repeats that failure
+/// without reading it again: a decoder's state after an error is not
+/// something to read on from (lzma-rust2's xz reader, read again after a
+/// corrupt chunk, loops forever without output).
+struct StopAtError<R> {
+    inner: R,
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl<R: Read> Read for StopAtError<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
+        self.inner.read(buf).inspect_err(|e| {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.failed = Some((e.kind(), e.to_string()));
+            }
         })
     }
 }

@@ -306,6 +306,31 @@ mod tests {
         walked
     }
 
+    /// Found by the `nested_archive` fuzz target: an xz stream whose first
+    /// read fails (a corrupt LZMA2 chunk) was read again after the peek at
+    /// its head, and lzma-rust2's reader, read past its error, looped
+    /// forever. Now the stream ends at its error, in well under a second.
+    #[test]
+    fn an_xz_stream_is_not_read_past_its_first_error() {
+        const CORRUPT_XZ: &[u8] = b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4F\x02\x00!\x01\x16\x00\x00\x00t/\xe5\xa3\x01\x00&sttarum+t\
+          cp://pool.sXZ\x00\x00\x04\xe6\xd6\xb4F\x02\x00!\x01\x16\x00\x00\x00t/\xe5\xa3\x01\x00&stta\
+          rum+tcp://pool.supupportxmr.com:3333\x0a\x00\x00\xdbg/\xd6z\xae2q\x00\x01?'|*R\xb6\x1f\xdd\
+          \xf3}r.com:3Z";
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(walk(CORRUPT_XZ, NestedLimits::default()));
+        });
+        let verdicts = finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the walk ends");
+        assert!(
+            verdicts
+                .iter()
+                .any(|(_, why)| why.starts_with("broken xz stream")),
+            "{verdicts:?}"
+        );
+    }
+
     #[test]
     fn every_format_is_looked_into() {
         let limits = NestedLimits::default();

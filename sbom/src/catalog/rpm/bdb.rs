@@ -173,7 +173,7 @@ impl<'a> Db<'a> {
 
 /// Every `(header number, header blob)` of the database, in page order;
 /// rpm's record 0 (the next header number) is left out.
-pub(super) fn blobs(content: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, CatalogError> {
+pub fn blobs(content: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, CatalogError> {
     if content.len() < 512 {
         return Err(err(format!(
             "file of `{}` bytes is too short for a metadata page",

@@ -16,9 +16,9 @@
 //! merged-`/usr` image; those rpm can verify carry the digests they
 //! shipped with ([`shipped`]).
 
-mod bdb;
+pub mod bdb;
 mod header;
-mod ndb;
+pub mod ndb;
 mod shipped;
 mod sqlite;
 
@@ -79,8 +79,9 @@ impl Cataloger for RpmCataloger {
     }
 }
 
-/// One package from one header blob.
-fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogError> {
+/// One package from one header blob (the cataloger's step after a
+/// backend's `blobs`; public so the fuzz targets reach the header parser).
+pub fn package(blob: &[u8], input: &CatalogInput<'_>) -> Result<Package, CatalogError> {
     let header = Header::parse(blob)?;
     let required = |tag: u32, what: &'static str| {
         header

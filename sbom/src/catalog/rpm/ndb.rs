@@ -49,7 +49,7 @@ fn adler32(bytes: &[u8]) -> u32 {
 }
 
 /// Every `(package index, header blob)` of the database, in slot order.
-pub(super) fn blobs(content: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, CatalogError> {
+pub fn blobs(content: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, CatalogError> {
     if content.len() < 32 || !detect(content) {
         return Err(err("no `RpmP` header".into()));
     }

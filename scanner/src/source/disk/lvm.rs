@@ -41,11 +41,11 @@ pub fn read_physical_volume(disk: &mut dyn Device, start: u64) -> Result<Physica
     let available = disk.size().saturating_sub(start).min(head.len() as u64) as usize;
     head.truncate(available);
     disk.read_at(start, &mut head).map_err(|e| e.to_string())?;
-    let label = (0..4)
-        .map(|i| i * SECTOR as usize)
-        .find(|&at| head.get(at..at + 8) == Some(b"LABELONE"))
+    // A label counts only with its whole sector on the volume.
+    let sector = (0..4)
+        .filter_map(|i| head.get(i * SECTOR as usize..(i + 1) * SECTOR as usize))
+        .find(|sector| sector.starts_with(b"LABELONE"))
         .ok_or("no LVM label")?;
-    let sector = &head[label..label + SECTOR as usize];
     if &sector[24..32] != b"LVM2 001" {
         return Err("LVM label of an unknown type".into());
     }
@@ -101,7 +101,10 @@ fn read_metadata_area(
             .and_then(|()| disk.read_at(from, buf))
             .map_err(|e| format!("LVM metadata: {e}"))
     };
-    read(disk, area + at, &mut text[..first as usize])?;
+    let text_at = area
+        .checked_add(at)
+        .ok_or("LVM metadata text lies past the end")?;
+    read(disk, text_at, &mut text[..first as usize])?;
     if first < len {
         read(disk, area + SECTOR, &mut text[first as usize..])?;
     }
@@ -402,7 +405,7 @@ fn map_lv(
             _ => {
                 segment
                     .int("stripe_size")
-                    .filter(|&s| s > 0 && (s * SECTOR) <= extent)
+                    .filter(|&s| s > 0 && s.checked_mul(SECTOR).is_some_and(|b| b <= extent))
                     .ok_or("a striped segment without a usable stripe_size")?
                     * SECTOR
             }
@@ -534,6 +537,7 @@ pub fn device_names(name: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::device::Memory;
     use super::*;
 
     const METADATA: &str = r#"vg0 {
@@ -557,20 +561,6 @@ mod tests {
     version = 1"#;
 
     /// Two 20 KiB volumes whose byte at `i` is `i / 512 + 10 * which`.
-    struct Memory(Vec<u8>);
-
-    impl Device for Memory {
-        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-            check_range(offset, buf.len(), self.0.len() as u64)?;
-            buf.copy_from_slice(&self.0[offset as usize..offset as usize + buf.len()]);
-            Ok(())
-        }
-
-        fn size(&self) -> u64 {
-            self.0.len() as u64
-        }
-    }
-
     fn open(uuid: &str) -> Option<PlacedVolume> {
         let which = match uuid {
             "aaaabbbb" => 0u8,
@@ -584,6 +574,22 @@ mod tests {
             start: 0,
             len: 20480,
         })
+    }
+
+    /// A `stripe_size` whose bytes pass 2^64 is refused, not multiplied
+    /// past the end of a u64.
+    #[test]
+    fn a_huge_stripe_size_is_not_usable() {
+        let metadata = METADATA.replace("stripe_size = 4", "stripe_size = 9223372036854775807");
+        let lvs = logical_volumes(&metadata, &mut open).unwrap();
+        let striped = lvs.iter().find_map(|lv| match lv {
+            LogicalVolume::Unread { name, reason } if name.ends_with("/striped") => Some(reason),
+            _ => None,
+        });
+        assert_eq!(
+            striped.map(String::as_str),
+            Some("a striped segment without a usable stripe_size")
+        );
     }
 
     #[test]
@@ -619,6 +625,44 @@ mod tests {
             unread[0].starts_with("vg0/thin: a `thin` segment"),
             "{unread:?}"
         );
+    }
+
+    /// A 512-byte sector with the label at its start and the `LVM2 001`
+    /// type, whose header (at 32) names one metadata area at `area` of
+    /// `size` bytes.
+    fn label(area: u64, size: u64) -> Vec<u8> {
+        let mut sector = vec![0u8; SECTOR as usize];
+        sector[..8].copy_from_slice(b"LABELONE");
+        sector[20..24].copy_from_slice(&32u32.to_le_bytes());
+        sector[24..32].copy_from_slice(b"LVM2 001");
+        // uuid, device size, no data area (a zero pair), the metadata area.
+        sector[32..64].copy_from_slice(&[b'u'; 32]);
+        sector[88..96].copy_from_slice(&area.to_le_bytes());
+        sector[96..104].copy_from_slice(&size.to_le_bytes());
+        sector
+    }
+
+    /// Found by the `lvm` fuzz target: a label in the second sector of a
+    /// volume shorter than that sector's end was sliced past the volume.
+    #[test]
+    fn a_label_whose_sector_is_cut_short_is_no_label() {
+        let mut disk = vec![0u8; 979];
+        disk[512..].copy_from_slice(&label(0, 0)[..979 - 512]);
+        let found = read_physical_volume(&mut Memory(disk), 0);
+        assert_eq!(found.unwrap_err(), "no LVM label");
+    }
+
+    /// A metadata area whose text offset passes 2^64 from the area's start
+    /// is no text, not an overflow.
+    #[test]
+    fn a_metadata_text_offset_past_two_to_the_64_is_no_text() {
+        let mut disk = label(1024, u64::MAX);
+        disk.resize(2048, 0);
+        disk[1024 + 4..1024 + 20].copy_from_slice(MDA_MAGIC);
+        disk[1024 + 40..1024 + 48].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+        disk[1024 + 48..1024 + 56].copy_from_slice(&16u64.to_le_bytes());
+        let pv = read_physical_volume(&mut Memory(disk), 0).unwrap();
+        assert_eq!(pv.metadata, None);
     }
 
     #[test]

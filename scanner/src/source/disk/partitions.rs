@@ -284,20 +284,8 @@ fn btrfs(disk: &mut dyn Device, start: u64) -> io::Result<bool> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::device::Memory;
     use super::*;
-
-    struct Mem(Vec<u8>);
-
-    impl Device for Mem {
-        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-            super::super::device::check_range(offset, buf.len(), self.0.len() as u64)?;
-            buf.copy_from_slice(&self.0[offset as usize..offset as usize + buf.len()]);
-            Ok(())
-        }
-        fn size(&self) -> u64 {
-            self.0.len() as u64
-        }
-    }
 
     fn mbr_slot(disk: &mut [u8], sector: usize, slot: usize, kind: u8, start: u32, len: u32) {
         let at = sector * 512 + 446 + 16 * slot;
@@ -320,7 +308,7 @@ mod tests {
         // followed twice.
         mbr_slot(&mut disk, 30, 0, 0x83, 1, 1000);
         mbr_slot(&mut disk, 30, 1, 0x05, 10, 1);
-        let found = partitions(&mut Mem(disk)).unwrap();
+        let found = partitions(&mut Memory(disk)).unwrap();
         let spans: Vec<(u32, u64, u64)> = found
             .iter()
             .map(|p| (p.number, p.start / 512, p.len / 512))
@@ -343,7 +331,7 @@ mod tests {
         disk[entry] = 0xaf;
         disk[entry + 32..entry + 40].copy_from_slice(&34u64.to_le_bytes());
         disk[entry + 40..entry + 48].copy_from_slice(&39u64.to_le_bytes());
-        let found = partitions(&mut Mem(disk.clone())).unwrap();
+        let found = partitions(&mut Memory(disk.clone())).unwrap();
         assert_eq!(
             found,
             [Partition {
@@ -354,7 +342,7 @@ mod tests {
             }]
         );
         disk[512 + 84..512 + 88].copy_from_slice(&7u32.to_le_bytes());
-        assert!(partitions(&mut Mem(disk)).is_err());
+        assert!(partitions(&mut Memory(disk)).is_err());
     }
 
     #[test]
@@ -368,7 +356,7 @@ mod tests {
         disk[entry] = 0xaf;
         disk[entry + 32..entry + 40].copy_from_slice(&6u64.to_le_bytes());
         disk[entry + 40..entry + 48].copy_from_slice(&9u64.to_le_bytes());
-        let found = partitions(&mut Mem(disk)).unwrap();
+        let found = partitions(&mut Memory(disk)).unwrap();
         let spans: Vec<(u32, u64, u64)> =
             found.iter().map(|p| (p.number, p.start, p.len)).collect();
         assert_eq!(spans, [(1, 6 * 4096, 4 * 4096)]);
@@ -381,14 +369,14 @@ mod tests {
         mbr_slot(&mut disk, 0, 1, 0x83, 2, 10);
         mbr_slot(&mut disk, 0, 2, 0x83, 5, 10);
         mbr_slot(&mut disk, 0, 3, 0x83, 12, 4);
-        let found = partitions(&mut Mem(disk)).unwrap();
+        let found = partitions(&mut Memory(disk)).unwrap();
         let numbers: Vec<u32> = found.iter().map(|p| p.number).collect();
         assert_eq!(numbers, [1, 4]);
     }
 
     #[test]
     fn blank_and_unrecognised_volumes_differ() {
-        let mut mem = Mem(vec![0u8; 8192]);
+        let mut mem = Memory(vec![0u8; 8192]);
         assert_eq!(contents(&mut mem, 0).unwrap(), Contents::Blank);
         mem.0[100] = 0x90;
         assert_eq!(contents(&mut mem, 0).unwrap(), Contents::Unknown);
@@ -399,7 +387,7 @@ mod tests {
         let mut disk = vec![0u8; 8192];
         disk[1080] = 0x53;
         disk[1081] = 0xef;
-        let mut mem = Mem(disk);
+        let mut mem = Memory(disk);
         assert_eq!(partitions(&mut mem).unwrap()[0].number, 0);
         assert_eq!(contents(&mut mem, 0).unwrap(), Contents::Ext);
     }

@@ -174,13 +174,19 @@ impl Vhdx {
             .unwrap_or(0);
         match entry & 7 {
             FULLY_PRESENT => {
-                let at = (entry >> 20) * MIB + within;
-                check_range(at, buf.len(), self.image.size()).map_err(|_| {
+                // The entry's top 44 bits are the block's offset in MiB: a
+                // hostile one plus `within` passes 2^64.
+                let past_end = || {
                     bad_data(
                         "VHDX",
                         format!("block {index} lies past the end of the file"),
                     )
-                })?;
+                };
+                let at = (entry >> 20)
+                    .checked_mul(MIB)
+                    .and_then(|start| start.checked_add(within))
+                    .ok_or_else(past_end)?;
+                check_range(at, buf.len(), self.image.size()).map_err(|_| past_end())?;
                 self.image.read_at(at, buf)
             }
             PARTIALLY_PRESENT => Err(bad_data(
@@ -221,6 +227,22 @@ mod tests {
                 0x4A, 0x08
             ]
         );
+    }
+
+    /// A BAT entry whose offset sits at the top of its 44 bits, plus the
+    /// offset within a block larger than 1 MiB, passed 2^64 (a panic with
+    /// overflow checks, a read from a wrapped offset without).
+    #[test]
+    fn a_block_offset_near_two_to_the_64_is_past_the_end() {
+        let mut disk = Vhdx {
+            image: Box::new(super::super::device::Memory(vec![0; 4096])),
+            size: 8 * MIB,
+            block: 4 * MIB,
+            chunk_ratio: 1024,
+            bat: vec![0, !0xfffff | FULLY_PRESENT],
+        };
+        let mut buf = [0u8; 512];
+        assert!(disk.read_at(6 * MIB, &mut buf).is_err());
     }
 
     #[test]
