@@ -138,7 +138,7 @@ fn archive_kind(target: &Target, store: &dyn BlobStore) -> Result<TargetKind, Sc
     }
     Err(ScanError::malformed(
         target.path.display().to_string(),
-        "a tar archive with neither `manifest.json` (docker-archive) nor `oci-layout` (oci-archive)",
+        "a tar archive with neither `manifest.json` (docker-archive) nor `oci-layout` (oci-archive), and not a root filesystem (empty, or starting like an image; `rootfs-archive:` forces one)",
     ))
 }
 
