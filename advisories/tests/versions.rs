@@ -15,30 +15,12 @@ use std::process::{Command, Stdio};
 
 use imgscan_advisories::version::{APK, DPKG, NPM_SEMVER, RPM, apk, rpm};
 use imgscan_advisories::{VersionScheme, scheme_for_ecosystem};
+use imgscan_fixtures::requires;
 
 const LIVE_SAMPLE: usize = 300;
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// Skips (returns `None`) with a message, or fails under CI.
-fn unavailable<T>(what: &str) -> Option<T> {
-    assert!(!in_ci(), "{what} is missing, and CI is set");
-    eprintln!("skipped: {what} is missing");
-    None
-}
-
 fn shared_data() -> Option<PathBuf> {
-    let dir = match std::env::var_os("IMGSCAN_SHARED_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    };
-    if dir.join("versions").is_dir() {
-        Some(dir)
-    } else {
-        unavailable(&format!("shared data (`{}`)", dir.display()))
-    }
+    requires::shared_data("versions")
 }
 
 fn read(path: &Path) -> String {
@@ -435,15 +417,6 @@ fn sample(name: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn tool_present(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Asserts the tool still gives the committed answer, and so do we.
 fn check_live(
     what: &str,
@@ -473,8 +446,8 @@ fn check_live(
 
 #[test]
 fn live_dpkg() {
-    if !tool_present("dpkg", "--version") {
-        return unavailable("dpkg").unwrap_or_default();
+    if !requires::have_tool("dpkg") {
+        return;
     }
     let rows = sample("dpkg-vectors.tsv");
     let run = |a: &str, op: &str, b: &str| {
@@ -503,8 +476,8 @@ fn live_dpkg() {
 
 #[test]
 fn live_rpm() {
-    if !tool_present("rpm", "--version") {
-        return unavailable("rpm (Debian package `rpm`)").unwrap_or_default();
+    if !requires::have_tool("rpm") {
+        return;
     }
     let rows = sample("rpm-vectors.tsv");
     let lua_str = |s: &str| {
@@ -545,8 +518,11 @@ fn node_path() -> Option<String> {
 
 #[test]
 fn live_node_semver() {
-    let Some(path) = node_path().filter(|_| tool_present("node", "--version")) else {
-        return unavailable("node and npm").unwrap_or_default();
+    if !requires::have_tool("node") || !requires::have_tool("npm") {
+        return;
+    }
+    let Some(path) = node_path() else {
+        return requires::unavailable("`npm root -g`").unwrap_or_default();
     };
     let rows = sample("semver-vectors.tsv");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/semver-oracle.js");

@@ -12,7 +12,7 @@
 //! For `rpm -V`: a `5` in the digest column is a changed file; lines
 //! marked `c` (`%config`) are left out.
 
-use crate::support::{fresh, have_tool, oci_dir, scan_json, sh};
+use crate::support::{debian_rootfs, fresh, have_tool, oci_dir, scan_json, sh};
 use imgscan_fixtures::{Image, LayerCompression, LayerTar};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -97,21 +97,9 @@ fn changes(root: &Path) -> Vec<(&'static str, Option<Vec<u8>>)> {
     ]
 }
 
-fn debian_root() -> Option<PathBuf> {
-    let Some(root) = std::env::var_os("IMGSCAN_DEBIAN_ROOTFS") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide IMGSCAN_DEBIAN_ROOTFS (.ci/run builds it with debootstrap)"
-        );
-        eprintln!("skipping: IMGSCAN_DEBIAN_ROOTFS is not set");
-        return None;
-    };
-    Some(PathBuf::from(root))
-}
-
 #[test]
 fn same_changed_files_as_debsums_on_a_real_debian_tree() {
-    let Some(pristine) = debian_root() else {
+    let Some(pristine) = debian_rootfs() else {
         return;
     };
     if !have_tool("debsums") {
