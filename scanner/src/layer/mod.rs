@@ -4,7 +4,8 @@
 //! stream of entries, whether they come from a tar or from a directory walk.
 //!
 //! The folder is the layer stage: [`pass`] reads one stored blob in one
-//! streaming pass ([`decompress`] by magic, bounded by [`budget`]),
+//! streaming pass ([`decompress`] by magic, bounded by [`budget`], the
+//! decompressing and the indexing joined by a [`pipe`]),
 //! [`tar_stream`] and [`walked`] feed entries to the builder, [`capture`]
 //! says whose bytes are kept, [`digests`] which files are hashed for
 //! package integrity, and [`entry_name`] normalises every name.
@@ -15,6 +16,7 @@ pub mod decompress;
 pub mod digests;
 pub mod entry_name;
 pub mod pass;
+pub mod pipe;
 pub mod tar_stream;
 pub mod walked;
 
