@@ -41,7 +41,7 @@ pub struct CheckContext<'a> {
 impl<'a> CheckContext<'a> {
     /// A context over `tree` and `packages`.
     pub fn new(tree: &'a dyn FileTreeView, packages: &'a [Package]) -> Self {
-        let os_packages = packages.iter().filter(|p| p.ecosystem != Ecosystem::Npm);
+        let os_packages = packages.iter().filter(|p| p.ecosystem.is_os());
         let owned = os_packages
             .clone()
             .flat_map(|p| p.files.iter().cloned())

@@ -43,11 +43,7 @@ impl Check for ModifiedFiles {
 
     fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let mut claims: BTreeMap<&[u8], Vec<(&Package, &ShippedDigest)>> = BTreeMap::new();
-        for package in ctx
-            .packages
-            .iter()
-            .filter(|p| p.ecosystem != Ecosystem::Npm)
-        {
+        for package in ctx.packages.iter().filter(|p| p.ecosystem.is_os()) {
             for file in &package.shipped {
                 claims
                     .entry(&file.path)
