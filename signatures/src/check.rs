@@ -1,7 +1,7 @@
 //! The [`Check`] trait, the context checks read, and running them all;
 //! the built-in checks implement it, one file per family, under `checks/`.
 
-use imgscan_sbom::{Ecosystem, FileTreeView, Finding, Package, Severity, display_path};
+use imgscan_sbom::{FileTreeView, Finding, Package, Severity, display_path};
 use std::borrow::Cow;
 use std::collections::HashSet;
 

@@ -152,7 +152,10 @@ mod tests {
     fn pypi_names_in_pep_503_form_and_os_owned_copies_skipped() {
         let mut p = package(Ecosystem::PyPI, "Flask_SQLAlchemy", "3.1.1");
         let t = target(&p, Some(&os("debian", "12"))).unwrap();
-        assert_eq!((&*t.name, t.keys), ("flask-sqlalchemy", vec!["PyPI".into()]));
+        assert_eq!(
+            (&*t.name, t.keys),
+            ("flask-sqlalchemy", vec!["PyPI".into()])
+        );
         p.owned_by = Some("pkg:deb/debian/python3-flask-sqlalchemy@3.0.3-1".into());
         assert!(target(&p, Some(&os("debian", "12"))).is_none());
     }

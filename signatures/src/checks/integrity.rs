@@ -14,9 +14,7 @@
 
 use super::info;
 use crate::check::{Check, CheckContext, CheckInfo};
-use imgscan_sbom::{
-    Ecosystem, FileKind, FileMeta, Finding, Package, Severity, ShippedDigest, display_path,
-};
+use imgscan_sbom::{FileKind, FileMeta, Finding, Package, Severity, ShippedDigest, display_path};
 use std::collections::BTreeMap;
 
 /// The package-integrity check.
@@ -128,7 +126,7 @@ fn runs_code(path: &[u8], meta: &FileMeta) -> bool {
 mod tests {
     use super::*;
     use imgscan_sbom::test_tree::MapTree;
-    use imgscan_sbom::{Algorithms, DigestAlgorithm, FileDigests, ShippedFile};
+    use imgscan_sbom::{Algorithms, DigestAlgorithm, Ecosystem, FileDigests, ShippedFile};
 
     fn shipped(path: &str, content: &[u8], algorithm: DigestAlgorithm) -> ShippedFile {
         let digests = FileDigests::of(content, Algorithms::ALL);

@@ -245,9 +245,18 @@ mod tests {
         packages.remove(0)
     }
 
+    /// A metadata file and the name, version, purl and licenses in it.
+    type Sample = (
+        &'static [u8],
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    );
+
     #[test]
     fn real_metadata_files() {
-        let cases: [(&[u8], &str, &str, &str, &[&str]); 5] = [
+        let cases: [Sample; 5] = [
             (
                 include_bytes!("testdata/requests-2.31.0.METADATA"),
                 "requests",
@@ -344,7 +353,11 @@ mod tests {
             b"Name: a\nVersion: 1\x1b[2J\n",
             b" Name: a\nVersion: 1\n",
         ] {
-            assert!(catalog("x", bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                catalog("x", bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let long = format!("Name: a\nVersion: 1\nSummary: {}\n", "x".repeat(2 << 20));
         assert!(matches!(
@@ -354,7 +367,10 @@ mod tests {
         let long_version = format!("Name: a\nVersion: {}\n", "1".repeat(300));
         assert!(catalog("x", long_version.as_bytes()).is_err());
         // A legacy version PEP 440 refuses is still a package.
-        assert_eq!(one("x", b"Name: a\nVersion: 1.0-foo bar\n").version, "1.0-foo bar");
+        assert_eq!(
+            one("x", b"Name: a\nVersion: 1.0-foo bar\n").version,
+            "1.0-foo bar"
+        );
     }
 
     #[test]
