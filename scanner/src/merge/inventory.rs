@@ -4,6 +4,13 @@
 //! of the database lists that name and version; a package a layer's copy
 //! no longer lists (removed, or replaced by another version) is recorded
 //! as removed in that layer.
+//!
+//! A language package whose metadata file an OS package owns (Debian's
+//! `python3-requests` installs `requests-2.28.1.dist-info/METADATA`) is the
+//! OS package's: it stays in the inventory, marked `owned_by` that
+//! package's purl, and advisory matching passes it over, since the OS
+//! feed's advisories for the OS package cover it (and a distribution's
+//! patched build would otherwise be matched as the upstream release).
 
 use crate::layer::Unknown;
 use crate::layer::capture::CaptureSpec;
@@ -13,7 +20,7 @@ use imgscan_sbom::{
 };
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Packages found, and files that could not be cataloged.
 #[derive(Debug, Default)]
@@ -121,7 +128,24 @@ pub fn take_inventory(
     });
     inventory.removed.sort();
     inventory.removed.dedup();
+    mark_owned(&mut inventory.packages);
     inventory
+}
+
+/// Marks each language package whose metadata file (its `location`) an
+/// OS package lists among its files with that OS package's purl.
+fn mark_owned(packages: &mut [Package]) {
+    let owners: HashMap<String, String> = packages
+        .iter()
+        .filter(|p| p.ecosystem.is_os())
+        .flat_map(|p| p.files.iter().map(|f| (display_path(f), p.purl.clone())))
+        .collect();
+    if owners.is_empty() {
+        return;
+    }
+    for package in packages.iter_mut().filter(|p| !p.ecosystem.is_os()) {
+        package.owned_by = owners.get(&package.location).cloned();
+    }
 }
 
 /// One file's packages, what its layers removed, and its records that are
