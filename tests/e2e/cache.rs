@@ -50,21 +50,14 @@ fn image(version: &str) -> PathBuf {
 fn scan(cache: &Path, target: &Path, extra: &[&str]) -> (i32, Value) {
     let db = empty_db();
     let mut args: Vec<&OsStr> = vec![
-        "scan".as_ref(),
         "-q".as_ref(),
-        "-f".as_ref(),
-        "json".as_ref(),
         "--db".as_ref(),
         db.as_os_str(),
         "--cache-dir".as_ref(),
         cache.as_os_str(),
-        target.as_os_str(),
     ];
     args.extend(extra.iter().map(OsStr::new));
-    let done = run(&args);
-    let report: Value = serde_json::from_str(&done.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", done.stdout, done.stderr));
-    validate(&report);
+    let (report, done) = scan_with(target, &args);
     (done.code, report)
 }
 

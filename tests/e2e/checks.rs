@@ -85,17 +85,7 @@ fn system(planted: bool) -> Image {
 }
 
 fn scan_json(target: &std::path::Path, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec![
-        OsStr::new("scan"),
-        OsStr::new("-f"),
-        OsStr::new("json"),
-        target.as_os_str(),
-    ];
-    args.extend(extra.iter().map(OsStr::new));
-    let run = run(&args);
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
-    validate(&report);
+    let (report, run) = scan_with(target, extra);
     (run.code, report)
 }
 

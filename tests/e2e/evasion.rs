@@ -8,7 +8,6 @@ use crate::support::*;
 use imgscan_fixtures::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -16,16 +15,7 @@ const CRON_LINE: &str = "* * * * * root /tmp/.x/kworker\n";
 const PRELOAD: &str = "/usr/lib/libprocesshider.so\n";
 
 fn scan_json(target: &Path) -> Value {
-    let run = run(&[
-        OsStr::new("scan"),
-        OsStr::new("-f"),
-        OsStr::new("json"),
-        target.as_os_str(),
-    ]);
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
-    validate(&report);
-    report
+    scan_with::<&str>(target, &[]).0
 }
 
 fn finding_paths(report: &Value, id: &str) -> Vec<String> {

@@ -305,20 +305,22 @@ fn advisory_db(name: &str, records: &Path) -> PathBuf {
     db
 }
 
+/// `imgscan scan -f json ARGS TARGET`: the report, validated against the
+/// schema, and the run.
+pub fn scan_with<A: AsRef<OsStr>>(target: &Path, args: &[A]) -> (Value, Run) {
+    let mut all: Vec<&OsStr> = vec!["scan".as_ref(), "-f".as_ref(), "json".as_ref()];
+    all.extend(args.iter().map(AsRef::as_ref));
+    all.push(target.as_os_str());
+    let done = run(&all);
+    let report: Value = serde_json::from_str(&done.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", done.stdout, done.stderr));
+    validate(&report);
+    (report, done)
+}
+
 /// `imgscan scan -f json` of `target` against an empty advisory database,
 /// with the report validated against the schema.
 pub fn scan_json(target: &Path) -> (Value, Run) {
     let db = empty_advisory_db();
-    let done = run(&[
-        OsStr::new("scan"),
-        OsStr::new("-f"),
-        OsStr::new("json"),
-        OsStr::new("--db"),
-        db.as_os_str(),
-        target.as_os_str(),
-    ]);
-    let report: Value =
-        serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}: {}", done.stderr));
-    validate(&report);
-    (report, done)
+    scan_with(target, &[OsStr::new("--db"), db.as_os_str()])
 }
