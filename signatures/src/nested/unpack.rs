@@ -414,10 +414,16 @@ mod tests {
         let tarball = gzip(&tar(&[("usr/bin/kworker", PACKED)]));
         assert!(inside(&tarball, limits).contains(&greeting("/opt/f!/usr/bin/kworker!upx")));
         assert!(
-            inside(&tarball, NestedLimits { max_depth: 1, ..limits })
-                .iter()
-                .any(|(path, why)| path == "/opt/f!/usr/bin/kworker"
-                    && why.contains("UPX-packed executable nested deeper"))
+            inside(
+                &tarball,
+                NestedLimits {
+                    max_depth: 1,
+                    ..limits
+                }
+            )
+            .iter()
+            .any(|(path, why)| path == "/opt/f!/usr/bin/kworker"
+                && why.contains("UPX-packed executable nested deeper"))
         );
     }
 
@@ -442,8 +448,10 @@ mod tests {
         };
         let walked = walk(PACKED, small);
         assert!(
-            walked.iter().any(|(path, why)| path == "/opt/f!upx"
-                && why.starts_with("expands past the limit of")),
+            walked
+                .iter()
+                .any(|(path, why)| path == "/opt/f!upx"
+                    && why.starts_with("expands past the limit of")),
             "{walked:?}"
         );
         // Cut short: the segments are scanned, the missing rest is named.

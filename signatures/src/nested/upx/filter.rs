@@ -6,22 +6,24 @@
 //! marker byte (`cto8`, the block header's, a value no untouched operand
 //! starts with), so calls to one function repeat and compress well.
 //!
-//! Worked out from a real packed file against `upx -d`'s output, the scan
+//! Worked out from real packed files against the originals, the scan
 //! goes byte by byte; a marked operand is restored and skipped, anything
 //! else moves on one byte. Other filter ids (the i386 ones, other
 //! architectures') are left as they are: only branch operands differ, and
 //! strings, which rules look for, never pass through a filter.
 
-/// Filter ids handled: the call trick on E8/E9, and with conditional jumps.
-const CALLS: u8 = 0x46;
+/// Filter ids handled: the call trick on E8/E9 (0x26 seen on win32 PE
+/// files; 0x46, its amd64 form, by the same description), and with
+/// conditional jumps (0x49: amd64 ELF and win64 PE files).
+const CALLS: [u8; 2] = [0x26, 0x46];
 const CALLS_AND_JUMPS: u8 = 0x49;
 
 /// Undoes filter `id` with marker `cto8` on `code` in place; false when the
 /// filter is not one undone here (the bytes stay filtered).
 pub fn unfilter(id: u8, cto8: u8, code: &mut [u8]) -> bool {
     let jumps = match id {
-        CALLS => false,
         CALLS_AND_JUMPS => true,
+        id if CALLS.contains(&id) => false,
         _ => return false,
     };
     let mut i = 0;
@@ -94,14 +96,14 @@ mod tests {
 
         let mut calls_only = original.clone();
         filter(false, 0x2a, &mut calls_only);
-        assert!(unfilter(CALLS, 0x2a, &mut calls_only));
+        assert!(unfilter(0x46, 0x2a, &mut calls_only));
         assert_eq!(calls_only, original);
     }
 
     #[test]
     fn other_filters_and_short_blocks_are_left_alone() {
         let mut code = vec![0xe8, 0x17, 0, 0, 0];
-        assert!(!unfilter(0x26, 0x17, &mut code));
+        assert!(!unfilter(0x11, 0x17, &mut code));
         assert_eq!(code, [0xe8, 0x17, 0, 0, 0]);
         let mut short = vec![0xe8, 0x17, 0];
         assert!(unfilter(CALLS_AND_JUMPS, 0x17, &mut short));

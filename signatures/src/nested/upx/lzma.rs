@@ -24,9 +24,7 @@ pub fn decode(input: &[u8], out: &mut [u8]) -> Result<(), String> {
     let mut reader =
         lzma_rust2::LzmaReader::new(stream, out.len() as u64, lc, lp, pb, dict_size, None)
             .map_err(|e| format!("LZMA: {e}"))?;
-    reader
-        .read_exact(out)
-        .map_err(|e| format!("LZMA: {e}"))
+    reader.read_exact(out).map_err(|e| format!("LZMA: {e}"))
 }
 
 #[cfg(test)]

@@ -30,12 +30,14 @@
 //! is bounded by the input and output sizes.
 //!
 //! Methods: NRV2B, NRV2D and NRV2E in every bit width ([`nrv`]) and LZMA
-//! ([`lzma`]); x86 call-trick filters are undone ([`filter`]). Big-endian
-//! ELF files and PE files are only named by the `packed_executable` rule.
+//! ([`lzma`]); x86 call-trick filters are undone ([`filter`]). PE files
+//! packed by UPX unpack to their memory image ([`pe`]). Big-endian ELF
+//! files are only named by the `packed_executable` rule.
 
 mod filter;
 mod lzma;
 mod nrv;
+mod pe;
 
 use super::NestedError;
 use super::budget::ExpansionBudget;
@@ -92,19 +94,24 @@ pub struct Unpacked {
     pub problem: Option<Failure>,
 }
 
-/// Whether `data` (a whole file, or at least its first few hundred bytes)
-/// looks like a UPX-packed little-endian ELF file.
+/// Whether `data` (a whole file, or at least its first few hundred bytes
+/// for an ELF file) looks like a UPX-packed little-endian ELF or PE file.
 pub fn is_packed(data: &[u8]) -> bool {
-    locate(data).is_some()
+    locate(data).is_some() || pe::pack_header(data).is_some()
 }
 
 /// Unpacks `data`, paying the original's size from `budget`; an error when
 /// nothing could be decoded.
 pub fn unpack(data: &[u8], budget: &ExpansionBudget) -> Result<Unpacked, Failure> {
+    if data.starts_with(b"MZ") {
+        return pe::unpack(data, budget);
+    }
     let p_info = locate(data).ok_or_else(|| broken("no UPX headers after the program headers"))?;
     let size = le32(data, p_info + 4).ok_or_else(|| broken("`p_info` is cut off"))? as usize;
     if size < HEADER {
-        return Err(broken(format!("stated unpacked size `{size}` is too small")));
+        return Err(broken(format!(
+            "stated unpacked size `{size}` is too small"
+        )));
     }
     if !budget.pay(size as u64) {
         return Err(Failure::Spent);
@@ -129,15 +136,21 @@ fn broken(reason: impl Into<String>) -> Failure {
 }
 
 fn le16(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        data.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 
 fn le32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 fn le64(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(data.get(at..at.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        data.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// A little-endian ELF file's program header table: offset, entry size,
@@ -147,11 +160,21 @@ fn program_headers(elf: &[u8]) -> Option<(usize, usize, usize, bool)> {
         return None;
     }
     let (offset, entry, count, wide) = match elf.get(4)? {
-        1 => (u64::from(le32(elf, 0x1c)?), le16(elf, 0x2a)?, le16(elf, 0x2c)?, false),
+        1 => (
+            u64::from(le32(elf, 0x1c)?),
+            le16(elf, 0x2a)?,
+            le16(elf, 0x2c)?,
+            false,
+        ),
         2 => (le64(elf, 0x20)?, le16(elf, 0x36)?, le16(elf, 0x38)?, true),
         _ => return None,
     };
-    Some((usize::try_from(offset).ok()?, entry.into(), count.into(), wide))
+    Some((
+        usize::try_from(offset).ok()?,
+        entry.into(),
+        count.into(),
+        wide,
+    ))
 }
 
 /// Where `p_info` is: after `l_info`, which follows the packed file's
@@ -162,10 +185,13 @@ fn locate(data: &[u8]) -> Option<usize> {
     let (offset, entry, count, _) = program_headers(data)?;
     let after_headers = offset.checked_add(entry.checked_mul(count)?)?;
     let here = after_headers.checked_add(HEADER)?;
-    let magic_before = |p_info: usize| {
-        p_info >= 8 && data.get(p_info - 8..p_info - 4) == Some(&MAGIC[..])
+    let magic_before =
+        |p_info: usize| p_info >= 8 && data.get(p_info - 8..p_info - 4) == Some(&MAGIC[..]);
+    let whole = |p_info: usize| {
+        p_info
+            .checked_add(2 * HEADER)
+            .is_some_and(|end| end <= data.len())
     };
-    let whole = |p_info: usize| p_info.checked_add(2 * HEADER).is_some_and(|end| end <= data.len());
     if magic_before(here) && whole(here) {
         return Some(here);
     }
@@ -226,26 +252,31 @@ impl Block {
     /// Decodes the block from `data` into `out`, exactly its size.
     fn decode(&self, data: &[u8], out: &mut [u8]) -> Result<(), Failure> {
         let input = &data[self.at + HEADER..self.end()];
-        let at = self.at;
-        if self.packed == self.unpacked {
-            out.copy_from_slice(input);
-        } else if let Some((variant, width)) = nrv_method(self.method) {
-            nrv::decode(variant, width, input, out)
-                .map_err(|e| broken(format!("block at `{at:#x}`: {e}")))?;
-        } else if self.method == 14 {
-            lzma::decode(input, out).map_err(|e| broken(format!("block at `{at:#x}`: {e}")))?;
-        } else {
-            return Err(Failure::Unsupported(format!(
-                "UPX compression method `{}` (block at `{at:#x}`) is not read",
-                self.method
-            )));
-        }
+        decode(self.method, input, out, self.at)?;
         if self.filter != 0 {
             // A filter not undone leaves branch operands as stored.
             filter::unfilter(self.filter, self.marker, out);
         }
         Ok(())
     }
+}
+
+/// Decodes `input`, compressed with UPX method `method` (or stored, when
+/// as long as `out`), into `out`; `at` names the place in messages.
+fn decode(method: u8, input: &[u8], out: &mut [u8], at: usize) -> Result<(), Failure> {
+    if input.len() == out.len() {
+        out.copy_from_slice(input);
+    } else if let Some((variant, width)) = nrv_method(method) {
+        nrv::decode(variant, width, input, out)
+            .map_err(|e| broken(format!("block at `{at:#x}`: {e}")))?;
+    } else if method == 14 {
+        lzma::decode(input, out).map_err(|e| broken(format!("block at `{at:#x}`: {e}")))?;
+    } else {
+        return Err(Failure::Unsupported(format!(
+            "UPX compression method `{method}` (block at `{at:#x}`) is not read"
+        )));
+    }
+    Ok(())
 }
 
 /// The NRV variant and bit width of a UPX method number.
@@ -308,7 +339,9 @@ fn rebuild(data: &[u8], mut at: usize, unpacked: &mut Unpacked) -> Result<(), Fa
             let block = Block::read(data, at)?;
             let end = cursor + block.unpacked;
             if end > size {
-                return Err(broken(format!("block at `{at:#x}` runs past the file's end")));
+                return Err(broken(format!(
+                    "block at `{at:#x}` runs past the file's end"
+                )));
             }
             block.decode(data, &mut unpacked.bytes[cursor..end])?;
             unpacked.decoded += block.unpacked;

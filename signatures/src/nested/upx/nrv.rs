@@ -146,7 +146,12 @@ impl Bits<'_> {
 
 /// Decodes `input`, compressed with `variant` in `width`, into `out`, which
 /// must come out exactly full.
-pub fn decode(variant: Variant, width: Width, input: &[u8], out: &mut [u8]) -> Result<(), NrvError> {
+pub fn decode(
+    variant: Variant,
+    width: Width,
+    input: &[u8],
+    out: &mut [u8],
+) -> Result<(), NrvError> {
     let mut bits = Bits {
         input,
         pos: 0,
@@ -410,7 +415,12 @@ mod tests {
     const VARIANTS: [Variant; 3] = [Variant::B, Variant::D, Variant::E];
     const WIDTHS: [Width; 3] = [Width::Byte, Width::Le16, Width::Le32];
 
-    fn decoded(variant: Variant, width: Width, stream: &[u8], size: usize) -> Result<Vec<u8>, NrvError> {
+    fn decoded(
+        variant: Variant,
+        width: Width,
+        stream: &[u8],
+        size: usize,
+    ) -> Result<Vec<u8>, NrvError> {
         let mut out = vec![0u8; size];
         decode(variant, width, stream, &mut out).map(|()| out)
     }
@@ -464,10 +474,7 @@ mod tests {
                     for _ in 0..len {
                         want.push(want[want.len() - distance as usize]);
                     }
-                    let ops = [
-                        Op::Literals(&head),
-                        Op::Match { distance, len },
-                    ];
+                    let ops = [Op::Literals(&head), Op::Match { distance, len }];
                     let stream = encode(variant, Width::Le32, &ops);
                     assert_eq!(
                         decoded(variant, Width::Le32, &stream, want.len()).as_ref(),
@@ -483,7 +490,13 @@ mod tests {
     fn hostile_streams_are_errors() {
         for variant in VARIANTS {
             for width in WIDTHS {
-                let ops = [Op::Literals(b"abcdefgh"), Op::Match { distance: 4, len: 8 }];
+                let ops = [
+                    Op::Literals(b"abcdefgh"),
+                    Op::Match {
+                        distance: 4,
+                        len: 8,
+                    },
+                ];
                 let stream = encode(variant, width, &ops);
                 // Truncated anywhere: an error, never a panic.
                 for cut in 0..stream.len() {
@@ -502,13 +515,26 @@ mod tests {
                 let before = encode(
                     variant,
                     width,
-                    &[Op::Literals(b"ab"), Op::Match { distance: 3, len: 4 }],
+                    &[
+                        Op::Literals(b"ab"),
+                        Op::Match {
+                            distance: 3,
+                            len: 4,
+                        },
+                    ],
                 );
                 assert_eq!(
                     decoded(variant, width, &before, 6),
                     Err(NrvError::BeforeStart { distance: 3, at: 2 })
                 );
-                let first = encode(variant, width, &[Op::Match { distance: 1, len: 4 }]);
+                let first = encode(
+                    variant,
+                    width,
+                    &[Op::Match {
+                        distance: 1,
+                        len: 4,
+                    }],
+                );
                 assert!(matches!(
                     decoded(variant, width, &first, 4),
                     Err(NrvError::BeforeStart { .. })

@@ -2,6 +2,9 @@
 # Rebuilds the UPX unpacker's fixtures with Debian's upx-ucl 4.2.4
 # (scripts/install-upx.sh; IMGSCAN_UPX names it, else `upx` on PATH):
 #   hello.{nrv2e,lzma,nrv2b,nrv2d}  hello.c, stripped, packed with each method
+#   hello.exe.upx                   hello.c built for win64 by mingw-w64
+#                                   (gcc-mingw-w64-x86-64), packed (NRV2B,
+#                                   filter 0x49)
 #   static.brute                    a freestanding static program of many
 #                                   calls, packed with --brute (LZMA, and the
 #                                   x86 call-trick filter 0x49: UPX filters
@@ -21,6 +24,11 @@ for method in nrv2e lzma nrv2b nrv2d; do
   "$upx" -q "--$method" -o "$work/hello.$method" "$work/hello" >/dev/null
   cp "$work/hello.$method" "$here/hello.$method"
 done
+
+x86_64-w64-mingw32-gcc -O1 -o "$work/hello.exe" "$here/hello.c"
+x86_64-w64-mingw32-strip "$work/hello.exe"
+"$upx" -q -o "$work/hello.exe.upx" "$work/hello.exe" >/dev/null
+cp "$work/hello.exe.upx" "$here/hello.exe.upx"
 
 # 300 functions calling each other, and a _start that writes and exits.
 awk 'BEGIN {
