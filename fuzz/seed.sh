@@ -151,9 +151,9 @@ seed nested_archive "$work/app.jar"
 seed nested_archive "$work/bundle.tar"
 gzip -c "$work/bundle.tar" >"$work/bundle.tgz" && seed nested_archive "$work/bundle.tgz"
 
-# --- UPX-packed executables: the unpacker's fixtures (every method, and a
+# --- UPX-packed executables: the unpacker's fixtures (every method, a PE file and a
 # filtered one); the walk sees them too.
-for packed in "$repo"/signatures/src/nested/upx/testdata/{hello.nrv2b,hello.nrv2d,hello.nrv2e,hello.lzma,static.brute}; do
+for packed in "$repo"/signatures/src/nested/upx/testdata/{hello.nrv2b,hello.nrv2d,hello.nrv2e,hello.lzma,hello.exe.upx,static.brute}; do
   seed upx_unpack "$packed"
 done
 seed nested_archive "$repo/signatures/src/nested/upx/testdata/hello.nrv2e" hello.upx

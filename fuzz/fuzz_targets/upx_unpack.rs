@@ -1,7 +1,7 @@
-//! A UPX-packed executable unpacked in memory: `l_info`/`p_info` located,
-//! block headers walked, NRV2B/D/E and LZMA blocks decoded into the
-//! original's layout, x86 call-trick filters undone, all within a 16 MiB
-//! budget.
+//! A UPX-packed executable unpacked in memory: an ELF file's
+//! `l_info`/`p_info` located and its block headers walked into the
+//! original's layout, or a PE file's pack header and stream; NRV2B/D/E and
+//! LZMA decoded, x86 call-trick filters undone, all within a 16 MiB budget.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

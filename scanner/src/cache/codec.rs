@@ -494,7 +494,10 @@ mod tests {
         let bytes = encode("k1", &sample());
         let back = decode("k1", &bytes).expect("decodes");
         assert_eq!(encode("k1", &back), bytes, "the same bytes again");
-        assert_eq!(back.index.malware[0].display_path(), "/opt/a.tgz!/bin/x");
+        assert_eq!(
+            back.index.malware[0].display_path(),
+            "/opt/a.tgz!/bin/x!upx"
+        );
         assert_eq!(
             back.index.entries[1].meta.link.as_deref(),
             Some(&b"usr/bin"[..])

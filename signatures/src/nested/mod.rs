@@ -1,7 +1,7 @@
 //! Looking inside compressed files and archives found in an image: after a
 //! file's own bytes are scanned, a gzip, xz or zstd stream is decompressed,
 //! a zip (jar, war, apk) or tar archive is walked, in memory and streaming,
-//! and a UPX-packed ELF executable is unpacked ([`upx`]); every file inside
+//! and a UPX-packed executable is unpacked (`upx/`); every file inside
 //! is scanned with the same rules, down to a depth limit. The format comes
 //! from the magic bytes, never the name.
 //!
@@ -52,9 +52,10 @@ enum Stop {
 /// What a walker calls for each member: its stored name and content.
 type Visit<'v> = dyn FnMut(&[u8], Content<'_>) -> Result<(), Stop> + 'v;
 
-/// The original of `data` when it is a UPX-packed ELF executable, unpacked
-/// in memory within `limit` bytes, as the walk does it (public for the
-/// fuzz target): an error when it is not packed or not wholly restored.
+/// The original of `data` when it is a UPX-packed ELF executable (the
+/// memory image of a PE one), unpacked in memory within `limit` bytes, as
+/// the walk does it (public for the fuzz target): an error when it is not
+/// packed or not wholly restored.
 pub fn unpack_upx(data: &[u8], limit: u64) -> Result<Vec<u8>, NestedError> {
     let budget = budget::ExpansionBudget::new(limit);
     let unpacked = upx::unpack(data, &budget).map_err(|f| f.into_error(limit))?;

@@ -1,5 +1,6 @@
-//! UPX-packed ELF executables, unpacked in memory so that rules see the
-//! program the packer hid, byte for byte the file `upx -d` restores.
+//! UPX-packed executables, unpacked in memory so that rules see the
+//! program the packer hid: for ELF files, byte for byte the file `upx -d`
+//! restores (PE files: [`pe`]).
 //!
 //! The layout UPX 4 writes for a Linux ELF (learnt from files packed by
 //! Debian's `upx-ucl` 4.2.4; all fields little-endian, each header 12
@@ -575,6 +576,24 @@ mod tests {
             flipped[i] ^= 0xa5;
             let _ = unpack(&flipped, &ExpansionBudget::new(64 << 20));
         }
+    }
+
+    /// A megabyte of tiny block headers that chain on and on, never to a
+    /// closing one: the search gives up within its window and hop limit.
+    #[test]
+    fn the_tail_search_is_bounded() {
+        let mut data = Vec::new();
+        while data.len() < 1 << 20 {
+            data.extend_from_slice(&[1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, b'x']);
+        }
+        let started = std::time::Instant::now();
+        assert_eq!(find_tail(&data, 0, usize::MAX), None);
+        assert!(started.elapsed().as_secs() < 10);
+        // The same chain, closed: found, from its first header.
+        data.truncate(13 * 100);
+        data.extend_from_slice(&[0, 0, 0, 0, b'U', b'P', b'X', b'!', 0, 0, 0, 0]);
+        assert_eq!(find_tail(&data, 0, 64), Some(13 * 36));
+        assert_eq!(find_tail(&data, 0, 1), Some(13 * 99));
     }
 
     #[test]

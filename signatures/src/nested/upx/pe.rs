@@ -14,8 +14,8 @@
 //! left as UPX stores them. The call-trick filter is undone over the code
 //! range the original header (kept at the image's end) states.
 
-use crate::nested::budget::ExpansionBudget;
 use super::{Failure, MAGIC, Unpacked, broken, decode, filter, le16, le32};
+use crate::nested::budget::ExpansionBudget;
 use std::ops::Range;
 
 /// Pack header formats: win32/pe, win64/pe.
