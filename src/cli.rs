@@ -127,7 +127,7 @@ pub enum DbCommand {
         #[arg(long, value_name = "URL", env = "IMGSCAN_DB_SOURCE", default_value = imgscan_advisories::DEFAULT_SOURCE)]
         source: String,
         /// Ecosystem to fetch (repeatable); default: Debian, Ubuntu, Alpine,
-        /// AlmaLinux, Rocky Linux, Red Hat, npm.
+        /// AlmaLinux, Rocky Linux, Red Hat, npm, PyPI.
         #[arg(long = "ecosystem", value_name = "NAME")]
         ecosystems: Vec<String>,
         /// No progress bar.

@@ -5,7 +5,10 @@
 //! update`'s default list all read it, so adding an ecosystem is one row
 //! here (and a test fails while a package ecosystem has none).
 
-use crate::version::{APK, DPKG, NPM_SEMVER, RPM, VersionScheme};
+use std::borrow::Cow;
+
+use crate::version::{APK, DPKG, NPM_SEMVER, PEP440, RPM, VersionScheme};
+use imgscan_sbom::catalog::python::normalize_name;
 use imgscan_sbom::{Ecosystem, OsRelease};
 
 /// One OSV ecosystem family.
@@ -21,6 +24,27 @@ pub struct Feed {
     /// The lookup keys (`Debian:12`, `Ubuntu:22.04:LTS`) for packages of an
     /// image with this OS release; `None` when the feed does not cover it.
     pub keys: fn(Option<&OsRelease>) -> Option<Vec<String>>,
+    /// The form a package name is stored and looked up in, applied alike
+    /// to the advisories' names at import and to the packages' names when
+    /// matching: [`as_written`], or a normal form where the ecosystem
+    /// treats several spellings as one name (PyPI: [`pep503`]).
+    pub name_key: fn(&str) -> Cow<'_, str>,
+}
+
+/// The name as written: most ecosystems' names are case-sensitive and
+/// have one spelling.
+pub fn as_written(name: &str) -> Cow<'_, str> {
+    Cow::Borrowed(name)
+}
+
+/// PEP 503's normal form (`Flask_SQLAlchemy` → `flask-sqlalchemy`): PyPI
+/// and pip treat every spelling of it as one project.
+pub fn pep503(name: &str) -> Cow<'_, str> {
+    let normal = normalize_name(name);
+    match normal == name {
+        true => Cow::Borrowed(name),
+        false => Cow::Owned(normal),
+    }
 }
 
 /// Every feed, in the order `db update` fetches them.
@@ -31,6 +55,7 @@ pub static FEEDS: &[Feed] = &[
         scheme: &DPKG,
         by_source: true,
         keys: |os| by_major(os, "debian", "Debian"),
+        name_key: as_written,
     },
     Feed {
         osv: "Ubuntu",
@@ -41,6 +66,7 @@ pub static FEEDS: &[Feed] = &[
             let v = version_id(release(os, "ubuntu")?)?;
             Some(vec![format!("Ubuntu:{v}:LTS"), format!("Ubuntu:{v}")])
         },
+        name_key: as_written,
     },
     Feed {
         osv: "Alpine",
@@ -52,6 +78,7 @@ pub static FEEDS: &[Feed] = &[
             let (maj, min) = (parts.next()?, parts.next()?);
             (numeric(maj) && numeric(min)).then(|| vec![format!("Alpine:v{maj}.{min}")])
         },
+        name_key: as_written,
     },
     Feed {
         osv: "AlmaLinux",
@@ -59,6 +86,7 @@ pub static FEEDS: &[Feed] = &[
         scheme: &RPM,
         by_source: false,
         keys: |os| by_major(os, "almalinux", "AlmaLinux"),
+        name_key: as_written,
     },
     Feed {
         osv: "Rocky Linux",
@@ -66,6 +94,7 @@ pub static FEEDS: &[Feed] = &[
         scheme: &RPM,
         by_source: false,
         keys: |os| by_major(os, "rocky", "Rocky Linux"),
+        name_key: as_written,
     },
     Feed {
         osv: "Red Hat",
@@ -73,6 +102,7 @@ pub static FEEDS: &[Feed] = &[
         scheme: &RPM,
         by_source: false,
         keys: |os| by_major(os, "rhel", "Red Hat:enterprise_linux"),
+        name_key: as_written,
     },
     Feed {
         osv: "npm",
@@ -80,6 +110,15 @@ pub static FEEDS: &[Feed] = &[
         scheme: &NPM_SEMVER,
         by_source: false,
         keys: |_| Some(vec!["npm".into()]),
+        name_key: as_written,
+    },
+    Feed {
+        osv: "PyPI",
+        packages: Ecosystem::PyPI,
+        scheme: &PEP440,
+        by_source: false,
+        keys: |_| Some(vec!["PyPI".into()]),
+        name_key: pep503,
     },
 ];
 
@@ -163,7 +202,8 @@ mod tests {
             ("Rocky Linux:8", Some("rpm")),
             ("Red Hat:enterprise_linux:9::appstream", Some("rpm")),
             ("npm", Some("semver")),
-            ("PyPI", None),
+            ("PyPI", Some("pep440")),
+            ("pypi", None),
             ("debian:12", None),
             ("Red Hatter", None),
             ("", None),
@@ -171,6 +211,15 @@ mod tests {
         for (eco, want) in cases {
             assert_eq!(scheme_for_ecosystem(eco).map(|s| s.name()), want, "{eco}");
         }
+    }
+
+    #[test]
+    fn pypi_names_are_looked_up_in_pep_503_form() {
+        let pypi = feed("PyPI").unwrap();
+        assert_eq!((pypi.name_key)("Flask_SQLAlchemy"), "flask-sqlalchemy");
+        assert_eq!((pypi.name_key)("zope.interface"), "zope-interface");
+        assert!(matches!((pypi.name_key)("requests"), Cow::Borrowed(_)));
+        assert_eq!((feed("npm").unwrap().name_key)("JSONStream"), "JSONStream");
     }
 
     #[test]

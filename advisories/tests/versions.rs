@@ -1,6 +1,7 @@
 //! The version schemes against the real tools: the committed vectors in
 //! `testdata/` (made by `testdata/generate-vectors.sh` from dpkg, rpm and
-//! node-semver), the real-world vectors in the shared data folder, and a
+//! node-semver, and by `testdata/generate-pep440-vectors.sh` from Python's
+//! `packaging`), the real-world vectors in the shared data folder, and a
 //! live re-check of a seeded sample against whichever tools are installed.
 //!
 //! Shared data: `IMGSCAN_SHARED_DATA`, else `../shared/data` beside the
@@ -13,32 +14,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use imgscan_advisories::version::{APK, DPKG, NPM_SEMVER, RPM, apk, rpm};
+use imgscan_advisories::version::{APK, DPKG, NPM_SEMVER, PEP440, Pep440Version, RPM, apk, rpm};
 use imgscan_advisories::{VersionScheme, scheme_for_ecosystem};
+use imgscan_fixtures::requires;
 
 const LIVE_SAMPLE: usize = 300;
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// Skips (returns `None`) with a message, or fails under CI.
-fn unavailable<T>(what: &str) -> Option<T> {
-    assert!(!in_ci(), "{what} is missing, and CI is set");
-    eprintln!("skipped: {what} is missing");
-    None
-}
-
 fn shared_data() -> Option<PathBuf> {
-    let dir = match std::env::var_os("IMGSCAN_SHARED_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    };
-    if dir.join("versions").is_dir() {
-        Some(dir)
-    } else {
-        unavailable(&format!("shared data (`{}`)", dir.display()))
-    }
+    requires::shared_data("versions")
 }
 
 fn read(path: &Path) -> String {
@@ -67,8 +50,9 @@ fn vectors(name: &str) -> Vec<(String, String, String)> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f.len(), 3, "bad row in {name}: {l:?}");
-            (f[0].to_owned(), f[1].to_owned(), f[2].to_owned())
+            assert!(matches!(f.len(), 2 | 3), "bad row in {name}: {l:?}");
+            let third = f.get(2).copied().unwrap_or_default();
+            (f[0].to_owned(), f[1].to_owned(), third.to_owned())
         })
         .collect()
 }
@@ -115,6 +99,33 @@ fn rpm_vectors() {
 #[test]
 fn semver_vectors() {
     check_vectors("semver-vectors.tsv", &NPM_SEMVER);
+}
+
+#[test]
+fn pep440_vectors() {
+    check_vectors("pep440-vectors.tsv", &PEP440);
+}
+
+/// Our normal form of `v` (`err` when refused), as `str(Version(v))`.
+fn pep440_normal(v: &str) -> String {
+    Pep440Version::parse(v).map_or_else(|_| "err".into(), |p| p.to_string())
+}
+
+/// Parsing and normalisation against `packaging`: what it refuses
+/// (`InvalidVersion`) we refuse, and what it accepts we spell as it does.
+#[test]
+fn pep440_normal_forms() {
+    let rows = vectors("pep440-normal.tsv");
+    let refused = rows.iter().filter(|(_, want, _)| want == "err").count();
+    let mismatches: Vec<String> = rows
+        .iter()
+        .filter_map(|(v, want, _)| {
+            let got = pep440_normal(v);
+            (&got != want).then(|| format!("{v:?}: packaging {want}, ours {got}"))
+        })
+        .collect();
+    check("pep440-normal.tsv", rows.len(), &mismatches);
+    eprintln!("pep440-normal.tsv: {refused} of them invalid to both");
 }
 
 /// Rows `a OP b` (ops `<`, `>`, `=`, `==`), comments after `#` dropped.
@@ -435,15 +446,6 @@ fn sample(name: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn tool_present(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Asserts the tool still gives the committed answer, and so do we.
 fn check_live(
     what: &str,
@@ -473,8 +475,8 @@ fn check_live(
 
 #[test]
 fn live_dpkg() {
-    if !tool_present("dpkg", "--version") {
-        return unavailable("dpkg").unwrap_or_default();
+    if !requires::have_tool("dpkg") {
+        return;
     }
     let rows = sample("dpkg-vectors.tsv");
     let run = |a: &str, op: &str, b: &str| {
@@ -503,8 +505,8 @@ fn live_dpkg() {
 
 #[test]
 fn live_rpm() {
-    if !tool_present("rpm", "--version") {
-        return unavailable("rpm (Debian package `rpm`)").unwrap_or_default();
+    if !requires::have_tool("rpm") {
+        return;
     }
     let rows = sample("rpm-vectors.tsv");
     let lua_str = |s: &str| {
@@ -545,8 +547,11 @@ fn node_path() -> Option<String> {
 
 #[test]
 fn live_node_semver() {
-    let Some(path) = node_path().filter(|_| tool_present("node", "--version")) else {
-        return unavailable("node and npm").unwrap_or_default();
+    if !requires::have_tool("node") || !requires::have_tool("npm") {
+        return;
+    }
+    let Some(path) = node_path() else {
+        return requires::unavailable("`npm root -g`").unwrap_or_default();
     };
     let rows = sample("semver-vectors.tsv");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/semver-oracle.js");
@@ -576,6 +581,101 @@ fn live_node_semver() {
     check_live("live node-semver", &rows, &tool, &NPM_SEMVER);
 }
 
+/// The Python whose `packaging` is the PEP 440 oracle: the CI venv
+/// (`IMGSCAN_SBOM_PYTHON`), with `packaging` in it.
+fn packaging_python() -> Option<PathBuf> {
+    let python = requires::env_path(
+        "IMGSCAN_SBOM_PYTHON",
+        ".ci/run makes a venv with the SBOM validators and packaging",
+    )?;
+    let has = Command::new(&python)
+        .args(["-c", "import packaging.version"])
+        .status()
+        .is_ok_and(|s| s.success());
+    match has {
+        true => Some(python),
+        false => requires::unavailable(&format!(
+            "`{}` has no `packaging` (pip install packaging)",
+            python.display()
+        )),
+    }
+}
+
+/// Asks `testdata/pep440-oracle.py` one JSON line per row.
+fn ask_packaging(python: &Path, rows: &[Vec<&str>]) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pep440-oracle.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    let input: String = rows
+        .iter()
+        .map(|row| serde_json::to_string(row).expect("json") + "\n")
+        .collect();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python finishes");
+    assert!(out.status.success(), "the packaging oracle failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn live_packaging() {
+    let Some(python) = packaging_python() else {
+        return;
+    };
+    let rows = sample("pep440-vectors.tsv");
+    let pairs: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|(a, b, _)| vec![a.as_str(), b.as_str()])
+        .collect();
+    let tool = ask_packaging(&python, &pairs);
+    check_live("live packaging (order)", &rows, &tool, &PEP440);
+    // Normal forms, including strings no file holds: whitespace, case,
+    // huge numbers, non-ASCII look-alikes.
+    let mut singles: Vec<String> = vectors("pep440-normal.tsv")
+        .into_iter()
+        .map(|(v, _, _)| v)
+        .take(LIVE_SAMPLE)
+        .collect();
+    singles.extend(
+        [
+            " v1.0\u{3000}",
+            "\u{1f}1.0\u{85}",
+            "1.0\u{17f}",
+            "1.0\u{212a}",
+            "1.0+\u{131}",
+            "\u{661}.0",
+            "1.0POST",
+            "1!2.0.0RC1.post-3.DEV4+Local-Part.007",
+        ]
+        .map(String::from),
+    );
+    singles.push(format!("{}.{}", "9".repeat(60), "0".repeat(60)));
+    let asked: Vec<Vec<&str>> = singles.iter().map(|v| vec![v.as_str()]).collect();
+    let tool = ask_packaging(&python, &asked);
+    assert_eq!(tool.len(), singles.len(), "packaging answered too few");
+    let mismatches: Vec<String> = singles
+        .iter()
+        .zip(&tool)
+        .filter_map(|(v, answer)| {
+            let want: String = serde_json::from_str(answer).expect("oracle json");
+            let got = pep440_normal(v);
+            (got != want).then(|| format!("{v:?}: packaging {want}, ours {got}"))
+        })
+        .collect();
+    check("live packaging (normal forms)", singles.len(), &mismatches);
+}
+
 // ------------------------------------------------------------- robustness
 
 /// Random byte strings (lossily UTF-8) and random splices of version
@@ -590,8 +690,8 @@ fn arbitrary_input_never_panics() {
         state ^= state << 17;
         state
     };
-    let alphabet = b"0123456789.-_~^+:abrpvAZ \t\xc3\xa9";
-    let schemes: [&dyn VersionScheme; 4] = [&DPKG, &RPM, &APK, &NPM_SEMVER];
+    let alphabet = b"0123456789.-_~^+:!abrpvAZ \t\xc3\xa9";
+    let schemes: [&dyn VersionScheme; 5] = [&DPKG, &RPM, &APK, &NPM_SEMVER, &PEP440];
     for round in 0..20_000 {
         let mut gen_one = || {
             let len = (next() % 14) as usize;

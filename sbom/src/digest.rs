@@ -204,8 +204,22 @@ const PACKAGED_ROOTS: &[&[u8]] = &[
 
 /// Places below those roots that hold no packaged files: the local
 /// administrator's tree (package managers never write `/usr/local`), logs,
-/// caches and scratch space (where a sparse `lastlog` would cost a read).
-const UNPACKAGED: &[&[u8]] = &[b"usr/local/", b"var/log/", b"var/cache/", b"var/tmp/"];
+/// caches and scratch space (where a sparse `lastlog` would cost a read),
+/// and the package managers' own databases and index downloads (apt's
+/// lists alone are tens of megabytes on a Debian tree).
+const UNPACKAGED: &[&[u8]] = &[
+    b"usr/local/",
+    b"var/log/",
+    b"var/cache/",
+    b"var/tmp/",
+    b"var/lib/apt/lists/",
+    b"var/lib/dpkg/",
+    b"var/lib/rpm/",
+    b"usr/lib/sysimage/rpm/",
+    b"var/lib/dnf/",
+    b"var/lib/yum/",
+    b"lib/apk/db/",
+];
 
 /// Whether a package manager could have installed the file at the
 /// root-relative `path`: whether the pass hashes it.
@@ -377,6 +391,7 @@ mod tests {
             b"etc/passwd",
             b"lib64/ld.so",
             b"opt/x/y",
+            b"var/lib/ucf/cache/x",
         ] {
             assert!(may_be_packaged(path), "{path:?}");
         }
@@ -388,6 +403,9 @@ mod tests {
             b"srv/x",
             b"usr/local/bin/x",
             b"var/log/lastlog",
+            b"var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
+            b"var/lib/dpkg/info/ps.md5sums",
+            b"var/lib/rpm/rpmdb.sqlite",
         ] {
             assert!(!may_be_packaged(path), "{path:?}");
         }

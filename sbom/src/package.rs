@@ -18,15 +18,19 @@ pub enum Ecosystem {
     Rpm,
     /// npm packages.
     Npm,
+    /// Python distributions (PyPI); purl type `pypi`.
+    #[serde(rename = "pypi")]
+    PyPI,
 }
 
 impl Ecosystem {
     /// Every ecosystem.
-    pub const ALL: [Ecosystem; 4] = [
+    pub const ALL: [Ecosystem; 5] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
         Ecosystem::Rpm,
         Ecosystem::Npm,
+        Ecosystem::PyPI,
     ];
 
     /// The purl type.
@@ -36,6 +40,18 @@ impl Ecosystem {
             Ecosystem::Apk => "apk",
             Ecosystem::Rpm => "rpm",
             Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "pypi",
+        }
+    }
+
+    /// Whether this is the OS's own package manager (dpkg, apk, rpm): its
+    /// packages own files (the unowned-file and integrity checks ask them)
+    /// and a language package whose metadata one of them owns is the OS
+    /// package's, not the language registry's.
+    pub fn is_os(self) -> bool {
+        match self {
+            Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => true,
+            Ecosystem::Npm | Ecosystem::PyPI => false,
         }
     }
 }
@@ -101,6 +117,12 @@ pub struct Package {
     /// digests they shipped with (see [`ShippedFile`]).
     #[serde(skip)]
     pub shipped: Vec<ShippedFile>,
+    /// For a language package whose metadata file an OS package owns (a
+    /// Debian `python3-requests` installs `requests-….dist-info`): that OS
+    /// package's purl. Such a package is listed but not matched against its
+    /// language registry's advisories: the OS feed covers the OS package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<String>,
 }
 
 impl Package {
@@ -126,6 +148,7 @@ impl Package {
             dependencies: Vec::new(),
             files: Vec::new(),
             shipped: Vec::new(),
+            owned_by: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The [`Check`] trait, the context checks read, and running them all;
 //! the built-in checks implement it, one file per family, under `checks/`.
 
-use imgscan_sbom::{Ecosystem, FileTreeView, Finding, Package, Severity, display_path};
+use imgscan_sbom::{FileTreeView, Finding, Package, Severity, display_path};
 use std::borrow::Cow;
 use std::collections::HashSet;
 
@@ -41,7 +41,7 @@ pub struct CheckContext<'a> {
 impl<'a> CheckContext<'a> {
     /// A context over `tree` and `packages`.
     pub fn new(tree: &'a dyn FileTreeView, packages: &'a [Package]) -> Self {
-        let os_packages = packages.iter().filter(|p| p.ecosystem != Ecosystem::Npm);
+        let os_packages = packages.iter().filter(|p| p.ecosystem.is_os());
         let owned = os_packages
             .clone()
             .flat_map(|p| p.files.iter().cloned())

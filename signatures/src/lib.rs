@@ -32,7 +32,7 @@ pub use incident::Incident;
 pub use ioc::{Ioc, IocKind, IocPlace};
 pub use malware::{Malware, RuleHit, RuleScanError, RuleScanner};
 pub use nested::{InnerPath, NestedError, NestedLimits, Step, unpack_upx};
-pub use pool::{FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};
+pub use pool::{DigestTicket, FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};
 pub use rules::{
     RuleInfo, RuleSet, RuleSource, RulesError, builtin_sources, compile, compile_cached,
     read_sources,

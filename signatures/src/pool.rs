@@ -2,18 +2,40 @@
 //! decompresses and reads files, and hands each file's bytes to workers that
 //! each own one YARA-X scanner, so rules run on every core while the stream
 //! is still being read. A worker also looks inside the compressed files and
-//! archives it is handed ([`crate::nested`]). The queue is bounded, so at
-//! most a few files are in memory at once.
+//! archives it is handed ([`crate::nested`]), and hashes the files the
+//! pass asks digests of (package integrity), so hashing does not hold up
+//! the pass thread either. The queue is bounded, so at most a few files
+//! are in memory at once.
 
 use crate::malware::{RuleHit, RuleScanError, RuleScanner};
 use crate::nested::{InnerPath, NestedError, NestedLimits, scan_file};
 use crate::rules::RuleSet;
+use imgscan_sbom::{Algorithms, FileDigests};
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-/// One file to scan: its path and bytes.
-type Job = (Box<[u8]>, Vec<u8>);
+/// One file to scan: its path and bytes, and the digests to compute of
+/// them, if any.
+struct Job {
+    path: Box<[u8]>,
+    data: Vec<u8>,
+    digests: Option<(DigestTicket, Algorithms)>,
+}
+
+/// Names the digests one [`ScanPool::submit_hashed`] asked for, among
+/// those [`ScanPool::digests`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DigestTicket(u64);
+
+/// The digests the workers computed, and how many asked for are not yet.
+#[derive(Default)]
+struct Hashed {
+    done: HashMap<DigestTicket, FileDigests>,
+    outstanding: u64,
+    next: u64,
+}
 
 /// How the workers scan each file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,14 +81,70 @@ impl FileVerdict {
 /// Hands files to the scanning workers.
 pub struct ScanPool {
     jobs: SyncSender<Job>,
+    hashed: Arc<(Mutex<Hashed>, Condvar)>,
 }
 
 impl ScanPool {
     /// Queues one file; blocks while the queue is full.
     pub fn submit(&self, path: Box<[u8]>, data: Vec<u8>) {
-        // The workers outlive every submit inside `with_scan_pool`.
-        let _ = self.jobs.send((path, data));
+        self.send(Job {
+            path,
+            data,
+            digests: None,
+        });
     }
+
+    /// Queues one file whose `algorithms` digests are wanted too; they are
+    /// among [`ScanPool::digests`] under the ticket returned.
+    pub fn submit_hashed(
+        &self,
+        path: Box<[u8]>,
+        data: Vec<u8>,
+        algorithms: Algorithms,
+    ) -> DigestTicket {
+        let ticket = {
+            let mut hashed = self.hashed.0.lock().unwrap_or_else(PoisonError::into_inner);
+            hashed.outstanding += 1;
+            hashed.next += 1;
+            DigestTicket(hashed.next)
+        };
+        self.send(Job {
+            path,
+            data,
+            digests: Some((ticket, algorithms)),
+        });
+        ticket
+    }
+
+    fn send(&self, job: Job) {
+        // The workers outlive every submit inside `with_scan_pool`.
+        let _ = self.jobs.send(job);
+    }
+
+    /// Waits until every digest asked for so far is computed, and takes
+    /// them; the rule scans may still be running.
+    pub fn digests(&self) -> HashMap<DigestTicket, FileDigests> {
+        let (lock, computed) = &*self.hashed;
+        let mut hashed = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while hashed.outstanding > 0 {
+            hashed = computed
+                .wait(hashed)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        std::mem::take(&mut hashed.done)
+    }
+}
+
+/// Computes a job's digests, if it asked for any, and hands them over.
+fn hash(job: &Job, hashed: &(Mutex<Hashed>, Condvar)) {
+    let Some((ticket, algorithms)) = job.digests else {
+        return;
+    };
+    let digests = FileDigests::of(&job.data, algorithms);
+    let mut state = hashed.0.lock().unwrap_or_else(PoisonError::into_inner);
+    state.done.insert(ticket, digests);
+    state.outstanding -= 1;
+    hashed.1.notify_all();
 }
 
 /// Runs `work` with a pool of `workers` scanning threads over `rules`, and
@@ -81,17 +159,21 @@ pub fn with_scan_pool<T>(
     let workers = workers.max(1);
     let (jobs, queue) = sync_channel::<Job>(workers * 2);
     let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
+    let hashed = Arc::new((Mutex::new(Hashed::default()), Condvar::new()));
     let verdicts = Mutex::new(Vec::new());
     let result = std::thread::scope(|scope| {
         for _ in 0..workers {
             let queue = Arc::clone(&queue);
+            let hashed = Arc::clone(&hashed);
             let verdicts = &verdicts;
             scope.spawn(move || {
                 let mut scanner = RuleScanner::new(rules, settings.timeout);
                 loop {
                     let job = queue.lock().map(|q| q.recv());
-                    let Ok(Ok((path, data))) = job else { break };
-                    let found = scan_file(&mut scanner, settings.nested, &path, &data);
+                    let Ok(Ok(job)) = job else { break };
+                    // Digests first: the pass may be waiting for them.
+                    hash(&job, &hashed);
+                    let found = scan_file(&mut scanner, settings.nested, &job.path, &job.data);
                     if !found.is_empty()
                         && let Ok(mut all) = verdicts.lock()
                     {
@@ -100,7 +182,7 @@ pub fn with_scan_pool<T>(
                 }
             });
         }
-        let pool = ScanPool { jobs };
+        let pool = ScanPool { jobs, hashed };
         let result = work(&pool);
         drop(pool);
         result

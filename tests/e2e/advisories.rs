@@ -525,3 +525,131 @@ fn the_bundled_demo_set_finds_what_its_readme_says() {
         table.stdout
     );
 }
+
+/// requests' Proxy-Authorization leak, as GitHub's advisory database
+/// publishes it in OSV (PyPI ecosystem, ECOSYSTEM range in PEP 440 order).
+const REQUESTS: &str = r#"{"schema_version":"1.4.0","id":"GHSA-j8r2-6x86-q33q",
+ "modified":"2023-11-08T04:12:18Z","published":"2023-05-22T20:36:32Z",
+ "aliases":["CVE-2023-32681"],
+ "summary":"Unintended leak of Proxy-Authorization header in requests",
+ "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:C/C:H/I:N/A:N"}],
+ "affected":[{"package":{"ecosystem":"PyPI","name":"requests","purl":"pkg:pypi/requests"},
+   "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"2.3.0"},{"fixed":"2.31.0"}]}]}]}"#;
+
+/// Core metadata of a distribution, as a wheel installs it.
+fn metadata(name: &str, version: &str) -> String {
+    format!(
+        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\
+         Summary: Python HTTP for Humans.\nLicense: Apache 2.0\n\
+         Requires-Python: >=3.7\n\n# Requests\n\nName: not-a-header\n"
+    )
+}
+
+/// Debian 12 whose `python3-requests` (dpkg) installed the requests
+/// dist-info into `dist-packages` (layer 0), and a virtualenv with a
+/// pip-installed requests 2.30.0 (layer 1).
+fn python_image() -> PathBuf {
+    let debian_copy = "usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA";
+    let mut base = LayerTar::new();
+    base.file("etc/os-release", "ID=debian\nVERSION_ID=12\n");
+    base.file(
+        "var/lib/dpkg/status",
+        "Package: python3-requests\nStatus: install ok installed\nArchitecture: all\n\
+         Source: requests\nVersion: 2.28.1+dfsg-1\n\n",
+    );
+    base.file(
+        "var/lib/dpkg/info/python3-requests.list",
+        format!(
+            "/.\n/usr\n/usr/lib\n/usr/lib/python3\n/usr/lib/python3/dist-packages\n\
+             /usr/lib/python3/dist-packages/requests-2.28.1.dist-info\n/{debian_copy}\n"
+        ),
+    );
+    base.file(debian_copy, metadata("requests", "2.28.1"));
+    let mut venv = LayerTar::new();
+    venv.file(
+        "opt/venv/lib/python3.11/site-packages/requests-2.30.0.dist-info/METADATA",
+        metadata("requests", "2.30.0"),
+    );
+    oci_dir(
+        &Image::new(vec![base.finish(), venv.finish()]),
+        LayerCompression::Gzip,
+    )
+}
+
+#[test]
+fn pypi_distributions_are_matched_unless_an_os_package_owns_them() {
+    let db = fresh("advisories.sqlite");
+    let imported = import(
+        &db,
+        &[&records_dir(&[("GHSA-j8r2-6x86-q33q.json", REQUESTS)])],
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let image = python_image();
+    let (report, _) = scan_json(&image, &db, &[]);
+
+    let pypi: Vec<&Value> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ecosystem"] == "pypi")
+        .collect();
+    assert_eq!(pypi.len(), 2, "{pypi:#?}");
+    let venv = pypi.iter().find(|p| p["version"] == "2.30.0").unwrap();
+    assert_eq!(venv["purl"], "pkg:pypi/requests@2.30.0");
+    assert_eq!(venv["layer"], 1);
+    assert_eq!(venv["licenses"], serde_json::json!(["Apache 2.0"]));
+    assert!(venv.get("owned_by").is_none(), "{venv:#}");
+    let debian = pypi.iter().find(|p| p["version"] == "2.28.1").unwrap();
+    assert_eq!(
+        debian["location"],
+        "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA"
+    );
+    assert!(
+        debian["owned_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/debian/python3-requests@2.28.1%2Bdfsg-1"),
+        "{debian:#}"
+    );
+
+    let found = entry(&report, "requests", "GHSA-j8r2-6x86-q33q");
+    assert_eq!(found["id"], "CVE-2023-32681");
+    assert_eq!(found["version"], "2.30.0");
+    assert_eq!(found["purl"], "pkg:pypi/requests@2.30.0");
+    assert_eq!(found["fixed"], serde_json::json!(["2.31.0"]));
+    assert_eq!(found["severity"], "MEDIUM");
+    assert_eq!(found["layer"], 1);
+    assert_eq!(
+        found["locations"],
+        serde_json::json!([
+            "/opt/venv/lib/python3.11/site-packages/requests-2.30.0.dist-info/METADATA"
+        ])
+    );
+    // The dpkg-owned copy (2.28.1, inside the advisory's range) is not
+    // matched as a pip install.
+    let vulns = report["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), 1, "{vulns:#?}");
+    assert!(
+        !vulns
+            .iter()
+            .any(|v| v["version"] == "2.28.1"
+                || v["locations"].to_string().contains("dist-packages"))
+    );
+
+    // The SBOM formats still validate with PyPI packages in them.
+    for (format, kind) in [("cyclonedx-json", "cyclonedx"), ("spdx-json", "spdx")] {
+        let file = fresh(&format!("pypi.{format}.json"));
+        let made = run(&[
+            OsStr::new("sbom"),
+            OsStr::new("-f"),
+            OsStr::new(format),
+            OsStr::new("-o"),
+            file.as_os_str(),
+            image.as_os_str(),
+        ]);
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("pkg:pypi/requests@2.30.0"), "{format}");
+        crate::sbom::assert_valid_sbom(kind, &file);
+    }
+}

@@ -101,11 +101,7 @@ fn xfs_image(source: &Path, name: &str, size: &str, mkfs_options: &[&str]) -> Op
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must be able to mount an XFS image"
-        );
-        return None;
+        return unavailable("an XFS image cannot be mounted through a loop device (run as root)");
     }
     let copied = Command::new("cp")
         .arg("-a")

@@ -12,7 +12,7 @@
 //! For `rpm -V`: a `5` in the digest column is a changed file; lines
 //! marked `c` (`%config`) are left out.
 
-use crate::support::{fresh, have_tool, oci_dir, scan_json, sh};
+use crate::support::{debian_rootfs, fresh, have_tool, oci_dir, scan_json, sh};
 use imgscan_fixtures::{Image, LayerCompression, LayerTar};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -97,21 +97,9 @@ fn changes(root: &Path) -> Vec<(&'static str, Option<Vec<u8>>)> {
     ]
 }
 
-fn debian_root() -> Option<PathBuf> {
-    let Some(root) = std::env::var_os("IMGSCAN_DEBIAN_ROOTFS") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide IMGSCAN_DEBIAN_ROOTFS (.ci/run builds it with debootstrap)"
-        );
-        eprintln!("skipping: IMGSCAN_DEBIAN_ROOTFS is not set");
-        return None;
-    };
-    Some(PathBuf::from(root))
-}
-
 #[test]
 fn same_changed_files_as_debsums_on_a_real_debian_tree() {
-    let Some(pristine) = debian_root() else {
+    let Some(pristine) = debian_rootfs() else {
         return;
     };
     if !have_tool("debsums") {
@@ -309,4 +297,161 @@ fn same_changed_files_as_rpm_verify_on_an_rpm_tree() {
     assert_eq!(paths(&found), expected);
     let severities: Vec<&str> = found.iter().map(|(_, s, _)| s.as_str()).collect();
     assert_eq!(severities, ["HIGH", "HIGH", "MEDIUM"]);
+}
+
+/// An Alpine tree's files as its apk database records them: `Q1` and the
+/// base64 SHA-1 (what apk 2 writes), or `Q2` and the base64 SHA-256.
+fn apk_checksum(bytes: &[u8], sha256: bool) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if sha256 {
+        use sha2::Digest as _;
+        format!("Q2{}", b64.encode(sha2::Sha256::digest(bytes)))
+    } else {
+        use sha1::Digest as _;
+        format!("Q1{}", b64.encode(sha1::Sha1::digest(bytes)))
+    }
+}
+
+/// The pristine Alpine files: (path, bytes, mode, apk package).
+const ALPINE_FILES: &[(&str, &[u8], u32, &str)] = &[
+    (
+        "bin/busybox",
+        b"\x7fELF\x02\x01\x01 busybox",
+        0o755,
+        "busybox",
+    ),
+    (
+        "lib/libcrypto.so.3",
+        b"\x7fELF\x02\x01\x01 libcrypto",
+        0o755,
+        "libcrypto3",
+    ),
+    (
+        "usr/share/doc/busybox/README",
+        b"busybox docs\n",
+        0o644,
+        "busybox",
+    ),
+    (
+        "usr/share/doc/busybox/NEWS",
+        b"unchanged\n",
+        0o644,
+        "busybox",
+    ),
+    (
+        "etc/motd",
+        b"Welcome to Alpine!\n",
+        0o644,
+        "alpine-baselayout",
+    ),
+];
+
+/// `lib/apk/db/installed` for [`ALPINE_FILES`], libcrypto's checksum in
+/// SHA-256.
+fn apk_installed_db() -> String {
+    let mut db = String::new();
+    for (package, version) in [
+        ("alpine-baselayout", "3.4.3-r2"),
+        ("busybox", "1.36.1-r15"),
+        ("libcrypto3", "3.1.4-r5"),
+    ] {
+        db.push_str(&format!("C:Q1\nP:{package}\nV:{version}\nA:x86_64\n"));
+        let mut dir = "";
+        for (path, bytes, _, owner) in ALPINE_FILES.iter().filter(|f| f.3 == package) {
+            let (parent, name) = path.rsplit_once('/').unwrap();
+            if parent != dir {
+                db.push_str(&format!("F:{parent}\n"));
+                dir = parent;
+            }
+            let sha256 = *owner == "libcrypto3";
+            db.push_str(&format!("R:{name}\nZ:{}\n", apk_checksum(bytes, sha256)));
+        }
+        db.push('\n');
+    }
+    db
+}
+
+/// The changes planted in the Alpine tree: the two executables and a
+/// document changed (found), and a file under `/etc` changed (not found:
+/// apk records no conffiles, so what it installs under `/etc` is taken as
+/// configuration an administrator may edit).
+const ALPINE_CHANGES: &[(&str, &[u8])] = &[
+    (
+        "bin/busybox",
+        b"\x7fELF\x02\x01\x01 busybox that hides a miner",
+    ),
+    (
+        "lib/libcrypto.so.3",
+        b"\x7fELF\x02\x01\x01 libcrypto patched!",
+    ),
+    ("usr/share/doc/busybox/README", b"busybox docs, edited\n"),
+    ("etc/motd", b"Welcome, miner.\n"),
+];
+
+#[test]
+fn apk_checksums_find_the_changed_files_of_an_alpine_tree() {
+    let db = apk_installed_db();
+    let write_tree = |root: &Path, changed: bool| {
+        for (path, bytes, mode, _) in ALPINE_FILES {
+            let bytes = match ALPINE_CHANGES.iter().find(|c| c.0 == *path) {
+                Some((_, new)) if changed => *new,
+                _ => *bytes,
+            };
+            let host = root.join(path);
+            std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+            std::fs::write(&host, bytes).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&host, std::fs::Permissions::from_mode(*mode)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+        std::fs::write(root.join("lib/apk/db/installed"), &db).unwrap();
+        std::fs::write(root.join("etc/alpine-release"), "3.19.1\n").unwrap();
+        std::fs::write(
+            root.join("etc/os-release"),
+            "ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+        )
+        .unwrap();
+    };
+    let pristine = fresh("alpine");
+    write_tree(&pristine, false);
+    assert_eq!(modified(&pristine), BTreeSet::new(), "untouched");
+
+    let expected: BTreeSet<(String, String, u64)> = [
+        ("/bin/busybox", "HIGH"),
+        ("/lib/libcrypto.so.3", "HIGH"),
+        ("/usr/share/doc/busybox/README", "MEDIUM"),
+    ]
+    .iter()
+    .map(|(p, s)| (p.to_string(), s.to_string(), 0))
+    .collect();
+    let changed = fresh("alpine");
+    write_tree(&changed, true);
+    assert_eq!(modified(&changed), expected, "rootfs directory");
+
+    // As an image: the pristine tree, then a layer that changes the files.
+    let mut base = LayerTar::new();
+    let mut top = LayerTar::new();
+    for (path, bytes, mode, _) in ALPINE_FILES {
+        base.file_mode(path, bytes, *mode);
+    }
+    for (path, bytes) in ALPINE_CHANGES {
+        let mode = ALPINE_FILES.iter().find(|f| f.0 == *path).unwrap().2;
+        top.file_mode(path, bytes, mode);
+    }
+    base.file("lib/apk/db/installed", db.as_bytes());
+    base.file("etc/alpine-release", b"3.19.1\n");
+    base.file(
+        "etc/os-release",
+        b"ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+    );
+    let image = Image::new(vec![base.finish(), top.finish()]);
+    let in_top_layer: BTreeSet<(String, String, u64)> = expected
+        .iter()
+        .map(|(p, s, _)| (p.clone(), s.clone(), 1))
+        .collect();
+    for compression in [LayerCompression::None, LayerCompression::Gzip] {
+        let layout = oci_dir(&image, compression);
+        assert_eq!(modified(&layout), in_top_layer, "{compression:?} image");
+    }
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: running the binary, validating
 //! JSON against the committed schema, and packing images into temp dirs.
 
+pub use imgscan_fixtures::requires::{debian_rootfs, env_path, have_tool, unavailable};
 use imgscan_fixtures::{
     ArchiveCompression, DockerLayout, Image, LayerCompression, LayerTar, Variant, load_fixture,
     write_docker_archive, write_oci_layout,
@@ -273,25 +274,6 @@ pub fn sh(cmd: &mut Command) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Whether a test that needs an external tool should run: it must when CI
-/// is set; elsewhere it is skipped with a message when the tool is absent.
-pub fn have_tool(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`{tool}` is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipping: `{tool}` is not installed");
-    }
-    found
 }
 
 /// An advisory database with no records, so that a scan checks

@@ -11,10 +11,9 @@
 use imgscan_sbom::Severity;
 
 use crate::db::schema::{ecosystem_family, ecosystem_key};
-use crate::feeds::scheme_for_ecosystem;
+use crate::feeds::{Feed, feed};
 use crate::osv::{Affected, Event, RangeType, Record};
 use crate::severity::{Cvss, best_cvss, severity_from_label};
-use crate::version::VersionScheme;
 
 /// A record ready to be written.
 #[derive(Debug)]
@@ -88,10 +87,10 @@ pub(crate) fn prepare(name: &str, bytes: &[u8]) -> Outcome {
     }
     let mut affected = Vec::new();
     for entry in &record.affected {
-        let Some(scheme) = scheme_for_ecosystem(&entry.package.ecosystem) else {
+        let Some(feed) = feed(&entry.package.ecosystem) else {
             continue;
         };
-        match store_affected(&record, entry, scheme) {
+        match store_affected(&record, entry, feed) {
             Ok(Some(stored)) => affected.push(stored),
             Ok(None) => {}
             Err(reason) => {
@@ -180,8 +179,9 @@ enum AffectedError {
 fn store_affected(
     record: &Record,
     entry: &Affected,
-    scheme: &dyn VersionScheme,
+    feed: &Feed,
 ) -> Result<Option<StoredAffected>, AffectedError> {
+    let scheme = feed.scheme;
     let package = &entry.package;
     if package.name.is_empty() {
         return Err(AffectedError::EmptyName {
@@ -236,7 +236,7 @@ fn store_affected(
         family: ecosystem_family(&package.ecosystem).to_string(),
         ecosystem: package.ecosystem.clone(),
         eco_key: ecosystem_key(&package.ecosystem).to_string(),
-        name: package.name.clone(),
+        name: (feed.name_key)(&package.name).into_owned(),
         ranges: serde_json::to_string(&ranges)?,
         versions: serde_json::to_string(&entry.versions)?,
         severity,
@@ -286,11 +286,14 @@ mod tests {
         assert!(
             matches!(prepare("w.json", withdrawn.as_bytes()), Outcome::Withdrawn(id) if id == "W-1")
         );
-        let pypi = r#"{"id":"P-1","affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#;
+        let gems = r#"{"id":"G-1","affected":[{"package":{"ecosystem":"RubyGems","name":"a"},"versions":["1.0"]}]}"#;
         assert!(matches!(
-            prepare("p.json", pypi.as_bytes()),
+            prepare("g.json", gems.as_bytes()),
             Outcome::Ignored
         ));
+        // PyPI names are stored in PEP 503 form, as packages are looked up.
+        let pypi = r#"{"id":"P-1","affected":[{"package":{"ecosystem":"PyPI","name":"Flask_SQLAlchemy"},"versions":["1.0"]}]}"#;
+        assert_eq!(stored(pypi).affected[0].name, "flask-sqlalchemy");
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Database {
             for key in &target.keys {
                 let lookup = (key.clone(), target.name.to_string());
                 if !cache.contains_key(&lookup) {
-                    let candidates = self.candidates(&mut stmt, key, target.name)?;
+                    let candidates = self.candidates(&mut stmt, key, &target.name)?;
                     cache.insert(lookup.clone(), candidates);
                 }
                 for candidate in cache.get(&lookup).into_iter().flatten() {

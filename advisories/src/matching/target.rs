@@ -7,8 +7,16 @@
 //! (the SBOM's `source`), falling back to its own. The source version is
 //! the right one: a binNMU gives binaries a `+bN` suffix the source never
 //! has, and some binaries carry a version of their own (`cpp` from
-//! `gcc-defaults`). Red Hat-family and npm advisories name binary
-//! packages: name and version as installed (`[E:]V-R` for rpm).
+//! `gcc-defaults`). Red Hat-family, npm and PyPI advisories name binary
+//! packages: name and version as installed (`[E:]V-R` for rpm), the name
+//! in the feed's normal form (PEP 503 for PyPI: `Feed::name_key`).
+//!
+//! A language package an OS package owns (`owned_by`: Debian's
+//! `python3-requests` installed the `requests` dist-info) is not looked up
+//! at all: the OS feed covers the OS package, and the OS build's version
+//! says nothing about which upstream fixes it carries.
+
+use std::borrow::Cow;
 
 use crate::feeds::FEEDS;
 use crate::version::VersionScheme;
@@ -18,8 +26,8 @@ use imgscan_sbom::{OsRelease, Package};
 pub(crate) struct Target<'p> {
     /// Ecosystem lookup keys (`Debian:12`, `Red Hat:enterprise_linux:9`).
     pub keys: Vec<String>,
-    /// The name advisories use.
-    pub name: &'p str,
+    /// The name advisories use, in the feed's normal form.
+    pub name: Cow<'p, str>,
     /// The version to compare.
     pub version: &'p str,
     /// The version order.
@@ -30,6 +38,9 @@ pub(crate) struct Target<'p> {
 /// covers the OS; `None` when none does (an OS package on an unknown or
 /// unversioned OS).
 pub(crate) fn target<'p>(package: &'p Package, os: Option<&OsRelease>) -> Option<Target<'p>> {
+    if package.owned_by.is_some() {
+        return None;
+    }
     let (feed, keys) = FEEDS
         .iter()
         .filter(|feed| feed.packages == package.ecosystem)
@@ -39,9 +50,9 @@ pub(crate) fn target<'p>(package: &'p Package, os: Option<&OsRelease>) -> Option
     let version = source
         .and_then(|s| s.version.as_deref())
         .unwrap_or(package.version.as_str());
-    (!name.is_empty() && !version.is_empty()).then_some(Target {
+    (!name.is_empty() && !version.is_empty()).then(|| Target {
         keys,
-        name,
+        name: (feed.name_key)(name),
         version,
         scheme: feed.scheme,
     })
@@ -120,13 +131,13 @@ mod tests {
             version: Some("3.0.11-1~deb12u2".into()),
         });
         let t = target(&p, Some(&os("debian", "12"))).unwrap();
-        assert_eq!((t.name, t.version), ("openssl", "3.0.11-1~deb12u2"));
+        assert_eq!((&*t.name, t.version), ("openssl", "3.0.11-1~deb12u2"));
         p.source = Some(SourcePackage {
             name: "openssl".into(),
             version: None,
         });
         let t = target(&p, Some(&os("debian", "12"))).unwrap();
-        assert_eq!((t.name, t.version), ("openssl", "3.0.11-1~deb12u2+b1"));
+        assert_eq!((&*t.name, t.version), ("openssl", "3.0.11-1~deb12u2+b1"));
 
         let mut r = package(Ecosystem::Rpm, "openssh-clients", "8.7p1-38.el9");
         r.source = Some(SourcePackage {
@@ -135,5 +146,17 @@ mod tests {
         });
         let t = target(&r, Some(&os("rhel", "9.4"))).unwrap();
         assert_eq!(t.name, "openssh-clients");
+    }
+
+    #[test]
+    fn pypi_names_in_pep_503_form_and_os_owned_copies_skipped() {
+        let mut p = package(Ecosystem::PyPI, "Flask_SQLAlchemy", "3.1.1");
+        let t = target(&p, Some(&os("debian", "12"))).unwrap();
+        assert_eq!(
+            (&*t.name, t.keys),
+            ("flask-sqlalchemy", vec!["PyPI".into()])
+        );
+        p.owned_by = Some("pkg:deb/debian/python3-flask-sqlalchemy@3.0.3-1".into());
+        assert!(target(&p, Some(&os("debian", "12"))).is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! Version schemes: how each ecosystem spells and orders its versions.
 //!
 //! One file per scheme, each a faithful re-implementation of the package
-//! manager's own comparison (dpkg, rpm, apk-tools 2.x, node-semver), checked
+//! manager's own comparison (dpkg, rpm, apk-tools 2.x, node-semver, PEP 440
+//! as Python's `packaging` implements it), checked
 //! pair by pair against the real tools (see `testdata/generate-vectors.sh`
 //! and `tests/versions.rs`). [`crate::feeds::scheme_for_ecosystem`] maps an OSV ecosystem
 //! string to its scheme.
@@ -14,11 +15,13 @@ use std::cmp::Ordering;
 
 pub mod apk;
 pub mod dpkg;
+pub mod pep440;
 pub mod rpm;
 pub mod semver;
 
 pub use apk::{Apk, ApkVersion};
 pub use dpkg::{Dpkg, DpkgVersion, DpkgWarning};
+pub use pep440::{Pep440, Pep440Version};
 pub use rpm::{Rpm, RpmVersion};
 pub use semver::{NpmSemver, NpmVersion};
 
@@ -48,9 +51,9 @@ impl VersionError {
 ///
 /// Implementations are stateless and shared: get one from
 /// [`crate::feeds::scheme_for_ecosystem`] or use the statics ([`DPKG`], [`RPM`], [`APK`],
-/// [`NPM_SEMVER`]).
+/// [`NPM_SEMVER`], [`PEP440`]).
 pub trait VersionScheme: Send + Sync {
-    /// Short stable name: `dpkg`, `rpm`, `apk` or `semver`.
+    /// Short stable name: `dpkg`, `rpm`, `apk`, `semver` or `pep440`.
     fn name(&self) -> &'static str;
 
     /// Whether the scheme's tool accepts `version`; the error says why not.
@@ -69,6 +72,8 @@ pub static RPM: Rpm = Rpm;
 pub static APK: Apk = Apk;
 /// SemVer 2.0.0 precedence as node-semver parses it (npm).
 pub static NPM_SEMVER: NpmSemver = NpmSemver;
+/// PEP 440 as Python's `packaging` orders it (PyPI).
+pub static PEP440: Pep440 = Pep440;
 
 /// Orders two runs of ASCII digits by numeric value, of any length.
 pub(crate) fn cmp_digit_runs(a: &[u8], b: &[u8]) -> Ordering {

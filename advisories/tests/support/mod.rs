@@ -100,26 +100,7 @@ pub fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
     zip.finish().unwrap();
 }
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// The shared real-world data folder: `IMGSCAN_SHARED_DATA`, else
-/// `../shared/data` beside the workspace. Missing: `None` with a message,
-/// or a failure when `CI` is set.
+/// The shared real-world data folder, when it holds the OSV dumps.
 pub fn shared_data() -> Option<PathBuf> {
-    let dir = match std::env::var_os("IMGSCAN_SHARED_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    };
-    if dir.join("osv").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        !in_ci(),
-        "shared data (`{}`) is missing, and CI is set",
-        dir.display()
-    );
-    eprintln!("skipped: shared data (`{}`) is missing", dir.display());
-    None
+    imgscan_fixtures::requires::shared_data("osv")
 }

@@ -9,6 +9,7 @@ mod deb822;
 pub mod dpkg;
 mod dpkg_shipped;
 pub mod npm;
+pub mod python;
 pub mod rpm;
 
 use crate::os::OsRelease;
@@ -119,6 +120,16 @@ pub enum CatalogError {
     /// An rpm header without a tag every package has.
     #[error("no `{0}`")]
     RpmMissingTag(&'static str),
+    /// A metadata file (Python core metadata) without a field every
+    /// package has.
+    #[error("no `{0}` field")]
+    NoField(&'static str),
+    /// A distribution name that PEP 508 does not allow (shortened).
+    #[error("`{0}` is not a valid distribution name")]
+    InvalidName(String),
+    /// An empty, overlong or control-character version (shortened).
+    #[error("`{0}` is not a plausible version")]
+    ImplausibleVersion(String),
     /// One header of an rpm database, by its number, that is not a package.
     #[error("header `{number}`: {cause}")]
     RpmPackage {
@@ -191,5 +202,6 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(npm::YarnLockCataloger),
         Box::new(npm::PnpmLockCataloger),
         Box::new(npm::NodeModulesCataloger),
+        Box::new(python::PythonCataloger),
     ]
 }

@@ -9,8 +9,8 @@
 //! - once the layer itself has shown which package manager it belongs to
 //!   (`etc/dpkg`, `etc/debian_version`, `etc/apk`, `etc/redhat-release`,
 //!   ... — under `etc/`, which a base layer's sorted stream reaches before
-//!   `usr/`), only that manager's algorithm: MD5 for dpkg, SHA-1 for apk,
-//!   SHA-256 for rpm; until then, all three.
+//!   `usr/`), only that manager's algorithms: MD5 for dpkg, SHA-1 and
+//!   SHA-256 for apk (2 and 3), SHA-256 for rpm; until then, all three.
 //!
 //! The choice depends on the layer's own bytes only, so a cached layer
 //! result is the same whatever image it is read in. A file whose digest
@@ -26,9 +26,13 @@ const MARKERS: &[(&[u8], DigestAlgorithm)] = &[
     (b"etc/dpkg", DigestAlgorithm::Md5),
     (b"etc/debian_version", DigestAlgorithm::Md5),
     (b"var/lib/dpkg", DigestAlgorithm::Md5),
+    // apk 2 records SHA-1 (`Q1`), apk 3 may record SHA-256 (`Q2`).
     (b"etc/apk", DigestAlgorithm::Sha1),
+    (b"etc/apk", DigestAlgorithm::Sha256),
     (b"etc/alpine-release", DigestAlgorithm::Sha1),
+    (b"etc/alpine-release", DigestAlgorithm::Sha256),
     (b"lib/apk", DigestAlgorithm::Sha1),
+    (b"lib/apk", DigestAlgorithm::Sha256),
     (b"etc/rpm", DigestAlgorithm::Sha256),
     (b"etc/redhat-release", DigestAlgorithm::Sha256),
     (b"etc/SuSE-release", DigestAlgorithm::Sha256),
@@ -90,6 +94,15 @@ mod tests {
             plan.for_file(b"usr/bin/ps"),
             md5.with(DigestAlgorithm::Sha256),
             "two package managers: both algorithms"
+        );
+        let mut alpine = DigestPlan::default();
+        alpine.see(b"lib/apk/db/installed");
+        assert_eq!(
+            alpine.for_file(b"bin/busybox"),
+            Algorithms::NONE
+                .with(DigestAlgorithm::Sha1)
+                .with(DigestAlgorithm::Sha256),
+            "apk 2 and 3"
         );
     }
 }

@@ -4,7 +4,8 @@
 //! stream of entries, whether they come from a tar or from a directory walk.
 //!
 //! The folder is the layer stage: [`pass`] reads one stored blob in one
-//! streaming pass ([`decompress`] by magic, bounded by [`budget`]),
+//! streaming pass ([`decompress`] by magic, bounded by [`budget`], the
+//! decompressing and the indexing joined by a [`pipe`]),
 //! [`tar_stream`] and [`walked`] feed entries to the builder, [`capture`]
 //! says whose bytes are kept, [`digests`] which files are hashed for
 //! package integrity, and [`entry_name`] normalises every name.
@@ -15,6 +16,7 @@ pub mod decompress;
 pub mod digests;
 pub mod entry_name;
 pub mod pass;
+pub mod pipe;
 pub mod tar_stream;
 pub mod walked;
 
@@ -27,7 +29,7 @@ use imgscan_sbom::digest::Digester;
 use imgscan_sbom::tree::{Unfollowed, follow_path};
 use imgscan_sbom::{Algorithms, FileKind, FileMeta, display_path};
 use imgscan_signatures::{
-    InnerPath, RuleHit, RuleSet, ScanPool, ScanProblem, ScanSettings, with_scan_pool,
+    DigestTicket, InnerPath, RuleHit, RuleSet, ScanPool, ScanProblem, ScanSettings, with_scan_pool,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -310,6 +312,8 @@ pub struct LayerBuilder<'a> {
     placement_spent: bool,
     /// Which digests the files of this layer get.
     digest_plan: DigestPlan,
+    /// Live paths whose digests the scanning workers are computing.
+    awaiting_digests: HashMap<Box<[u8]>, DigestTicket>,
 }
 
 impl<'a> LayerBuilder<'a> {
@@ -328,6 +332,7 @@ impl<'a> LayerBuilder<'a> {
             placement_budget: PLACEMENT_BUDGET,
             placement_spent: false,
             digest_plan: DigestPlan::default(),
+            awaiting_digests: HashMap::new(),
         }
     }
 
@@ -435,17 +440,17 @@ impl<'a> LayerBuilder<'a> {
             head: Box::default(),
             digests: None,
         };
+        let mut awaiting = None;
         match raw.kind {
             FileKind::File => {
                 if let Some(reader) = content {
-                    self.read_content(&path, placed, &mut meta, reader)?;
+                    awaiting = self.read_content(&path, placed, &mut meta, reader)?;
                 }
             }
-            FileKind::HardLink => {
-                if !self.resolve_hard_link(&path, &mut meta) {
-                    return Ok(());
-                }
-            }
+            FileKind::HardLink => match self.resolve_hard_link(&path, &mut meta) {
+                Some(ticket) => awaiting = ticket,
+                None => return Ok(()),
+            },
             FileKind::Fifo | FileKind::Socket | FileKind::CharDevice | FileKind::BlockDevice => {
                 self.index.skipped.special += 1;
             }
@@ -454,6 +459,10 @@ impl<'a> LayerBuilder<'a> {
         if meta.kind != FileKind::File {
             self.last_parent = None;
         }
+        match awaiting {
+            Some(ticket) => self.awaiting_digests.insert(path.as_slice().into(), ticket),
+            None => self.awaiting_digests.remove(path.as_slice()),
+        };
         self.push(path, meta, placed);
         Ok(())
     }
@@ -583,13 +592,15 @@ impl<'a> LayerBuilder<'a> {
 
     /// Reads the head and, when wanted and small enough, the whole content.
     /// The content is read to its declared end so a short stream is caught.
+    /// A file handed to the scanning workers is hashed there: the ticket
+    /// its digests come under.
     fn read_content(
         &mut self,
         path: &[u8],
         placed: bool,
         meta: &mut FileMeta,
         reader: &mut dyn Read,
-    ) -> io::Result<()> {
+    ) -> io::Result<Option<DigestTicket>> {
         let limits = self.options.limits;
         let scan = self.scan_pool.is_some();
         let within_limit = meta.size <= limits.max_file_bytes;
@@ -622,7 +633,10 @@ impl<'a> LayerBuilder<'a> {
             true => self.digest_plan.for_file(path),
             false => Algorithms::NONE,
         };
-        let mut digester = (!algorithms.is_empty()).then(|| Digester::new(algorithms));
+        // A file the workers get is hashed there, off this thread.
+        let to_workers = read_all && scan;
+        let hash_here = !(algorithms.is_empty() || to_workers);
+        let mut digester = hash_here.then(|| Digester::new(algorithms));
         let keep = if read_all {
             meta.size as usize
         } else {
@@ -630,7 +644,7 @@ impl<'a> LayerBuilder<'a> {
         };
         // Files that stay here reuse one buffer; a file handed to the
         // scanning workers takes its own.
-        let mut kept = if read_all && scan {
+        let mut kept = if to_workers {
             Vec::with_capacity(keep)
         } else {
             std::mem::take(&mut self.buffer)
@@ -679,29 +693,40 @@ impl<'a> LayerBuilder<'a> {
                 ),
             );
         }
-        match self.scan_pool {
-            Some(pool) if read_all => pool.submit(path.into(), kept),
-            _ => self.buffer = kept,
-        }
-        Ok(())
+        Ok(match self.scan_pool {
+            Some(pool) if to_workers && !algorithms.is_empty() => {
+                Some(pool.submit_hashed(path.into(), kept, algorithms))
+            }
+            Some(pool) if to_workers => {
+                pool.submit(path.into(), kept);
+                None
+            }
+            _ => {
+                self.buffer = kept;
+                None
+            }
+        })
     }
 
     /// A hard link names an earlier entry; inside one layer it becomes a
-    /// copy of that entry. A target that escapes is refused; one in a lower
-    /// layer stays a link that the merged tree resolves.
-    fn resolve_hard_link(&mut self, path: &[u8], meta: &mut FileMeta) -> bool {
+    /// copy of that entry, awaiting the same digests (the ticket returned).
+    /// A target that escapes is refused (`None`); one in a lower layer
+    /// stays a link that the merged tree resolves.
+    fn resolve_hard_link(
+        &mut self,
+        path: &[u8],
+        meta: &mut FileMeta,
+    ) -> Option<Option<DigestTicket>> {
         let target = meta.link.as_deref().unwrap_or_default();
         let target = match normalize(target, self.options.limits.max_name_bytes) {
             Ok(target) if !target.is_empty() => target,
             _ => {
                 self.index.skipped.escaping += 1;
                 self.unknown(path, "hard link to a path outside the image tree; skipped");
-                return false;
+                return None;
             }
         };
-        let Some((target, _)) = self.place(&target) else {
-            return false;
-        };
+        let (target, _) = self.place(&target)?;
         if let Some(&at) = self.positions.get(target.as_slice()) {
             let source = self.index.entries[at].meta.clone();
             if source.kind == FileKind::File {
@@ -709,16 +734,30 @@ impl<'a> LayerBuilder<'a> {
                     self.index.captured.insert(path.into(), bytes);
                 }
                 *meta = source;
-                return true;
+                return Some(self.awaiting_digests.get(target.as_slice()).copied());
             }
         }
         meta.link = Some(target.into());
-        true
+        Some(None)
     }
 
     /// The finished index: entries in stream order, without those a
     /// later entry of the layer removed.
     pub fn finish(mut self) -> LayerIndex {
+        if let Some(pool) = self.scan_pool
+            && !self.awaiting_digests.is_empty()
+        {
+            let computed = pool.digests();
+            for (path, ticket) in std::mem::take(&mut self.awaiting_digests) {
+                // A path dropped with its directory has no position; a
+                // hard link shares its target's ticket.
+                if let Some(&at) = self.positions.get(&path)
+                    && let Some(digests) = computed.get(&ticket)
+                {
+                    self.index.entries[at].meta.digests = Some(Box::new(digests.clone()));
+                }
+            }
+        }
         let positions = &self.positions;
         let mut at = 0;
         self.index.entries.retain(|entry| {
@@ -908,43 +947,77 @@ mod tests {
     #[test]
     fn packaged_files_are_hashed_as_they_stream_by() {
         use imgscan_sbom::{DigestAlgorithm, FileDigests};
-        let mut opts = options(&[]);
-        opts.digests = true;
-        for walked in [false, true] {
-            let mut b = LayerBuilder::new(0, &opts);
-            if walked {
-                b.walk_volume();
-            }
-            let body = vec![b'x'; 3 * HEAD_BYTES];
-            b.add(
-                file(b"usr/bin/tool", body.len() as u64),
-                Some(&mut &body[..]),
-            )
-            .unwrap();
-            b.add(file(b"app/main.js", 3), Some(&mut &b"abc"[..]))
+        let rules = imgscan_signatures::RuleSource {
+            origin: "t".into(),
+            text: "rule t { strings: $a = \"NEEDLE-51c2\" condition: $a }".into(),
+        };
+        let rules = imgscan_signatures::compile(&[rules]).unwrap().0;
+        let body = vec![b'x'; 3 * HEAD_BYTES];
+        // Hashed on the pass thread without rules, by the scanning
+        // workers with them; streamed or walked in place.
+        for (scanned, walked) in [(false, false), (false, true), (true, false), (true, true)] {
+            let mut opts = options(&[]);
+            opts.digests = true;
+            opts.rules = scanned.then(|| rules.clone());
+            let ((), index) = run_pass(0, &opts, |b| {
+                if walked {
+                    b.walk_volume();
+                }
+                b.add(
+                    file(b"usr/bin/tool", body.len() as u64),
+                    Some(&mut &body[..]),
+                )
                 .unwrap();
-            b.add(dir(b"etc/dpkg"), None).unwrap();
-            b.add(file(b"usr/bin/ps", 3), Some(&mut &b"abc"[..]))
-                .unwrap();
-            let hard = RawEntry {
-                kind: FileKind::HardLink,
-                link: Some(b"usr/bin/ps"),
-                ..file(b"usr/bin/pgrep", 0)
+                b.add(file(b"app/main.js", 3), Some(&mut &b"abc"[..]))
+                    .unwrap();
+                b.add(dir(b"etc/dpkg"), None).unwrap();
+                b.add(file(b"usr/bin/ps", 3), Some(&mut &b"abc"[..]))
+                    .unwrap();
+                let hard = RawEntry {
+                    kind: FileKind::HardLink,
+                    link: Some(b"usr/bin/ps"),
+                    ..file(b"usr/bin/pgrep", 0)
+                };
+                b.add(hard, None).unwrap();
+                // The last of two entries of one path is the file.
+                b.add(file(b"usr/bin/top", 3), Some(&mut &b"old"[..]))
+                    .unwrap();
+                b.add(file(b"usr/bin/top", 3), Some(&mut &b"new"[..]))
+                    .unwrap();
+            });
+            let digests = |path: &[u8]| {
+                let entry = index.entries.iter().find(|e| &e.path[..] == path).unwrap();
+                entry.meta.digests.as_deref()
             };
-            b.add(hard, None).unwrap();
-            let index = b.finish();
-            let digests = |at: usize| index.entries[at].meta.digests.as_deref();
+            let case = format!("scanned: {scanned}, walked: {walked}");
             assert_eq!(
-                digests(0),
+                digests(b"usr/bin/tool"),
                 Some(&FileDigests::of(&body, Algorithms::ALL)),
-                "walked: {walked}; no package manager seen yet: every algorithm"
+                "{case}: no package manager seen yet: every algorithm"
             );
-            assert_eq!(digests(1), None, "not where packages install");
+            assert_eq!(
+                digests(b"app/main.js"),
+                None,
+                "{case}: not where packages install"
+            );
             let md5 = Algorithms::NONE.with(DigestAlgorithm::Md5);
-            assert_eq!(digests(3), Some(&FileDigests::of(b"abc", md5)), "dpkg: md5");
-            assert_eq!(digests(4), digests(3), "a hard link is the same bytes");
+            assert_eq!(
+                digests(b"usr/bin/ps"),
+                Some(&FileDigests::of(b"abc", md5)),
+                "{case}: dpkg: md5"
+            );
+            assert_eq!(
+                digests(b"usr/bin/pgrep"),
+                digests(b"usr/bin/ps"),
+                "{case}: a hard link is the same bytes"
+            );
+            assert_eq!(
+                digests(b"usr/bin/top"),
+                Some(&FileDigests::of(b"new", md5)),
+                "{case}: the later entry's bytes"
+            );
         }
-        opts.digests = false;
+        let opts = options(&[]);
         let mut b = LayerBuilder::new(0, &opts);
         b.add(file(b"usr/bin/ps", 3), Some(&mut &b"abc"[..]))
             .unwrap();

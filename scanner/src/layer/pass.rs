@@ -1,10 +1,13 @@
 //! The one streaming pass over one layer blob: hash the stored bytes,
 //! decompress by magic, bound the expansion, hash the tar, and index every
 //! entry, all in a single read. Nothing is written to disk and no layer is
-//! held whole in memory.
+//! held whole in memory. Two threads share the work ([`pipe`]): the
+//! calling thread reads, hashes and decompresses the blob; a second one
+//! hashes and indexes the tar (and hands files to the rule-scan workers).
 
 use crate::digest::{HashTap, Tapped};
 use crate::layer::decompress::{BudgetedReader, Compression, decoder};
+use crate::layer::pipe::{self, pipe};
 use crate::layer::tar_stream::index_tar;
 use crate::layer::{LayerIndex, PassOptions, run_pass};
 use std::io::{self, BufReader, Read};
@@ -89,19 +92,34 @@ pub fn read_layer<R: Read>(
     let (compression, decoded) = decoder(BufReader::with_capacity(READ_BUFFER, stored_tap))
         .map_err(LayerStreamError::Start)?;
     let limit = options.limits.layer_budget(stored_size);
-    let (budget, exceeded) = BudgetedReader::new(decoded, "layer", limit, &options.image);
+    let (writer, reader) = pipe();
+    let (budget, exceeded) = BudgetedReader::new(reader, "layer", limit, &options.image);
     let (mut tar_tap, uncompressed) = HashTap::new(budget);
-    let (result, index) = run_pass(layer, options, |builder| {
-        let result = index_tar(&mut tar_tap, builder, options.limits.max_name_bytes)
-            .and_then(|()| io::copy(&mut tar_tap, &mut io::sink()).map(drop));
-        if result.is_err()
-            && let Some(why) = exceeded.get()
-        {
-            builder.expansion_exceeded(format!("{why}; the rest of the layer is not indexed"));
+    // Owns the pipe's reading end, so the pump stops when indexing does.
+    let indexing = {
+        let exceeded = exceeded.clone();
+        move || {
+            let (result, index) = run_pass(layer, options, |builder| {
+                let result = index_tar(&mut tar_tap, builder, options.limits.max_name_bytes)
+                    .and_then(|()| io::copy(&mut tar_tap, &mut io::sink()).map(drop));
+                if result.is_err()
+                    && let Some(why) = exceeded.get()
+                {
+                    builder
+                        .expansion_exceeded(format!("{why}; the rest of the layer is not indexed"));
+                }
+                result
+            });
+            (result, index, tar_tap.bytes_read())
         }
-        result
+    };
+    let (result, index, bytes_read) = std::thread::scope(|scope| {
+        let indexer = scope.spawn(indexing);
+        pipe::pump(decoded, writer);
+        indexer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
-    let bytes_read = tar_tap.bytes_read();
     match result {
         Ok(()) => {}
         Err(_) if exceeded.get().is_some() => {

@@ -14,9 +14,7 @@
 
 use super::info;
 use crate::check::{Check, CheckContext, CheckInfo};
-use imgscan_sbom::{
-    Ecosystem, FileKind, FileMeta, Finding, Package, Severity, ShippedDigest, display_path,
-};
+use imgscan_sbom::{FileKind, FileMeta, Finding, Package, Severity, ShippedDigest, display_path};
 use std::collections::BTreeMap;
 
 /// The package-integrity check.
@@ -43,11 +41,7 @@ impl Check for ModifiedFiles {
 
     fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let mut claims: BTreeMap<&[u8], Vec<(&Package, &ShippedDigest)>> = BTreeMap::new();
-        for package in ctx
-            .packages
-            .iter()
-            .filter(|p| p.ecosystem != Ecosystem::Npm)
-        {
+        for package in ctx.packages.iter().filter(|p| p.ecosystem.is_os()) {
             for file in &package.shipped {
                 claims
                     .entry(&file.path)
@@ -132,7 +126,7 @@ fn runs_code(path: &[u8], meta: &FileMeta) -> bool {
 mod tests {
     use super::*;
     use imgscan_sbom::test_tree::MapTree;
-    use imgscan_sbom::{Algorithms, DigestAlgorithm, FileDigests, ShippedFile};
+    use imgscan_sbom::{Algorithms, DigestAlgorithm, Ecosystem, FileDigests, ShippedFile};
 
     fn shipped(path: &str, content: &[u8], algorithm: DigestAlgorithm) -> ShippedFile {
         let digests = FileDigests::of(content, Algorithms::ALL);

@@ -17,6 +17,7 @@ mod systemd;
 mod unowned;
 
 pub use integrity::MODIFIED_FILE;
+pub use npm_drift::{LOCK_DRIFT_ID, lock_drift};
 
 use crate::check::{Check, CheckContext, CheckInfo};
 use crate::command::{Suspicion, analyze};

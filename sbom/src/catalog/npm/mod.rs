@@ -1,10 +1,10 @@
-//! npm: the lockfiles of npm, yarn and pnpm, the installed `node_modules`
-//! tree, and the drift between the two.
+//! npm: the lockfiles of npm, yarn and pnpm, and the installed
+//! `node_modules` tree.
 //!
 //! Each lockfile format has its own cataloger ([`NpmLockCataloger`],
 //! [`YarnLockCataloger`], [`PnpmLockCataloger`]); what is actually installed
-//! comes from [`NodeModulesCataloger`]. [`lock_drift`] compares the two per
-//! project directory and reports what differs as `npm.lock-drift`.
+//! comes from [`NodeModulesCataloger`]. The `npm.lock-drift` check (in
+//! `imgscan-signatures`) compares the two per project directory.
 //!
 //! Decisions shared by every cataloger here:
 //! - The project itself (npm's `""` entry, yarn's and pnpm's workspaces and
@@ -21,13 +21,11 @@
 //! - Names longer than npm's 214 bytes or versions longer than semver's 256
 //!   are refused, so output stays proportional to input.
 
-mod drift;
 mod node_modules;
 mod package_lock;
 mod pnpm;
 mod yarn;
 
-pub use drift::{LOCK_DRIFT_ID, lock_drift};
 pub use node_modules::NodeModulesCataloger;
 pub use package_lock::NpmLockCataloger;
 pub use pnpm::PnpmLockCataloger;
