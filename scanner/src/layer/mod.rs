@@ -364,6 +364,25 @@ impl<'a> LayerBuilder<'a> {
         self.walked = true;
     }
 
+    /// How many bytes of the regular file `name` of `size` bytes the
+    /// builder will read when it is added: all of them when its rules scan
+    /// it, a reader keeps it, or it is hashed; else its head. A walk that
+    /// reads files ahead on other threads fetches this much.
+    pub fn content_wanted(&self, name: &[u8], size: u64) -> u64 {
+        let limits = self.options.limits;
+        let whole = size <= limits.max_file_bytes
+            && normalize(name, limits.max_name_bytes).is_ok_and(|path| {
+                self.scan_pool.is_some()
+                    || self.options.capture.limit(&path).is_some()
+                    || self.options.digests && !self.digest_plan.for_file(&path).is_empty()
+            });
+        if whole {
+            size
+        } else {
+            size.min(HEAD_BYTES as u64)
+        }
+    }
+
     /// Whether the entry limit is reached: a walk can stop.
     pub fn is_full(&self) -> bool {
         self.indexed >= self.options.limits.max_entries

@@ -1,16 +1,27 @@
 //! An ext2/3/4 filesystem inside a disk, read with `ext4-view` and walked
 //! into a layer like a rootfs directory: symlinks recorded with their
 //! target (resolved later inside the image tree), special files never
-//! read, regular files streamed to the layer pass. Paths are bytes end to
+//! read, regular files handed to the layer pass. Paths are bytes end to
 //! end, so non-UTF-8 names survive. The walk is iterative.
+//!
+//! One thread lists the directories; reader threads, each with its own
+//! view of the filesystem over the shared device, fetch the files' bytes
+//! and the links' targets ahead of it (`ext4-view` opens a file by path,
+//! a lookup that costs as much as the listing), and the entries join the
+//! layer in walk order. What is fetched ahead is bounded in files and
+//! bytes.
 
-use super::device::Device;
+use super::device::{BoxedDevice, Device};
 use super::error::DiskError;
 use super::partitions::Contents;
 use crate::layer::walked::add_walked;
 use crate::layer::{LayerBuilder, RawEntry};
 use ext4_view::{DirEntry, Ext4, Ext4Read, FileType, PathBuf as ExtPath};
 use imgscan_sbom::FileKind;
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Most block groups a filesystem may have (a 4 TiB volume of 4 KiB
 /// blocks has 32,768).
@@ -20,10 +31,18 @@ const MAX_DEPTH: usize = 1024;
 /// Most entries of one directory read (a hostile directory can map one
 /// block of entries many times over).
 const MAX_DIR_ENTRIES: usize = 1_000_000;
+/// Most files and links fetched ahead of the walk.
+const MAX_AHEAD: usize = 256;
+/// Most bytes fetched ahead of the walk (one larger file goes alone).
+const MAX_AHEAD_BYTES: u64 = 64 << 20;
+
+/// The disk, shared by the filesystem's views on several threads.
+type SharedDisk = Arc<Mutex<BoxedDevice>>;
 
 /// One volume of a disk as `ext4-view` reads it.
+#[derive(Clone)]
 struct Volume {
-    disk: Box<dyn Device + Send>,
+    disk: SharedDisk,
     start: u64,
     len: u64,
 }
@@ -35,28 +54,43 @@ impl Ext4Read for Volume {
         dst: &mut [u8],
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
         super::device::check_range(start_byte, dst.len(), self.len)?;
-        self.disk.read_at(self.start + start_byte, dst)?;
+        let mut disk = self.disk.lock().unwrap_or_else(PoisonError::into_inner);
+        disk.read_at(self.start + start_byte, dst)?;
         Ok(())
+    }
+}
+
+impl Volume {
+    /// A view of the filesystem on this volume.
+    fn load(&self) -> Result<Ext4, ext4_view::Ext4Error> {
+        Ext4::load(Box::new(self.clone()))
     }
 }
 
 /// An opened ext filesystem.
 pub struct ExtFs {
     fs: Ext4,
+    volume: Volume,
 }
 
 impl ExtFs {
     /// Loads the filesystem of the volume `start..start + len` of `disk`.
     /// A filesystem larger than its volume (a truncated image) is refused.
-    pub fn load(mut disk: Box<dyn Device + Send>, start: u64, len: u64) -> Result<Self, DiskError> {
+    pub fn load(mut disk: BoxedDevice, start: u64, len: u64) -> Result<Self, DiskError> {
         let needed = declared_size(disk.as_mut(), start)?;
         if needed > len {
             return Err(Contents::Ext.error(format!(
                 "the filesystem spans {needed} bytes but its volume holds {len}: the image is truncated"
             )));
         }
-        Ext4::load(Box::new(Volume { disk, start, len }))
-            .map(|fs| ExtFs { fs })
+        let volume = Volume {
+            disk: Arc::new(Mutex::new(disk)),
+            start,
+            len,
+        };
+        volume
+            .load()
+            .map(|fs| ExtFs { fs, volume })
             .map_err(|e| Contents::Ext.error(e.to_string()))
     }
 
@@ -97,6 +131,34 @@ impl ExtFs {
         mount: &[u8],
         budget: &mut u64,
         builder: &mut LayerBuilder<'_>,
+    ) -> Result<(), DiskError> {
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (jobs, queue) = sync_channel::<Fetch>(MAX_AHEAD);
+        let queue = Mutex::new(queue);
+        std::thread::scope(|scope| {
+            for _ in 0..readers {
+                let (volume, queue) = (self.volume.clone(), &queue);
+                scope.spawn(move || fetch_for(&volume, queue));
+            }
+            let mut ahead = Ahead {
+                pending: VecDeque::new(),
+                bytes: 0,
+                jobs,
+            };
+            let listed = self.list(mount, budget, builder, &mut ahead);
+            while ahead.settle_first(builder) {}
+            listed
+        })
+    }
+
+    /// Lists every directory below the root, depth first in name order,
+    /// queueing each entry on `ahead`.
+    fn list(
+        &self,
+        mount: &[u8],
+        budget: &mut u64,
+        builder: &mut LayerBuilder<'_>,
+        ahead: &mut Ahead,
     ) -> Result<(), DiskError> {
         let mut pending: Vec<(ExtPath, Vec<u8>, usize)> = vec![(
             ExtPath::new("/"),
@@ -156,7 +218,7 @@ impl ExtFs {
                 }
                 child.extend_from_slice(&name);
                 let affordable = *budget >= lookup_cost;
-                match self.visit(&entry, &child, affordable, builder) {
+                match visit(&entry, child.clone(), affordable, builder, ahead) {
                     Visited::Dir => subdirs.push((entry.path(), child, depth + 1)),
                     Visited::Read => *budget -= lookup_cost,
                     Visited::Unread => unread += 1,
@@ -177,68 +239,180 @@ impl ExtFs {
         }
         Ok(())
     }
+}
 
-    /// Adds one entry; reads a link or a file's content only when
-    /// `affordable`.
-    fn visit(
-        &self,
-        entry: &DirEntry,
-        rel: &[u8],
-        affordable: bool,
-        builder: &mut LayerBuilder<'_>,
-    ) -> Visited {
-        let meta = match entry.metadata() {
-            Ok(meta) => meta,
-            Err(e) => {
-                builder.unreadable(rel, format!("cannot stat: {e}"));
-                return Visited::Other;
-            }
+/// Queues one entry on `ahead`, its file or link fetched ahead only when
+/// `affordable`.
+fn visit(
+    entry: &DirEntry,
+    rel: Vec<u8>,
+    affordable: bool,
+    builder: &mut LayerBuilder<'_>,
+    ahead: &mut Ahead,
+) -> Visited {
+    let meta = match entry.metadata() {
+        Ok(meta) => meta,
+        Err(e) => {
+            builder.unreadable(&rel, format!("cannot stat: {e}"));
+            return Visited::Other;
+        }
+    };
+    let kind = match meta.file_type() {
+        FileType::Directory => FileKind::Dir,
+        FileType::Symlink => FileKind::Symlink,
+        FileType::Regular => FileKind::File,
+        FileType::Fifo => FileKind::Fifo,
+        FileType::Socket => FileKind::Socket,
+        FileType::CharacterDevice => FileKind::CharDevice,
+        FileType::BlockDevice => FileKind::BlockDevice,
+    };
+    let reads = matches!(kind, FileKind::File | FileKind::Symlink);
+    let wanted = match kind {
+        FileKind::File => builder.content_wanted(&rel, meta.len()),
+        _ => 0,
+    };
+    let mut queued = Queued {
+        name: rel,
+        kind,
+        size: meta.len(),
+        mode: u32::from(meta.mode()),
+        uid: meta.uid().into(),
+        gid: meta.gid().into(),
+        fetched: None,
+        bytes: wanted,
+    };
+    if reads && !affordable {
+        if kind == FileKind::File {
+            // Listed with its size; no content, so nothing scans it.
+            queued.bytes = 0;
+            ahead.push(queued, None, builder);
+        }
+        return Visited::Unread;
+    }
+    ahead.push(queued, reads.then(|| entry.path()), builder);
+    match kind {
+        FileKind::Dir => Visited::Dir,
+        _ if reads => Visited::Read,
+        _ => Visited::Other,
+    }
+}
+
+/// What a reader thread is asked to fetch: a file's first `bytes` bytes,
+/// or a link's target.
+struct Fetch {
+    path: ExtPath,
+    link: bool,
+    bytes: u64,
+    reply: SyncSender<io::Result<Vec<u8>>>,
+}
+
+impl Fetch {
+    fn run(&self, fs: &Ext4) -> io::Result<Vec<u8>> {
+        if self.link {
+            return fs
+                .read_link(&self.path)
+                .map(|target| target.as_ref().to_vec())
+                .map_err(io::Error::other);
+        }
+        let file = fs.open(&self.path).map_err(io::Error::other)?;
+        let mut bytes = Vec::with_capacity(self.bytes as usize);
+        file.take(self.bytes).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+}
+
+/// A reader thread: its own view of the filesystem, fetching until the
+/// walk is over.
+fn fetch_for(volume: &Volume, queue: &Mutex<Receiver<Fetch>>) {
+    let fs = volume.load().map_err(|e| e.to_string());
+    loop {
+        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = job else { return };
+        let fetched = match &fs {
+            Ok(fs) => job.run(fs),
+            Err(why) => Err(io::Error::other(why.clone())),
         };
-        let kind = match meta.file_type() {
-            FileType::Directory => FileKind::Dir,
-            FileType::Symlink => FileKind::Symlink,
-            FileType::Regular => FileKind::File,
-            FileType::Fifo => FileKind::Fifo,
-            FileType::Socket => FileKind::Socket,
-            FileType::CharacterDevice => FileKind::CharDevice,
-            FileType::BlockDevice => FileKind::BlockDevice,
+        let _ = job.reply.send(fetched);
+    }
+}
+
+/// An entry waiting for its turn to join the layer.
+struct Queued {
+    name: Vec<u8>,
+    kind: FileKind,
+    size: u64,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    /// Where its fetched bytes arrive, if it has any.
+    fetched: Option<Receiver<io::Result<Vec<u8>>>>,
+    /// How many bytes are fetched ahead for it.
+    bytes: u64,
+}
+
+/// The entries listed but not yet added, in walk order.
+struct Ahead {
+    pending: VecDeque<Queued>,
+    bytes: u64,
+    jobs: SyncSender<Fetch>,
+}
+
+impl Ahead {
+    /// Queues `entry`, asking the readers for `fetch` first if given;
+    /// adds the oldest entries while too much is ahead.
+    fn push(&mut self, mut entry: Queued, fetch: Option<ExtPath>, builder: &mut LayerBuilder<'_>) {
+        while self.pending.len() >= MAX_AHEAD
+            || !self.pending.is_empty() && self.bytes + entry.bytes > MAX_AHEAD_BYTES
+        {
+            self.settle_first(builder);
+        }
+        if let Some(path) = fetch {
+            let (reply, fetched) = sync_channel(1);
+            let job = Fetch {
+                path,
+                link: entry.kind == FileKind::Symlink,
+                bytes: entry.bytes,
+                reply,
+            };
+            // The readers outlive the walk; a send fails only if they
+            // all died, and then the entry reads as unreadable.
+            let _ = self.jobs.send(job);
+            entry.fetched = Some(fetched);
+            self.bytes += entry.bytes;
+        }
+        self.pending.push_back(entry);
+    }
+
+    /// Adds the oldest entry, waiting for its bytes; `false` when none.
+    fn settle_first(&mut self, builder: &mut LayerBuilder<'_>) -> bool {
+        let Some(entry) = self.pending.pop_front() else {
+            return false;
         };
-        let entry_meta = RawEntry {
-            name: rel,
-            kind,
-            size: meta.len(),
-            mode: u32::from(meta.mode()),
-            uid: meta.uid().into(),
-            gid: meta.gid().into(),
+        let raw = RawEntry {
+            name: &entry.name,
+            kind: entry.kind,
+            size: entry.size,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
             link: None,
         };
-        let reads = matches!(kind, FileKind::File | FileKind::Symlink);
-        if reads && !affordable {
-            if kind == FileKind::File {
-                // Listed with its size; no content, so nothing scans it.
-                let _ = builder.add(entry_meta, None);
-            }
-            return Visited::Unread;
-        }
-        let path = entry.path();
-        let descend = add_walked(
-            builder,
-            entry_meta,
-            || {
-                self.fs
-                    .read_link(&path)
-                    .map(|t| t.as_ref().to_vec())
-                    .map_err(std::io::Error::other)
-            },
-            || self.fs.open(&path).map_err(std::io::Error::other),
-        );
-        if descend {
-            Visited::Dir
-        } else if reads {
-            Visited::Read
-        } else {
-            Visited::Other
-        }
+        let Some(fetched) = entry.fetched else {
+            let _ = builder.add(raw, None);
+            return true;
+        };
+        self.bytes -= entry.bytes;
+        let bytes = fetched
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader thread stopped")));
+        let bytes = std::cell::Cell::new(Some(bytes));
+        let take = || {
+            bytes
+                .take()
+                .unwrap_or_else(|| Err(io::Error::other("read twice")))
+        };
+        add_walked(builder, raw, take, || take().map(io::Cursor::new));
+        true
     }
 }
 
