@@ -151,6 +151,13 @@ seed nested_archive "$work/app.jar"
 seed nested_archive "$work/bundle.tar"
 gzip -c "$work/bundle.tar" >"$work/bundle.tgz" && seed nested_archive "$work/bundle.tgz"
 
+# --- UPX-packed executables: the unpacker's fixtures (every method, a PE file and a
+# filtered one); the walk sees them too.
+for packed in "$repo"/signatures/src/nested/upx/testdata/{hello.nrv2b,hello.nrv2d,hello.nrv2e,hello.lzma,hello.exe.upx,static.brute}; do
+  seed upx_unpack "$packed"
+done
+seed nested_archive "$repo/signatures/src/nested/upx/testdata/hello.nrv2e" hello.upx
+
 # --- disks: a tiny ext4 and ext2, partitioned (GPT, MBR with logicals),
 # converted to every image format; XFS heads; an LVM physical volume.
 have mke2fs || { echo "seed.sh: no mke2fs, disk seeds left out" >&2; exit 0; }

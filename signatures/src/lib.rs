@@ -5,7 +5,8 @@
 //! how it got in (accounts, SSH, Redis, npm install scripts).
 //!
 //! Rules see every file's bytes and, within limits, the bytes inside the
-//! compressed files and archives among them ([`nested`]).
+//! compressed files and archives among them and inside UPX-packed
+//! executables ([`nested`]).
 //!
 //! Each check family is one file under `checks/` implementing [`Check`];
 //! checks declare up front the paths they read, so the single layer pass
@@ -30,7 +31,7 @@ pub use checks::{MODIFIED_FILE, all_checks};
 pub use incident::Incident;
 pub use ioc::{Ioc, IocKind, IocPlace};
 pub use malware::{Malware, RuleHit, RuleScanError, RuleScanner};
-pub use nested::{InnerPath, NestedError, NestedLimits};
+pub use nested::{InnerPath, NestedError, NestedLimits, Step, unpack_upx};
 pub use pool::{DigestTicket, FileVerdict, ScanPool, ScanProblem, ScanSettings, with_scan_pool};
 pub use rules::{
     RuleInfo, RuleSet, RuleSource, RulesError, builtin_sources, compile, compile_cached,

@@ -10,14 +10,15 @@ use crate::layer::decompress::Compression;
 use crate::layer::pass::LayerOutcome;
 use crate::layer::{IndexedEntry, LayerIndex, LayerMalware, Skipped, Unknown};
 use imgscan_sbom::{Algorithms, DigestAlgorithm, FileDigests, FileKind, FileMeta, Severity};
-use imgscan_signatures::{InnerPath, IocKind, RuleHit};
+use imgscan_signatures::{InnerPath, IocKind, RuleHit, Step};
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 
 /// Marks a cached layer value.
 const MAGIC: &[u8; 8] = b"imgscanL";
-/// Bumped whenever the encoding changes.
-pub const FORMAT: u32 = 3;
+/// Bumped whenever the encoding changes (4: a step into a UPX-packed
+/// executable, which results stored before could not hold).
+pub const FORMAT: u32 = 4;
 
 /// `outcome` as stored under `key`.
 pub fn encode(key: &str, outcome: &LayerOutcome) -> Vec<u8> {
@@ -98,6 +99,18 @@ impl Writer {
         self.opt_bytes(v.map(|t| t.digest.as_str().as_bytes()));
         self.u64(v.map_or(0, |t| t.bytes));
     }
+    /// A step inside: 0 decompressed, 1 and the name an archive member,
+    /// 2 unpacked.
+    fn step(&mut self, v: &Step) {
+        match v {
+            Step::Decompressed => self.u8(0),
+            Step::Member(name) => {
+                self.u8(1);
+                self.bytes(name);
+            }
+            Step::Unpacked => self.u8(2),
+        }
+    }
     fn list<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) {
         self.u64(items.len() as u64);
         for item in items {
@@ -158,7 +171,7 @@ impl Writer {
         self.u64(i.entry_count);
         self.list(&i.malware, |w, m| {
             w.bytes(&m.path);
-            w.list(&m.inner.steps(), |w, step| w.opt_bytes(*step));
+            w.list(m.inner.steps(), Writer::step);
             w.bytes(m.sha256.as_bytes());
             w.list(&m.hits, |w, h| {
                 w.bytes(h.rule.as_bytes());
@@ -208,6 +221,14 @@ impl<'a> Reader<'a> {
         match self.u8()? {
             0 => Some(None),
             1 => Some(Some(self.boxed()?)),
+            _ => None,
+        }
+    }
+    fn step(&mut self) -> Option<Step> {
+        match self.u8()? {
+            0 => Some(Step::Decompressed),
+            1 => Some(Step::Member(self.boxed()?)),
+            2 => Some(Step::Unpacked),
             _ => None,
         }
     }
@@ -309,7 +330,7 @@ impl<'a> Reader<'a> {
         let malware = self.list(|r| {
             Some(LayerMalware {
                 path: r.boxed()?,
-                inner: InnerPath::from_steps(r.list(Reader::opt_boxed)?),
+                inner: InnerPath::from_steps(r.list(Reader::step)?),
                 sha256: r.string()?,
                 hits: r.list(|r| {
                     Some(RuleHit {
@@ -440,7 +461,11 @@ mod tests {
         index.entry_count = 3;
         index.malware.push(LayerMalware {
             path: b"opt/a.tgz".as_slice().into(),
-            inner: InnerPath::from_steps([None, Some(b"bin/x".as_slice().into())]),
+            inner: InnerPath::from_steps([
+                Step::Decompressed,
+                Step::Member(b"bin/x".as_slice().into()),
+                Step::Unpacked,
+            ]),
             sha256: "ab".repeat(32),
             hits: vec![RuleHit {
                 rule: "xmrig_miner".into(),
@@ -469,7 +494,10 @@ mod tests {
         let bytes = encode("k1", &sample());
         let back = decode("k1", &bytes).expect("decodes");
         assert_eq!(encode("k1", &back), bytes, "the same bytes again");
-        assert_eq!(back.index.malware[0].display_path(), "/opt/a.tgz!/bin/x");
+        assert_eq!(
+            back.index.malware[0].display_path(),
+            "/opt/a.tgz!/bin/x!upx"
+        );
         assert_eq!(
             back.index.entries[1].meta.link.as_deref(),
             Some(&b"usr/bin"[..])

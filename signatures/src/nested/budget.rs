@@ -33,6 +33,18 @@ impl ExpansionBudget {
         self.spent.get()
     }
 
+    /// Pays `bytes` up front, for content decoded whole into a buffer of
+    /// that size; false, and the budget spent, when it holds less.
+    pub fn pay(&self, bytes: u64) -> bool {
+        let remaining = self.remaining.get();
+        if bytes > remaining {
+            self.spent.set(true);
+            return false;
+        }
+        self.remaining.set(remaining - bytes);
+        true
+    }
+
     /// `inner`, paying for what it yields.
     pub fn meter<R: Read>(&self, inner: R) -> Metered<'_, R> {
         Metered {
@@ -90,5 +102,17 @@ mod tests {
             budget.meter(&[][..]).read_to_end(&mut out).is_err(),
             "once spent, every reader fails"
         );
+    }
+
+    #[test]
+    fn paying_up_front_shares_the_budget() {
+        let budget = ExpansionBudget::new(10);
+        assert!(budget.pay(4));
+        let mut out = Vec::new();
+        assert!(budget.meter(&[1u8; 7][..]).read_to_end(&mut out).is_err());
+        assert_eq!(out.len(), 6);
+        let budget = ExpansionBudget::new(10);
+        assert!(!budget.pay(11));
+        assert!(budget.is_spent());
     }
 }

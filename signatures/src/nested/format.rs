@@ -1,6 +1,7 @@
 //! What a file's first bytes say it is, among the formats looked into, and
 //! the streaming decoder of each compressed one. Names are never trusted.
 
+use super::upx;
 use std::io::{self, Read};
 
 /// Offset of the `ustar` magic in a tar header.
@@ -19,6 +20,8 @@ pub enum Format {
     Zip,
     /// POSIX or GNU tar.
     Tar,
+    /// An ELF executable packed with UPX.
+    Upx,
 }
 
 /// A compression format.
@@ -49,6 +52,8 @@ impl Format {
             Some(Format::Zip)
         } else if head.get(TAR_MAGIC_AT..TAR_MAGIC_AT + 5) == Some(b"ustar") {
             Some(Format::Tar)
+        } else if upx::is_packed(head) {
+            Some(Format::Upx)
         } else {
             None
         }
@@ -62,6 +67,7 @@ impl Format {
             Format::Compressed(Codec::Zstd) => "zstd stream",
             Format::Zip => "zip archive",
             Format::Tar => "tar archive",
+            Format::Upx => "UPX-packed executable",
         }
     }
 }
@@ -131,6 +137,13 @@ mod tests {
             "an empty zip holds nothing"
         );
         assert_eq!(Format::sniff(b"\x7fELF"), None);
+        let mut packed = vec![0u8; 0x40 + 0x38 + 36];
+        packed[..8].copy_from_slice(b"\x7fELF\x02\x01\x01\0");
+        packed[0x20] = 0x40;
+        packed[0x36] = 0x38;
+        packed[0x38] = 1;
+        packed[0x78 + 4..0x78 + 8].copy_from_slice(b"UPX!");
+        assert_eq!(Format::sniff(&packed), Some(Format::Upx));
         assert_eq!(Format::sniff(b""), None);
     }
 }

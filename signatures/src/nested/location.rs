@@ -5,8 +5,9 @@
 //! Each `!` marks one step inside: `/opt/tools.tar.gz!/bin/xmrig` is the
 //! member `bin/xmrig` of the gzip-compressed tar `/opt/tools.tar.gz`, and
 //! `/etc/pool.json.gz!` is the decompressed content of a lone compressed
-//! file. A compressed stream and the archive it holds are one step, so the
-//! number of `!` in a path is its nesting depth. A `!` that is part of a
+//! file, and `/usr/bin/kworker!upx` the program inside the UPX-packed
+//! executable `/usr/bin/kworker`. A compressed stream and the archive it
+//! holds are one step, so the number of `!` in a path is its nesting depth. A `!` that is part of a
 //! name is written `\x21`, as are control characters, so each literal `!`
 //! is a step; a member name's leading `/` and `./` are dropped.
 
@@ -14,11 +15,13 @@ use imgscan_sbom::escape_bytes;
 
 /// One step inside.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Step {
+pub enum Step {
     /// The decompressed content of a gzip, xz or zstd stream.
     Decompressed,
     /// A member of a tar or zip archive, by its stored name.
     Member(Box<[u8]>),
+    /// The program inside a UPX-packed executable.
+    Unpacked,
 }
 
 /// The steps from an image file to the bytes scanned; none for the file's
@@ -34,25 +37,15 @@ impl InnerPath {
         InnerPath::default()
     }
 
-    /// The steps, for storing: `None` for a decompression, the member
-    /// name for a step into an archive.
-    pub fn steps(&self) -> Vec<Option<&[u8]>> {
-        self.steps
-            .iter()
-            .map(|step| match step {
-                Step::Decompressed => None,
-                Step::Member(name) => Some(&name[..]),
-            })
-            .collect()
+    /// The steps, for storing.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
     }
 
     /// The place [`steps`](Self::steps) describes.
-    pub fn from_steps(steps: impl IntoIterator<Item = Option<Box<[u8]>>>) -> Self {
+    pub fn from_steps(steps: impl IntoIterator<Item = Step>) -> Self {
         InnerPath {
-            steps: steps
-                .into_iter()
-                .map(|step| step.map_or(Step::Decompressed, Step::Member))
-                .collect(),
+            steps: steps.into_iter().collect(),
         }
     }
 
@@ -94,6 +87,7 @@ impl InnerPath {
         for step in &self.steps {
             match step {
                 Step::Decompressed => out.push('!'),
+                Step::Unpacked => out.push_str("!upx"),
                 Step::Member(name) => {
                     if !after_decompression {
                         out.push('!');
@@ -168,6 +162,20 @@ mod tests {
         assert_eq!(twice.display(b"x.gz.gz"), "/x.gz.gz!!");
         assert_eq!(twice.depth(), 2);
         assert_eq!(InnerPath::root().display(b"a!b"), "/a!b");
+    }
+
+    #[test]
+    fn unpacked_programs_are_one_step() {
+        let packed = InnerPath::root().child(Step::Unpacked);
+        assert_eq!(packed.display(b"usr/bin/kworker"), "/usr/bin/kworker!upx");
+        assert_eq!(packed.depth(), 1);
+        let inside = InnerPath::root()
+            .child(Step::Decompressed)
+            .child(member(b"bin/kworker"))
+            .child(Step::Unpacked);
+        assert_eq!(inside.display(b"opt/t.tgz"), "/opt/t.tgz!/bin/kworker!upx");
+        assert_eq!(inside.depth(), 2);
+        assert_eq!(InnerPath::from_steps(inside.steps().to_vec()), inside);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Looking inside compressed files and archives found in an image: after a
-//! file's own bytes are scanned, a gzip, xz or zstd stream is decompressed
-//! and a zip (jar, war, apk) or tar archive is walked, in memory and
-//! streaming, and every file inside is scanned with the same rules, down to
-//! a depth limit. The format comes from the magic bytes, never the name.
+//! file's own bytes are scanned, a gzip, xz or zstd stream is decompressed,
+//! a zip (jar, war, apk) or tar archive is walked, in memory and streaming,
+//! and a UPX-packed executable is unpacked (`upx/`); every file inside
+//! is scanned with the same rules, down to a depth limit. The format comes
+//! from the magic bytes, never the name.
 //!
 //! Everything one image file expands to, at every depth, is paid from one
 //! budget ([`NestedLimits::budget`]): bounded by bytes and by the ratio to
@@ -19,9 +20,10 @@ mod format;
 mod location;
 mod tar;
 mod unpack;
+mod upx;
 mod zip;
 
-pub use location::InnerPath;
+pub use location::{InnerPath, Step};
 pub(crate) use unpack::scan_file;
 
 use std::io::Read;
@@ -49,6 +51,19 @@ enum Stop {
 
 /// What a walker calls for each member: its stored name and content.
 type Visit<'v> = dyn FnMut(&[u8], Content<'_>) -> Result<(), Stop> + 'v;
+
+/// The original of `data` when it is a UPX-packed ELF executable (the
+/// memory image of a PE one), unpacked in memory within `limit` bytes, as
+/// the walk does it (public for the fuzz target): an error when it is not
+/// packed or not wholly restored.
+pub fn unpack_upx(data: &[u8], limit: u64) -> Result<Vec<u8>, NestedError> {
+    let budget = budget::ExpansionBudget::new(limit);
+    let unpacked = upx::unpack(data, &budget).map_err(|f| f.into_error(limit))?;
+    match unpacked.problem {
+        Some(failure) => Err(failure.into_error(limit)),
+        None => Ok(unpacked.bytes),
+    }
+}
 
 /// Bounds on looking inside one image file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use super::budget::ExpansionBudget;
 use super::format::{Codec, Format};
 use super::location::{InnerPath, Step};
+use super::upx::{self, Failure};
 use super::{Content, NestedError, NestedLimits, Stop, tar, zip};
 use crate::malware::RuleScanner;
 use crate::pool::{FileVerdict, ScanProblem};
@@ -108,6 +109,7 @@ impl Unpacker<'_, '_> {
         let inside = match format {
             Format::Compressed(_) => at.child(Step::Decompressed),
             Format::Zip | Format::Tar => at.child(Step::Member(Box::default())),
+            Format::Upx => at.child(Step::Unpacked),
         };
         if inside.depth() > self.limits.max_depth {
             self.note(
@@ -123,8 +125,39 @@ impl Unpacker<'_, '_> {
             Format::Zip => self.zip(data, at),
             Format::Tar => self.tar(&mut &data[..], at),
             Format::Compressed(codec) => self.decompress(codec, data, at),
+            Format::Upx => self.unpack_upx(data, at),
         };
         self.settle(walked, format, at)
+    }
+
+    /// Scans and opens the program inside the UPX-packed executable at
+    /// `at`: what was restored is scanned even when the rest was not.
+    fn unpack_upx(&mut self, data: &[u8], at: &InnerPath) -> Result<(), Stop> {
+        let inside = at.child(Step::Unpacked);
+        let (unpacked, problem) = match upx::unpack(data, self.budget) {
+            Ok(unpacked) => (Some(unpacked.bytes), unpacked.problem),
+            Err(failure) => (None, Some(failure)),
+        };
+        if let Some(bytes) = &unpacked {
+            self.scan(&inside, bytes);
+        }
+        match problem {
+            None => self.open(unpacked.as_deref().unwrap_or_default(), &inside),
+            Some(Failure::Broken(reason)) => Err(Stop::Broken(reason)),
+            Some(failure @ Failure::Unsupported(_)) => {
+                self.note(&inside, failure.into_error(self.budget.limit()));
+                Ok(())
+            }
+            Some(Failure::Spent) => {
+                self.note(
+                    &inside,
+                    NestedError::Expansion {
+                        limit: self.budget.limit(),
+                    },
+                );
+                Err(Stop::Spent)
+            }
+        }
     }
 
     /// Scans the decompressed content of `data`; a tar inside is walked
@@ -266,7 +299,8 @@ mod tests {
     fn rules() -> RuleSet {
         let source = RuleSource {
             origin: "t".into(),
-            text: "rule needle { meta: severity = \"HIGH\" strings: $a = \"NEEDLE-7f3a\" condition: $a }"
+            text: "rule needle { meta: severity = \"HIGH\" strings: $a = \"NEEDLE-7f3a\" condition: $a }\n\
+                   rule greeting { meta: severity = \"HIGH\" strings: $a = \"hello from an unpacked program\" condition: $a }"
                 .into(),
         };
         compile(&[source]).unwrap().0
@@ -361,6 +395,73 @@ mod tests {
         assert_eq!(
             inside(&zstd(&tarball), limits),
             [found("/opt/f!/etc/pool.conf")]
+        );
+    }
+
+    /// Packed by Debian's upx-ucl from `upx/testdata/hello.c`, whose
+    /// greeting the `greeting` rule looks for.
+    const PACKED: &[u8] = include_bytes!("upx/testdata/hello.nrv2e");
+
+    #[test]
+    fn upx_packed_programs_are_unpacked_where_they_are() {
+        let limits = NestedLimits::default();
+        let greeting = |path: &str| (path.to_string(), "greeting".to_string());
+        assert!(
+            walk(PACKED, limits).contains(&greeting("/opt/f!upx")),
+            "{:?}",
+            walk(PACKED, limits)
+        );
+        let tarball = gzip(&tar(&[("usr/bin/kworker", PACKED)]));
+        assert!(inside(&tarball, limits).contains(&greeting("/opt/f!/usr/bin/kworker!upx")));
+        assert!(
+            inside(
+                &tarball,
+                NestedLimits {
+                    max_depth: 1,
+                    ..limits
+                }
+            )
+            .iter()
+            .any(|(path, why)| path == "/opt/f!/usr/bin/kworker"
+                && why.contains("UPX-packed executable nested deeper"))
+        );
+    }
+
+    #[test]
+    fn broken_packed_programs_are_named() {
+        let limits = NestedLimits::default();
+        // The first block's size past the file's.
+        let p_info = u32::from_le_bytes(PACKED[PACKED.len() - 4..].try_into().unwrap()) as usize;
+        let mut bad = PACKED.to_vec();
+        bad[p_info + 12..p_info + 16].copy_from_slice(&0xffff_0000u32.to_le_bytes());
+        let walked = walk(&bad, limits);
+        assert!(
+            walked.iter().any(|(path, why)| path == "/opt/f"
+                && why.starts_with("broken UPX-packed executable: the first block")),
+            "{walked:?}"
+        );
+        // An original larger than the budget.
+        let small = NestedLimits {
+            ratio_floor_bytes: 1000,
+            max_ratio: 1,
+            ..limits
+        };
+        let walked = walk(PACKED, small);
+        assert!(
+            walked
+                .iter()
+                .any(|(path, why)| path == "/opt/f!upx"
+                    && why.starts_with("expands past the limit of")),
+            "{walked:?}"
+        );
+        // Cut short: the segments are scanned, the missing rest is named.
+        let cut = &PACKED[..PACKED.len() - 200];
+        let walked = walk(cut, limits);
+        assert!(walked.contains(&("/opt/f!upx".to_string(), "greeting".to_string())));
+        assert!(
+            walked.iter().any(|(path, why)| path == "/opt/f"
+                && why.starts_with("broken UPX-packed executable: the blocks of the last")),
+            "{walked:?}"
         );
     }
 
