@@ -74,6 +74,9 @@ printf 'Basic realm="registry"' | text registry_challenge basic
 seed dpkg_status "$repo/fixtures/images/demo/layers/0/var/lib/dpkg/status" demo
 seed dpkg_status "$repo/fixtures/images/demo/layers/1/var/lib/dpkg/status" demo-1
 [ -f /var/lib/dpkg/status ] && head -c 65536 /var/lib/dpkg/status | text dpkg_status host
+for f in "$repo"/sbom/src/catalog/python/testdata/*.METADATA "$repo"/sbom/src/catalog/python/testdata/*.PKG-INFO; do
+  seed python_metadata "$f" "$(basename "$f")"
+done
 text apk_installed alpine <<'EOF'
 C:Q1p0vlP9wcZ0Sg3vLKUUSrw5dG3AE=
 P:busybox
