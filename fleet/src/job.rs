@@ -22,13 +22,26 @@ pub struct JobSpec {
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Why a queue entry does not hold a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadJob {
+    /// The entry lacks a field every job has.
+    #[error("malformed job: no `{0}` field")]
+    MissingField(&'static str),
+    /// The spec is not the JSON of a [`JobSpec`] (the parser's message).
+    #[error("malformed job spec: {0}")]
+    Json(String),
+    /// The spec names no target.
+    #[error("malformed job spec: the target is empty")]
+    EmptyTarget,
+}
+
 impl JobSpec {
     /// The spec in `text`, or why it is not one.
-    pub fn parse(text: &str) -> Result<JobSpec, String> {
-        let spec: JobSpec =
-            serde_json::from_str(text).map_err(|e| format!("malformed job spec: {e}"))?;
+    pub fn parse(text: &str) -> Result<JobSpec, BadJob> {
+        let spec: JobSpec = serde_json::from_str(text).map_err(|e| BadJob::Json(e.to_string()))?;
         if spec.target.trim().is_empty() {
-            return Err("malformed job spec: the target is empty".into());
+            return Err(BadJob::EmptyTarget);
         }
         Ok(spec)
     }
@@ -49,7 +62,7 @@ pub struct Delivery {
     /// The spec as it came, to queue it again unchanged.
     pub raw_spec: String,
     /// The spec, or why the entry does not hold one.
-    pub spec: Result<JobSpec, String>,
+    pub spec: Result<JobSpec, BadJob>,
     /// Whether it was taken over from a worker that stopped answering.
     pub reclaimed: bool,
 }
@@ -69,8 +82,8 @@ impl Delivery {
         let job = text(FIELD_JOB).filter(|j| !j.is_empty());
         let raw_spec = text(FIELD_SPEC).unwrap_or_default();
         let spec = match (&job, text(FIELD_SPEC)) {
-            (None, _) => Err(format!("malformed job: no `{FIELD_JOB}` field")),
-            (_, None) => Err(format!("malformed job: no `{FIELD_SPEC}` field")),
+            (None, _) => Err(BadJob::MissingField(FIELD_JOB)),
+            (_, None) => Err(BadJob::MissingField(FIELD_SPEC)),
             (Some(_), Some(spec)) => JobSpec::parse(&spec),
         };
         Delivery {
@@ -112,9 +125,14 @@ mod tests {
             assert!(
                 JobSpec::parse(bad)
                     .unwrap_err()
+                    .to_string()
                     .starts_with("malformed job spec"),
                 "{bad}"
             );
         }
+        assert_eq!(
+            JobSpec::parse(r#"{"target":" "}"#),
+            Err(BadJob::EmptyTarget)
+        );
     }
 }

@@ -20,7 +20,7 @@ pub mod store;
 pub mod summary;
 
 pub use error::FleetError;
-pub use job::{Delivery, JobSpec};
+pub use job::{BadJob, Delivery, JobSpec};
 pub use queue::{Queue, Status};
 pub use record::Outcome;
 pub use server::Server;

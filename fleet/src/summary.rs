@@ -119,7 +119,7 @@ impl FleetReport {
                 let spec = JobSpec::parse(&jobs[id]).map_err(|reason| FleetError::Record {
                     server: server.clone(),
                     key: format!("{JOBS}[{id}]"),
-                    reason,
+                    reason: reason.to_string(),
                 })?;
                 let status = if running.contains_key(id) {
                     JobStatus::Running

@@ -35,25 +35,45 @@ pub struct PhysicalVolume {
     pub metadata: Option<String>,
 }
 
+/// Why a volume is not a readable LVM physical volume.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    /// Its first sectors could not be read.
+    #[error("cannot read its label: {0}")]
+    Read(#[from] std::io::Error),
+    /// None of its first four sectors holds a label.
+    #[error("no LVM label")]
+    Missing,
+    /// A label, but not LVM2's.
+    #[error("LVM label of an unknown type")]
+    UnknownType,
+    /// The label points its header out of its sector.
+    #[error("LVM label header lies outside its sector")]
+    HeaderOutside,
+}
+
 /// Reads the label and metadata of the physical volume at `start` of `disk`.
-pub fn read_physical_volume(disk: &mut dyn Device, start: u64) -> Result<PhysicalVolume, String> {
+pub fn read_physical_volume(
+    disk: &mut dyn Device,
+    start: u64,
+) -> Result<PhysicalVolume, LabelError> {
     let mut head = vec![0u8; 4 * SECTOR as usize];
     let available = disk.size().saturating_sub(start).min(head.len() as u64) as usize;
     head.truncate(available);
-    disk.read_at(start, &mut head).map_err(|e| e.to_string())?;
+    disk.read_at(start, &mut head)?;
     // A label counts only with its whole sector on the volume.
     let sector = (0..4)
         .filter_map(|i| head.get(i * SECTOR as usize..(i + 1) * SECTOR as usize))
         .find(|sector| sector.starts_with(b"LABELONE"))
-        .ok_or("no LVM label")?;
+        .ok_or(LabelError::Missing)?;
     if &sector[24..32] != b"LVM2 001" {
-        return Err("LVM label of an unknown type".into());
+        return Err(LabelError::UnknownType);
     }
     let at = le_u32(sector, 20) as usize;
     let header = sector
         .get(at..)
         .filter(|h| h.len() >= 40)
-        .ok_or("LVM label header lies outside its sector")?;
+        .ok_or(LabelError::HeaderOutside)?;
     let uuid = String::from_utf8_lossy(&header[..32]).into_owned();
     // Data areas, then metadata areas, each a list ended by a zero pair.
     let mut pairs = header[40..]
@@ -649,7 +669,7 @@ mod tests {
         let mut disk = vec![0u8; 979];
         disk[512..].copy_from_slice(&label(0, 0)[..979 - 512]);
         let found = read_physical_volume(&mut Memory(disk), 0);
-        assert_eq!(found.unwrap_err(), "no LVM label");
+        assert!(matches!(found, Err(LabelError::Missing)), "{found:?}");
     }
 
     /// A metadata area whose text offset passes 2^64 from the area's start
