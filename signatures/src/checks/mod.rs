@@ -13,6 +13,7 @@ mod selinux;
 mod services;
 mod ssh;
 mod startup;
+mod sudo;
 mod systemd;
 mod unowned;
 
@@ -33,6 +34,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
         Box::new(integrity::ModifiedFiles),
         Box::new(accounts::Accounts),
         Box::new(ssh::Ssh),
+        Box::new(sudo::Sudo),
         Box::new(redis::Redis),
         Box::new(docker::Docker),
         Box::new(selinux::Selinux),
