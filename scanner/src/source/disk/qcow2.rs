@@ -22,8 +22,10 @@ const MAGIC: &[u8; 4] = b"QFI\xfb";
 const MAX_L1_BYTES: u64 = 32 << 20;
 /// L2 tables kept in memory at once.
 const L2_CACHE: usize = 64;
-/// Inflated compressed clusters kept in memory at once.
-const INFLATED_CACHE: usize = 32;
+/// Bytes of inflated compressed clusters kept in memory (at least one
+/// cluster): enough for the ext reader threads, which read in several
+/// places at once, not to inflate the same cluster over and over.
+const INFLATED_CACHE_BYTES: u64 = 8 << 20;
 const OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;
 const COMPRESSED: u64 = 1 << 62;
 const ZERO: u64 = 1;
@@ -240,7 +242,8 @@ impl Qcow2 {
                     data.len()
                 )));
             }
-            if self.inflated.len() >= INFLATED_CACHE {
+            let room = (INFLATED_CACHE_BYTES >> self.cluster_bits).max(1);
+            if self.inflated.len() as u64 >= room {
                 self.inflated.remove(0);
             }
             self.inflated.push((entry, data));

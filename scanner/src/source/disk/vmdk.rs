@@ -24,9 +24,12 @@ const MAX_GD_BYTES: u64 = 32 << 20;
 /// Largest grain: 32 MiB (VMware uses 64 KiB).
 const MAX_GRAIN_SECTORS: u64 = 1 << 16;
 const MAX_GTES_PER_GT: u32 = 1 << 16;
-/// Grain tables and inflated grains kept in memory at once.
+/// Grain tables kept in memory at once.
 const TABLE_CACHE: usize = 64;
-const GRAIN_CACHE: usize = 16;
+/// Bytes of inflated grains kept in memory (at least one grain): enough
+/// for the ext reader threads, which read in several places at once, not
+/// to inflate the same grain over and over.
+const GRAIN_CACHE_BYTES: u64 = 8 << 20;
 /// Largest descriptor file read, and most extents it may name.
 const MAX_DESCRIPTOR: u64 = 1 << 20;
 const MAX_EXTENTS: usize = 1024;
@@ -223,7 +226,7 @@ impl Sparse {
                 .map_err(|e| bad_data("VMDK", format!("grain at {at}: {e}")))?;
             // The last grain of a disk may stop short; the rest is zeros.
             grain.resize(self.grain as usize, 0);
-            if self.grains.len() >= GRAIN_CACHE {
+            if self.grains.len() as u64 >= (GRAIN_CACHE_BYTES / self.grain).max(1) {
                 self.grains.remove(0);
             }
             self.grains.push((at, grain));
