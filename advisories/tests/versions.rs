@@ -555,29 +555,12 @@ fn live_node_semver() {
     };
     let rows = sample("semver-vectors.tsv");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/semver-oracle.js");
-    let mut child = Command::new("node")
-        .arg(script)
-        .env("NODE_PATH", path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs");
     let input: String = rows.iter().map(|(a, b, _)| format!("{a}\t{b}\n")).collect();
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("node finishes");
-    assert!(
-        out.status.success(),
-        "node-semver oracle failed (is `semver` installed?)"
+    let tool = ask_oracle(
+        Command::new("node").arg(script).env("NODE_PATH", path),
+        &input,
+        "node-semver (is `semver` installed?)",
     );
-    let tool: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
     check_live("live node-semver", &rows, &tool, &NPM_SEMVER);
 }
 
@@ -604,24 +587,28 @@ fn packaging_python() -> Option<PathBuf> {
 /// Asks `testdata/pep440-oracle.py` one JSON line per row.
 fn ask_packaging(python: &Path, rows: &[Vec<&str>]) -> Vec<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pep440-oracle.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python runs");
     let input: String = rows
         .iter()
         .map(|row| serde_json::to_string(row).expect("json") + "\n")
         .collect();
+    ask_oracle(Command::new(python).arg(script), &input, "packaging")
+}
+
+/// Runs an oracle `command`, `input` on its stdin: its answer lines.
+fn ask_oracle(command: &mut Command, input: &str, what: &str) -> Vec<String> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("the {what} oracle does not start: {e}"));
     child
         .stdin
         .take()
         .expect("stdin")
         .write_all(input.as_bytes())
         .expect("write");
-    let out = child.wait_with_output().expect("python finishes");
-    assert!(out.status.success(), "the packaging oracle failed");
+    let out = child.wait_with_output().expect("the oracle finishes");
+    assert!(out.status.success(), "the {what} oracle failed");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_owned)

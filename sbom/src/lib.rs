@@ -22,6 +22,8 @@ pub mod text;
 pub mod tree;
 
 #[cfg(any(test, feature = "test-support"))]
+pub mod test_globs;
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_tree;
 
 pub use catalog::{CatalogError, CatalogInput, Cataloger, Catalogued};

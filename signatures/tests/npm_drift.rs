@@ -9,6 +9,7 @@ use imgscan_sbom::catalog::npm::{
     NodeModulesCataloger, NpmLockCataloger, PnpmLockCataloger, YarnLockCataloger,
 };
 use imgscan_sbom::catalog::{CatalogInput, Cataloger};
+use imgscan_sbom::test_globs::glob_set;
 use imgscan_sbom::test_tree::MapTree;
 use imgscan_sbom::{Finding, Package, Severity};
 use imgscan_signatures::checks::lock_drift;
@@ -32,21 +33,7 @@ fn catalog_dir(root: &Path) -> Vec<Package> {
         &PnpmLockCataloger,
         &NodeModulesCataloger,
     ];
-    let sets: Vec<globset::GlobSet> = catalogers
-        .iter()
-        .map(|c| {
-            let mut builder = globset::GlobSetBuilder::new();
-            for glob in c.globs() {
-                builder.add(
-                    globset::GlobBuilder::new(glob)
-                        .literal_separator(true)
-                        .build()
-                        .unwrap(),
-                );
-            }
-            builder.build().unwrap()
-        })
-        .collect();
+    let sets: Vec<globset::GlobSet> = catalogers.iter().map(|c| glob_set(c.globs())).collect();
     let tree = MapTree::new(&[]);
     let mut out = Vec::new();
     let mut pending = vec![root.to_path_buf()];

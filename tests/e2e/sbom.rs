@@ -511,7 +511,7 @@ pub fn assert_valid_sbom(kind: &str, file: &std::path::Path) {
 }
 
 /// `imgscan sbom -f FORMAT -o FILE target`, into a fresh file.
-fn sbom_file(format: &str, target: &std::path::Path) -> PathBuf {
+pub fn sbom_file(format: &str, target: &std::path::Path) -> PathBuf {
     let file = fresh(&format!("sbom.{format}.json"));
     let made = run(&[
         OsStr::new("sbom"),
@@ -569,16 +569,7 @@ fn cyclonedx_and_spdx_documents_validate_and_name_every_package() {
         .collect();
     assert!(!expected.is_empty());
 
-    let cyclonedx = fresh("demo.cdx.json");
-    let made = run(&[
-        OsStr::new("sbom"),
-        OsStr::new("-f"),
-        OsStr::new("cyclonedx-json"),
-        OsStr::new("-o"),
-        cyclonedx.as_os_str(),
-        dir.as_os_str(),
-    ]);
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    let cyclonedx = sbom_file("cyclonedx-json", &dir);
     assert_valid_sbom("cyclonedx", &cyclonedx);
     let document: Value = serde_json::from_slice(&std::fs::read(&cyclonedx).unwrap()).unwrap();
     assert_eq!(document["bomFormat"], "CycloneDX");
@@ -590,16 +581,7 @@ fn cyclonedx_and_spdx_documents_validate_and_name_every_package() {
         .collect();
     assert_eq!(purls, expected);
 
-    let spdx = fresh("demo.spdx.json");
-    let made = run(&[
-        OsStr::new("sbom"),
-        OsStr::new("-f"),
-        OsStr::new("spdx-json"),
-        OsStr::new("-o"),
-        spdx.as_os_str(),
-        dir.as_os_str(),
-    ]);
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    let spdx = sbom_file("spdx-json", &dir);
     assert_valid_sbom("spdx", &spdx);
     let document: Value = serde_json::from_slice(&std::fs::read(&spdx).unwrap()).unwrap();
     assert_eq!(document["spdxVersion"], "SPDX-2.3");

@@ -375,16 +375,7 @@ mod tests {
 
     #[test]
     fn globs_catch_every_install_layout() {
-        let mut builder = globset::GlobSetBuilder::new();
-        for glob in PythonCataloger.globs() {
-            builder.add(
-                globset::GlobBuilder::new(glob)
-                    .literal_separator(true)
-                    .build()
-                    .unwrap(),
-            );
-        }
-        let set = builder.build().unwrap();
+        let set = crate::test_globs::glob_set(PythonCataloger.globs());
         for wanted in [
             "usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
             "usr/lib/python3.11/site-packages/six-1.16.0.dist-info/METADATA",

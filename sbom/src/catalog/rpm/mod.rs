@@ -520,16 +520,7 @@ pub(super) mod tests {
 
     #[test]
     fn globs_name_every_database_path() {
-        let mut builder = globset::GlobSetBuilder::new();
-        for glob in RpmCataloger.globs() {
-            builder.add(
-                globset::GlobBuilder::new(glob)
-                    .literal_separator(true)
-                    .build()
-                    .unwrap(),
-            );
-        }
-        let set = builder.build().unwrap();
+        let set = crate::test_globs::glob_set(RpmCataloger.globs());
         for path in [
             "var/lib/rpm/rpmdb.sqlite",
             "var/lib/rpm/Packages",

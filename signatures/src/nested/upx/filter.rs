@@ -28,12 +28,8 @@ pub fn unfilter(id: u8, cto8: u8, code: &mut [u8]) -> bool {
     };
     let mut i = 0;
     while i + 5 <= code.len() {
-        let op = code[i];
-        let branch = op == 0xe8
-            || op == 0xe9
-            || (jumps && i > 0 && code[i - 1] == 0x0f && (0x80..=0x8f).contains(&op));
         let operand = i + 1;
-        if branch && code[operand] == cto8 {
+        if is_branch(code, i, jumps) && code[operand] == cto8 {
             let stored = u32::from_be_bytes([
                 code[operand],
                 code[operand + 1],
@@ -50,6 +46,16 @@ pub fn unfilter(id: u8, cto8: u8, code: &mut [u8]) -> bool {
     true
 }
 
+/// Whether `code[at]` is the opcode of a call or jump the filters touch:
+/// `E8` (call), `E9` (jmp) and, with `jumps`, the `0F 8x` conditional
+/// jumps.
+fn is_branch(code: &[u8], at: usize, jumps: bool) -> bool {
+    let op = code[at];
+    op == 0xe8
+        || op == 0xe9
+        || (jumps && at > 0 && code[at - 1] == 0x0f && (0x80..=0x8f).contains(&op))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,10 +65,7 @@ mod tests {
     fn filter(jumps: bool, cto8: u8, code: &mut [u8]) {
         let mut i = 0;
         while i + 5 <= code.len() {
-            let op = code[i];
-            let branch = op == 0xe8
-                || op == 0xe9
-                || (jumps && i > 0 && code[i - 1] == 0x0f && (0x80..=0x8f).contains(&op));
+            let branch = is_branch(code, i, jumps);
             let operand = i + 1;
             let displacement = i32::from_le_bytes(code[operand..operand + 4].try_into().unwrap());
             let target = operand as i64 + i64::from(displacement);

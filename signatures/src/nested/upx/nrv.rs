@@ -116,20 +116,17 @@ impl Bits<'_> {
     /// offsets): data bits after an implicit leading 1, each followed by a
     /// bit that is 1 after the last.
     fn gamma(&mut self) -> Result<u64, NrvError> {
-        let mut value = 1u64;
-        loop {
-            value = value * 2 + self.bit()?;
-            if value >= CODE_LIMIT {
-                return Err(NrvError::Range);
-            }
-            if self.bit()? == 1 {
-                return Ok(value);
-            }
-        }
+        self.code(false)
     }
 
     /// NRV2D's and NRV2E's offset code: two data bits per stop bit.
     fn gamma2(&mut self) -> Result<u64, NrvError> {
+        self.code(true)
+    }
+
+    /// The codes above: a data bit, a stop bit, and with `paired` another
+    /// data bit after each 0 stop bit.
+    fn code(&mut self, paired: bool) -> Result<u64, NrvError> {
         let mut value = 1u64;
         loop {
             value = value * 2 + self.bit()?;
@@ -139,7 +136,9 @@ impl Bits<'_> {
             if self.bit()? == 1 {
                 return Ok(value);
             }
-            value = (value - 1) * 2 + self.bit()?;
+            if paired {
+                value = (value - 1) * 2 + self.bit()?;
+            }
         }
     }
 }
