@@ -785,6 +785,30 @@ fn a_huge_unindexed_directory_costs_bounded_work() {
     assert!(unread > 0 && unread < 8000, "{unread}");
 }
 
+/// A file larger than what the ext reader threads hold ahead (64 MiB) is
+/// streamed in its turn: read to its end, its rules run, like the
+/// directory's copy.
+#[test]
+fn a_file_larger_than_the_read_ahead_is_read_whole() {
+    if !disk_tools() {
+        return;
+    }
+    let tree = system_tree("big-file-tree");
+    let tail = b"stratum+tcp://pool.supportxmr.com:3333 --donate-level 1";
+    let big = std::fs::File::create(tree.join("srv/big.bin")).unwrap();
+    big.set_len(80 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_at(&big, tail, (80 << 20) - tail.len() as u64).unwrap();
+    let image = ext4_image(&tree, "big.img", "16M", &[]);
+    let (dir_report, _) = scan_json(&tree);
+    let (disk_report, _) = scan_json(&image);
+    assert_eq!(disk_report["malware"], dir_report["malware"]);
+    assert!(
+        disk_report["malware"].to_string().contains("/srv/big.bin"),
+        "the end of the big file is scanned: {}",
+        disk_report["malware"]
+    );
+}
+
 #[test]
 fn a_huge_sparse_file_is_not_read_to_its_end() {
     if !disk_tools() {

@@ -141,6 +141,7 @@ impl ExtFs {
                 scope.spawn(move || fetch_for(&volume, queue));
             }
             let mut ahead = Ahead {
+                fs: &self.fs,
                 pending: VecDeque::new(),
                 bytes: 0,
                 jobs,
@@ -158,7 +159,7 @@ impl ExtFs {
         mount: &[u8],
         budget: &mut u64,
         builder: &mut LayerBuilder<'_>,
-        ahead: &mut Ahead,
+        ahead: &mut Ahead<'_>,
     ) -> Result<(), DiskError> {
         let mut pending: Vec<(ExtPath, Vec<u8>, usize)> = vec![(
             ExtPath::new("/"),
@@ -248,7 +249,7 @@ fn visit(
     rel: Vec<u8>,
     affordable: bool,
     builder: &mut LayerBuilder<'_>,
-    ahead: &mut Ahead,
+    ahead: &mut Ahead<'_>,
 ) -> Visited {
     let meta = match entry.metadata() {
         Ok(meta) => meta,
@@ -278,7 +279,7 @@ fn visit(
         mode: u32::from(meta.mode()),
         uid: meta.uid().into(),
         gid: meta.gid().into(),
-        fetched: None,
+        content: Content::None,
         bytes: wanted,
     };
     if reads && !affordable {
@@ -344,23 +345,45 @@ struct Queued {
     mode: u32,
     uid: u64,
     gid: u64,
-    /// Where its fetched bytes arrive, if it has any.
-    fetched: Option<Receiver<io::Result<Vec<u8>>>>,
-    /// How many bytes are fetched ahead for it.
+    /// Where its bytes come from.
+    content: Content,
+    /// How many bytes the builder reads of it.
     bytes: u64,
 }
 
+/// Where a queued entry's bytes come from.
+enum Content {
+    /// It has none (a directory, a special file, a file not read).
+    None,
+    /// A reader thread is fetching them.
+    Fetched(Receiver<io::Result<Vec<u8>>>),
+    /// A file too large to hold ahead: streamed when its turn comes.
+    Streamed(ExtPath),
+}
+
 /// The entries listed but not yet added, in walk order.
-struct Ahead {
+struct Ahead<'f> {
+    /// The walk's own view, for files streamed in turn.
+    fs: &'f Ext4,
     pending: VecDeque<Queued>,
     bytes: u64,
     jobs: SyncSender<Fetch>,
 }
 
-impl Ahead {
-    /// Queues `entry`, asking the readers for `fetch` first if given;
-    /// adds the oldest entries while too much is ahead.
+impl Ahead<'_> {
+    /// Queues `entry`, asking the readers for `fetch` first if given (a
+    /// file larger than [`MAX_AHEAD_BYTES`] is streamed in its turn
+    /// instead, never held whole); adds the oldest entries while too much
+    /// is ahead.
     fn push(&mut self, mut entry: Queued, fetch: Option<ExtPath>, builder: &mut LayerBuilder<'_>) {
+        if entry.bytes > MAX_AHEAD_BYTES
+            && let Some(path) = fetch
+        {
+            entry.content = Content::Streamed(path);
+            entry.bytes = 0;
+            self.pending.push_back(entry);
+            return;
+        }
         while self.pending.len() >= MAX_AHEAD
             || !self.pending.is_empty() && self.bytes + entry.bytes > MAX_AHEAD_BYTES
         {
@@ -377,7 +400,7 @@ impl Ahead {
             // The readers outlive the walk; a send fails only if they
             // all died, and then the entry reads as unreadable.
             let _ = self.jobs.send(job);
-            entry.fetched = Some(fetched);
+            entry.content = Content::Fetched(fetched);
             self.bytes += entry.bytes;
         }
         self.pending.push_back(entry);
@@ -397,9 +420,19 @@ impl Ahead {
             gid: entry.gid,
             link: None,
         };
-        let Some(fetched) = entry.fetched else {
-            let _ = builder.add(raw, None);
-            return true;
+        let fetched = match entry.content {
+            Content::None => {
+                let _ = builder.add(raw, None);
+                return true;
+            }
+            Content::Streamed(path) => {
+                let no_link = || Err(io::Error::other("not a link"));
+                add_walked(builder, raw, no_link, || {
+                    self.fs.open(&path).map_err(io::Error::other)
+                });
+                return true;
+            }
+            Content::Fetched(fetched) => fetched,
         };
         self.bytes -= entry.bytes;
         let bytes = fetched
