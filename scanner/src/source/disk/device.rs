@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::sync::{Mutex, PoisonError};
 
 /// Random access to a disk's virtual bytes.
 pub trait Device {
@@ -58,6 +59,37 @@ impl Device for Memory {
 
     fn size(&self) -> u64 {
         self.0.len() as u64
+    }
+}
+
+/// One volume of a disk (`start..start + len`), read by a filesystem
+/// reader from several threads at once.
+pub struct SharedVolume {
+    disk: Mutex<BoxedDevice>,
+    start: u64,
+    len: u64,
+}
+
+impl SharedVolume {
+    /// The volume `start..start + len` of `disk`.
+    pub fn new(disk: BoxedDevice, start: u64, len: u64) -> Self {
+        SharedVolume {
+            disk: Mutex::new(disk),
+            start,
+            len,
+        }
+    }
+
+    /// The volume's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
+    /// Fills `buf` from byte `at` of the volume; past its end is an error.
+    pub fn read(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
+        check_range(at, buf.len(), self.len)?;
+        let mut disk = self.disk.lock().unwrap_or_else(PoisonError::into_inner);
+        disk.read_at(self.start + at, buf)
     }
 }
 

@@ -9,10 +9,12 @@
 //! what it holds; a blank one is not. When no volume holds an OS and one
 //! was left unread, the scan is refused rather than passed half-blind.
 
+pub mod block_map;
 pub mod device;
 mod error;
 pub mod ext;
 pub mod image;
+pub mod inode_tree;
 pub mod lvm;
 pub mod ova;
 pub mod partitions;
@@ -31,10 +33,6 @@ use lvm::{LogicalVolume, PhysicalVolume, PlacedVolume};
 use partitions::{Contents, LVM_PV, Partition, contents, partitions};
 use std::path::Path;
 use xfs::XfsFs;
-
-/// Steps of name lookups a disk may cost (see [`ExtFs::walk`]): a few
-/// seconds of work; a real system needs a fraction of it.
-const LOOKUP_BUDGET: u64 = 30_000_000;
 
 /// Most ext volumes opened on one disk (each holds its own reader).
 const MAX_EXT_VOLUMES: usize = 16;
@@ -130,16 +128,10 @@ impl Filesystem {
         }
     }
 
-    /// Walks the filesystem into `builder` below `mount`; `budget` bounds
-    /// ext's quadratic name lookups (XFS lists each directory once).
-    fn walk(
-        &self,
-        mount: &[u8],
-        budget: &mut u64,
-        builder: &mut LayerBuilder<'_>,
-    ) -> Result<(), DiskError> {
+    /// Walks the filesystem into `builder` below `mount`.
+    fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
         match self {
-            Filesystem::Ext(fs) => fs.walk(mount, budget, builder),
+            Filesystem::Ext(fs) => fs.walk(mount, builder),
             Filesystem::Xfs(fs) => fs.walk(mount, builder),
         }
     }
@@ -272,12 +264,10 @@ pub fn index_disk(
         None => return Err(DiskError::Unloadable(unloadable)),
     };
     let (root_volume, root) = ext_volumes.remove(root_at);
-    let mut budget = LOOKUP_BUDGET;
-    root.walk(b"", &mut budget, builder)
-        .map_err(|cause| DiskError::Volume {
-            volume: root_volume.name,
-            cause: Box::new(cause),
-        })?;
+    root.walk(b"", builder).map_err(|cause| DiskError::Volume {
+        volume: root_volume.name,
+        cause: Box::new(cause),
+    })?;
     let mounts = root
         .read_small("/etc/fstab", MAX_FSTAB)
         .map(|bytes| fstab_mounts(&String::from_utf8_lossy(&bytes)))
@@ -297,9 +287,7 @@ pub fn index_disk(
         });
         match mount {
             Some(dir) => {
-                if let Err(e) =
-                    fs.walk(dir.trim_start_matches('/').as_bytes(), &mut budget, builder)
-                {
+                if let Err(e) = fs.walk(dir.trim_start_matches('/').as_bytes(), builder) {
                     not_read(builder, &volume, &format!("mounted at {dir}: {e}"));
                 }
             }

@@ -5,27 +5,24 @@
 //! entries are read from every data block of a directory (block, leaf and
 //! node directories alike keep their entries there). Every inode number,
 //! block number, count and depth is checked against the volume before it
-//! is used; a directory reached twice is not walked again.
+//! is used. Walking is [`super::inode_tree`]'s.
 
-use super::device::{BoxedDevice, check_range};
+use super::block_map::{BlockMap, Blocks, Content, MappedFile, Run};
+use super::device::{BoxedDevice, SharedVolume};
 use super::error::DiskError;
+use super::inode_tree::{self, InodeTree, MAX_DIR_ENTRIES, Stat};
 use super::partitions::Contents;
-use crate::layer::walked::add_walked;
-use crate::layer::{LayerBuilder, RawEntry};
+use crate::layer::LayerBuilder;
 use imgscan_sbom::FileKind;
-use std::cell::RefCell;
-use std::collections::HashSet;
 use std::io::{self, Read};
 
 /// Directory data lives below this logical offset; leaf and free-index
 /// blocks above it.
 const LEAF_OFFSET: u64 = 32 << 30;
-/// Deepest directory nesting walked, and deepest extent B+tree.
-const MAX_DEPTH: usize = 1024;
+/// Deepest extent B+tree.
 const MAX_BTREE_LEVELS: u16 = 9;
-/// Most extents one fork may map, and most entries one directory may list.
+/// Most extents one fork may map.
 const MAX_EXTENTS: usize = 1 << 20;
-const MAX_DIR_ENTRIES: usize = 1 << 20;
 /// Most bytes of directory blocks read for one directory, and most extent
 /// tree blocks read for one fork (a hostile tree can point every branch at
 /// the same block).
@@ -54,30 +51,20 @@ fn bad(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("XFS: {what}"))
 }
 
-/// One mapping of a fork: `count` blocks from logical block `offset` are
-/// at filesystem block `block` (an unwritten one reads as zeros).
-#[derive(Debug, Clone, Copy)]
-struct Extent {
-    offset: u64,
-    block: u64,
-    count: u64,
-    unwritten: bool,
-}
-
-impl Extent {
-    fn unpack(rec: &[u8]) -> Self {
-        let hi = u128::from(be64(rec, 0)) << 64 | u128::from(be64(rec, 8));
-        Extent {
-            unwritten: hi >> 127 != 0,
-            offset: ((hi >> 73) & ((1 << 54) - 1)) as u64,
-            block: ((hi >> 21) & ((1 << 52) - 1)) as u64,
-            count: (hi & ((1 << 21) - 1)) as u64,
-        }
+/// One packed extent record of a fork: `count` blocks from logical block
+/// `logical` are at filesystem block `block`.
+fn unpack_extent(rec: &[u8]) -> Run {
+    let hi = u128::from(be64(rec, 0)) << 64 | u128::from(be64(rec, 8));
+    Run {
+        unwritten: hi >> 127 != 0,
+        logical: ((hi >> 73) & ((1 << 54) - 1)) as u64,
+        block: ((hi >> 21) & ((1 << 52) - 1)) as u64,
+        count: (hi & ((1 << 21) - 1)) as u64,
     }
 }
 
 /// A parsed inode.
-struct Inode {
+pub struct Inode {
     mode: u16,
     uid: u32,
     gid: u32,
@@ -103,9 +90,7 @@ impl Inode {
 
 /// An opened XFS volume.
 pub struct XfsFs {
-    disk: RefCell<BoxedDevice>,
-    start: u64,
-    len: u64,
+    volume: SharedVolume,
     block: u64,
     agblocks: u64,
     agblklog: u32,
@@ -123,10 +108,11 @@ pub struct XfsFs {
 impl XfsFs {
     /// Loads the XFS volume `start..start + len` of `disk`. A filesystem
     /// larger than its volume (a truncated image) is refused.
-    pub fn load(mut disk: BoxedDevice, start: u64, len: u64) -> Result<Self, DiskError> {
+    pub fn load(disk: BoxedDevice, start: u64, len: u64) -> Result<Self, DiskError> {
+        let volume = SharedVolume::new(disk, start, len);
         let mut sb = [0u8; 512];
-        check_range(start, sb.len(), disk.size())
-            .and_then(|()| disk.read_at(start, &mut sb))
+        volume
+            .read(0, &mut sb)
             .map_err(|e| Contents::Xfs.error(format!("XFS superblock: {e}")))?;
         if &sb[..4] != b"XFSB" {
             return Err(Contents::Xfs.error("no XFS superblock"));
@@ -163,9 +149,7 @@ impl XfsFs {
         let label_bytes = &sb[108..120];
         let label_end = label_bytes.iter().position(|&b| b == 0).unwrap_or(12);
         Ok(XfsFs {
-            disk: RefCell::new(disk),
-            start,
-            len,
+            volume,
             block,
             agblocks,
             agblklog: u32::from(agblklog),
@@ -187,15 +171,7 @@ impl XfsFs {
 
     /// The filesystem UUID, as `blkid` prints it.
     pub fn uuid(&self) -> String {
-        let h = hex::encode(self.uuid);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        inode_tree::uuid_text(&self.uuid)
     }
 
     /// The volume label.
@@ -204,9 +180,9 @@ impl XfsFs {
     }
 
     fn read(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
-        check_range(at, buf.len(), self.len)
-            .map_err(|_| bad(format!("a read at {at} past the volume")))?;
-        self.disk.borrow_mut().read_at(self.start + at, buf)
+        self.volume
+            .read(at, buf)
+            .map_err(|_| bad(format!("a read at {at} past the volume")))
     }
 
     /// The byte a filesystem block number starts at.
@@ -218,11 +194,11 @@ impl XfsFs {
         }
         (ag * self.agblocks + agbno)
             .checked_mul(self.block)
-            .filter(|&at| at < self.len)
+            .filter(|&at| at < self.volume.size())
             .ok_or_else(|| bad(format!("block {fsb} lies past the volume")))
     }
 
-    fn inode(&self, ino: u64) -> io::Result<Inode> {
+    fn read_inode(&self, ino: u64) -> io::Result<Inode> {
         let per_block = self.inopblog;
         let fsb = ino >> per_block;
         let at = self.block_at(fsb)? + (ino & ((1 << per_block) - 1)) * self.inode_size;
@@ -257,13 +233,13 @@ impl XfsFs {
         })
     }
 
-    /// The extents of an inode's data fork, sorted by logical offset.
-    fn extents(&self, inode: &Inode) -> io::Result<Vec<Extent>> {
+    /// The block map of an inode's data fork.
+    fn extents(&self, inode: &Inode) -> io::Result<BlockMap> {
         let mut out = Vec::new();
         match inode.format {
             FORMAT_EXTENTS => {
                 let n = (inode.nextents as usize).min(inode.fork.len() / 16);
-                out.extend(inode.fork.chunks_exact(16).take(n).map(Extent::unpack));
+                out.extend(inode.fork.chunks_exact(16).take(n).map(unpack_extent));
             }
             FORMAT_BTREE => {
                 let level = be16(&inode.fork, 0);
@@ -280,15 +256,14 @@ impl XfsFs {
             }
             _ => {}
         }
-        out.sort_by_key(|e| e.offset);
-        Ok(out)
+        Ok(BlockMap::new(out))
     }
 
     fn btree_block(
         &self,
         fsb: u64,
         level: u16,
-        out: &mut Vec<Extent>,
+        out: &mut Vec<Run>,
         blocks: &mut usize,
     ) -> io::Result<()> {
         *blocks += 1;
@@ -317,7 +292,7 @@ impl XfsFs {
                 return Err(bad("more extents than a file may have here"));
             }
             let recs = &raw[header..header + records * 16];
-            out.extend(recs.chunks_exact(16).map(Extent::unpack));
+            out.extend(recs.chunks_exact(16).map(unpack_extent));
             return Ok(());
         }
         for i in 0..records {
@@ -326,34 +301,9 @@ impl XfsFs {
         Ok(())
     }
 
-    /// Fills `buf` from byte `offset` of a file mapped by `extents`.
-    fn read_mapped(&self, extents: &[Extent], offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0;
-        while done < buf.len() {
-            let at = offset + done as u64;
-            let logical = at / self.block;
-            let within = at % self.block;
-            let take = ((self.block - within) as usize).min(buf.len() - done);
-            let part = &mut buf[done..done + take];
-            let next = extents.partition_point(|e| e.offset <= logical);
-            let mapped = next
-                .checked_sub(1)
-                .map(|i| extents[i])
-                .filter(|e| logical < e.offset + e.count);
-            match mapped {
-                Some(e) if !e.unwritten => {
-                    let fsb = e.block + (logical - e.offset);
-                    self.read(self.block_at(fsb)? + within, part)?;
-                }
-                _ => part.fill(0),
-            }
-            done += take;
-        }
-        Ok(())
-    }
-
-    /// The entries of a directory: (name, inode number).
-    fn list(&self, dir: &Inode) -> io::Result<Vec<(Vec<u8>, u64)>> {
+    /// The entries of a directory: (name, inode number), paying the
+    /// bytes read from `budget`.
+    fn list_dir(&self, dir: &Inode, budget: &mut u64) -> io::Result<Vec<(Vec<u8>, u64)>> {
         let mut entries = Vec::new();
         if dir.format == FORMAT_LOCAL {
             let fork = &dir.fork;
@@ -386,16 +336,17 @@ impl XfsFs {
         let mut block = vec![0u8; self.dir_block as usize];
         let per = self.dir_block / self.block;
         let mut read = 0u64;
-        for extent in &extents {
-            let mut logical = extent.offset - extent.offset % per;
-            while logical < extent.offset + extent.count
+        for extent in extents.runs() {
+            let mut logical = extent.logical - extent.logical % per;
+            while logical < extent.logical + extent.count
                 && logical.saturating_mul(self.block) < LEAF_OFFSET
             {
                 read += self.dir_block;
-                if read > MAX_DIR_BYTES {
+                if read > MAX_DIR_BYTES || *budget < self.dir_block {
                     return Err(bad("a directory larger than is read"));
                 }
-                self.read_mapped(&extents, logical * self.block, &mut block)?;
+                *budget -= self.dir_block;
+                extents.read(self, logical * self.block, &mut block)?;
                 self.data_entries(&block, &mut entries)?;
                 if entries.len() > MAX_DIR_ENTRIES {
                     return Err(bad("a directory of more entries than are read"));
@@ -446,53 +397,77 @@ impl XfsFs {
         Ok(())
     }
 
-    /// The inode number `path` names (links are not followed).
-    fn lookup(&self, path: &str) -> Option<u64> {
-        let mut ino = self.root;
-        for part in path.split('/').filter(|p| !p.is_empty()) {
-            let dir = self.inode(ino).ok()?;
-            if dir.kind() != FileKind::Dir {
-                return None;
-            }
-            ino = self
-                .list(&dir)
-                .ok()?
-                .into_iter()
-                .find(|(name, _)| name == part.as_bytes())?
-                .1;
-        }
-        Some(ino)
-    }
-
-    /// Whether `path` names something.
+    /// Whether `path` names something (links followed inside the volume).
     pub fn has(&self, path: &str) -> bool {
-        self.lookup(path).is_some()
+        inode_tree::has(self, path)
     }
 
     /// A small regular file's bytes, if it is there and readable.
     pub fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
-        let inode = self.inode(self.lookup(path)?).ok()?;
-        if inode.kind() != FileKind::File || inode.size > limit {
-            return None;
-        }
-        let mut bytes = Vec::new();
-        self.open(&inode).ok()?.read_to_end(&mut bytes).ok()?;
-        Some(bytes)
+        inode_tree::read_small(self, path, limit)
     }
 
-    fn open(&self, inode: &Inode) -> io::Result<FileReader<'_>> {
-        let extents = if inode.format == FORMAT_LOCAL {
-            Vec::new()
-        } else {
-            self.extents(inode)?
-        };
-        Ok(FileReader {
-            fs: self,
-            extents,
-            local: (inode.format == FORMAT_LOCAL).then(|| inode.fork.clone()),
-            at: 0,
-            size: inode.size,
-        })
+    /// Adds every entry below the filesystem's root to `builder` (see
+    /// [`inode_tree::walk`]).
+    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
+        inode_tree::walk(self, mount, builder)
+    }
+}
+
+impl Blocks for XfsFs {
+    fn block_size(&self) -> u64 {
+        self.block
+    }
+
+    fn read_blocks(&self, fsb: u64, within: u64, buf: &mut [u8]) -> io::Result<()> {
+        // A read stays inside the allocation group it starts in.
+        let count = (within + buf.len() as u64).div_ceil(self.block);
+        let agbno = fsb & ((1 << self.agblklog) - 1);
+        if agbno + count > self.agblocks {
+            return Err(bad(format!(
+                "blocks from {fsb} run past their allocation group"
+            )));
+        }
+        self.read(self.block_at(fsb)? + within, buf)
+    }
+}
+
+impl InodeTree for XfsFs {
+    type Inode = Inode;
+    const CONTENTS: Contents = Contents::Xfs;
+
+    fn root(&self) -> u64 {
+        self.root
+    }
+
+    fn listing_budget(&self) -> u64 {
+        self.volume.size().saturating_add(64 << 20)
+    }
+
+    fn inode(&self, ino: u64) -> io::Result<Inode> {
+        self.read_inode(ino)
+    }
+
+    fn stat(&self, inode: &Inode) -> Stat {
+        let kind = inode.kind();
+        Stat {
+            kind,
+            size: if kind == FileKind::File {
+                inode.size
+            } else {
+                0
+            },
+            mode: u32::from(inode.mode),
+            uid: inode.uid.into(),
+            gid: inode.gid.into(),
+        }
+    }
+
+    fn list(&self, dir: &Inode, budget: &mut u64) -> io::Result<Vec<(Vec<u8>, u64)>> {
+        if dir.kind() != FileKind::Dir {
+            return Err(bad("not a directory"));
+        }
+        self.list_dir(dir, budget)
     }
 
     fn link_target(&self, inode: &Inode) -> io::Result<Vec<u8>> {
@@ -502,7 +477,7 @@ impl XfsFs {
         }
         let extents = self.extents(inode)?;
         let mut raw = vec![0u8; self.block as usize];
-        self.read_mapped(&extents, 0, &mut raw)?;
+        extents.read(self, 0, &mut raw)?;
         // v5 remote links start with a 56-byte header.
         let from = if self.v5 && &raw[..4] == b"XSLM" {
             56
@@ -512,112 +487,17 @@ impl XfsFs {
         Ok(raw[from..(from + size).min(raw.len())].to_vec())
     }
 
-    /// Adds every entry below the filesystem's root to `builder`, each
-    /// name prefixed by `mount` (see [`super::ext::ExtFs::walk`]).
-    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
-        let mut pending = vec![(
-            self.root,
-            mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),
-            0,
-        )];
-        let mut seen = HashSet::new();
-        while let Some((ino, rel, depth)) = pending.pop() {
-            if builder.is_full() {
-                break;
-            }
-            if depth > MAX_DEPTH || !seen.insert(ino) {
-                builder.unread(
-                    1,
-                    &rel,
-                    "directory not listed: nested too deep, or reached twice",
-                );
-                continue;
-            }
-            let listed = self.inode(ino).and_then(|dir| self.list(&dir));
-            let mut children = match listed {
-                Ok(children) => children,
-                Err(e) if depth == 0 => {
-                    return Err(Contents::Xfs.error(format!("cannot list the top directory: {e}")));
-                }
-                Err(e) => {
-                    builder.unreadable(&rel, format!("cannot list directory: {e}"));
-                    continue;
-                }
-            };
-            children.sort();
-            let mut subdirs = Vec::new();
-            for (name, child_ino) in children {
-                let mut child = rel.clone();
-                if !child.is_empty() {
-                    child.push(b'/');
-                }
-                child.extend_from_slice(&name);
-                let inode = match self.inode(child_ino) {
-                    Ok(inode) => inode,
-                    Err(e) => {
-                        builder.unreadable(&child, format!("cannot read its inode: {e}"));
-                        continue;
-                    }
-                };
-                let entry = RawEntry {
-                    name: &child,
-                    kind: inode.kind(),
-                    size: if inode.kind() == FileKind::File {
-                        inode.size
-                    } else {
-                        0
-                    },
-                    mode: u32::from(inode.mode),
-                    uid: inode.uid.into(),
-                    gid: inode.gid.into(),
-                    link: None,
-                };
-                let descend = add_walked(
-                    builder,
-                    entry,
-                    || self.link_target(&inode),
-                    || self.open(&inode),
-                );
-                if descend {
-                    subdirs.push((child_ino, child, depth + 1));
-                }
-            }
-            pending.extend(subdirs.into_iter().rev());
-        }
-        Ok(())
-    }
-}
-
-/// A regular file's bytes, read through its extents as they are asked for.
-struct FileReader<'a> {
-    fs: &'a XfsFs,
-    extents: Vec<Extent>,
-    local: Option<Vec<u8>>,
-    at: u64,
-    size: u64,
-}
-
-impl Read for FileReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.size.saturating_sub(self.at);
-        let take = (buf.len() as u64).min(left).min(1 << 20) as usize;
-        if take == 0 {
-            return Ok(0);
-        }
-        match &self.local {
-            Some(bytes) => {
-                let from = self.at as usize;
-                let part = bytes
-                    .get(from..from + take)
-                    .ok_or_else(|| bad("an inline file larger than its inode"))?;
-                buf[..take].copy_from_slice(part);
-            }
-            None => self
-                .fs
-                .read_mapped(&self.extents, self.at, &mut buf[..take])?,
-        }
-        self.at += take as u64;
-        Ok(take)
+    fn open(&self, file: &Inode, limit: u64) -> io::Result<Box<dyn Read + Send + '_>> {
+        let content = if file.format == FORMAT_LOCAL {
+            Content::Inline(file.fork.clone())
+        } else {
+            Content::Mapped(self.extents(file)?)
+        };
+        Ok(Box::new(MappedFile::new(
+            self,
+            content,
+            file.size.min(limit),
+        )))
     }
 }
 
@@ -631,9 +511,9 @@ mod tests {
         let v: u128 = (1 << 127) | (5u128 << 73) | (1000u128 << 21) | 3;
         let mut rec = [0u8; 16];
         rec.copy_from_slice(&v.to_be_bytes());
-        let e = Extent::unpack(&rec);
+        let e = unpack_extent(&rec);
         assert_eq!(
-            (e.offset, e.block, e.count, e.unwritten),
+            (e.logical, e.block, e.count, e.unwritten),
             (5, 1000, 3, true)
         );
     }
