@@ -5,11 +5,13 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, layer};
+use imgscan_scanner::source::disk::device::SharedVolume;
 use imgscan_scanner::source::disk::ext::ExtFs;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(fs) = ExtFs::load(disk::memory(data), 0, data.len() as u64) else {
+    let volume = SharedVolume::new(disk::memory(data), 0, data.len() as u64);
+    let Ok(fs) = ExtFs::load(volume) else {
         return;
     };
     let _ = (fs.uuid(), fs.label(), fs.has("/etc/os-release"));

@@ -5,6 +5,7 @@
 #![no_main]
 
 use imgscan_fuzz::{disk, layer};
+use imgscan_scanner::source::disk::device::SharedVolume;
 use imgscan_scanner::source::disk::xfs::XfsFs;
 use libfuzzer_sys::fuzz_target;
 
@@ -13,7 +14,7 @@ const VOLUME: u64 = 512 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let len = VOLUME.max(data.len() as u64);
-    let Ok(fs) = XfsFs::load(disk::padded(data, len), 0, len) else {
+    let Ok(fs) = XfsFs::load(SharedVolume::new(disk::padded(data, len), 0, len)) else {
         return;
     };
     let _ = (fs.uuid(), fs.label(), fs.has("/etc/os-release"));

@@ -3,7 +3,7 @@
 //! journal left with unapplied transactions reads as `e2fsck` replays it.
 
 use imgscan_fixtures::{ext, requires};
-use imgscan_scanner::source::disk::device::Raw;
+use imgscan_scanner::source::disk::device::{Raw, SharedVolume};
 use imgscan_scanner::source::disk::ext::ExtFs;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ fn tools() -> bool {
 fn load(image: &Path) -> ExtFs {
     let file = std::fs::File::open(image).unwrap();
     let len = file.metadata().unwrap().len();
-    ExtFs::load(Box::new(Raw::new(file, 0, len)), 0, len).unwrap()
+    ExtFs::load(SharedVolume::new(Box::new(Raw::new(file, 0, len)), 0, len)).unwrap()
 }
 
 /// The regular files below `root`, as paths from it.

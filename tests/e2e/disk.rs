@@ -799,20 +799,28 @@ fn a_huge_unindexed_directory_is_read_whole() {
 /// ext2 and ext3 block pointers (a file reaching double indirection on
 /// 1 KiB blocks), inline data, meta block groups, 64 KiB blocks (whose
 /// record lengths are encoded), clusters, 128-byte inodes and 32-bit
-/// group descriptors.
+/// group descriptors; a file large enough to be fetched in pieces is
+/// scanned whole.
 #[test]
 fn every_ext_layout_reads_like_the_directory() {
     if !disk_tools() {
         return;
     }
     let tree = system_tree("ext-layouts-tree");
+    // Random bytes with a miner's pool line across the 2 MiB mark: it is
+    // found only when the pieces the readers fetch join up in order.
     let mut next = xorshift(7);
-    let big: Vec<u8> = (0..3 << 20).map(|_| next() as u8).collect();
+    let mut big: Vec<u8> = (0..3 << 20).map(|_| next() as u8).collect();
+    let pool = b"stratum+tcp://pool.supportxmr.com:3333 --donate-level 1";
+    big[(2 << 20) - 20..(2 << 20) - 20 + pool.len()].copy_from_slice(pool);
     std::fs::write(tree.join("srv/indirect.bin"), &big).unwrap();
     std::fs::write(tree.join("srv/tiny"), "inline\n").unwrap();
     std::fs::create_dir_all(tree.join("srv/small-dir")).unwrap();
     std::fs::write(tree.join("srv/small-dir/a"), "a").unwrap();
     let expected = files(&tree);
+    let (dir_report, _) = scan_json(&tree);
+    let found = dir_report["malware"].to_string();
+    assert!(found.contains("/srv/indirect.bin"), "{found}");
     let layouts: [(&str, &str, &[&str]); 7] = [
         ("ext2", "16M", &["-b", "1024"]),
         ("ext3", "16M", &[]),
@@ -825,6 +833,8 @@ fn every_ext_layout_reads_like_the_directory() {
     for (i, (kind, size, extra)) in layouts.into_iter().enumerate() {
         let image = ext_image(&tree, &format!("layout-{i}.img"), size, kind, extra);
         assert_eq!(files(&image), expected, "{kind} {extra:?}");
+        let (report, _) = scan_json(&image);
+        assert_eq!(report["malware"], dir_report["malware"], "{kind} {extra:?}");
     }
 }
 

@@ -5,6 +5,7 @@
 //! asked for.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 /// A filesystem's blocks, as its files' maps read them.
 pub trait Blocks: Sync {
@@ -91,7 +92,7 @@ impl BlockMap {
     }
 }
 
-/// Where a [`MappedFile`]'s bytes are.
+/// Where a file's bytes are.
 pub enum Content {
     /// In blocks of the volume.
     Mapped(BlockMap),
@@ -99,18 +100,40 @@ pub enum Content {
     Inline(Vec<u8>),
 }
 
+impl Content {
+    /// Fills `buf` from byte `offset` of the file.
+    pub fn read_at(&self, fs: &dyn Blocks, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        match self {
+            Content::Mapped(map) => map.read(fs, offset, buf),
+            Content::Inline(bytes) => {
+                let part = usize::try_from(offset)
+                    .ok()
+                    .and_then(|from| bytes.get(from..from.checked_add(buf.len())?))
+                    .ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "a file kept in its inode is shorter than its size",
+                        )
+                    })?;
+                buf.copy_from_slice(part);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A file's first `size` bytes, read through its block map as they are
 /// asked for.
 pub struct MappedFile<'a> {
     fs: &'a dyn Blocks,
-    content: Content,
+    content: Arc<Content>,
     at: u64,
     size: u64,
 }
 
 impl<'a> MappedFile<'a> {
     /// The first `size` bytes of a file whose `content` lies on `fs`.
-    pub fn new(fs: &'a dyn Blocks, content: Content, size: u64) -> Self {
+    pub fn new(fs: &'a dyn Blocks, content: Arc<Content>, size: u64) -> Self {
         MappedFile {
             fs,
             content,
@@ -127,19 +150,7 @@ impl Read for MappedFile<'_> {
         if take == 0 {
             return Ok(0);
         }
-        match &self.content {
-            Content::Inline(bytes) => {
-                let from = self.at as usize;
-                let part = bytes.get(from..from + take).ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "a file kept in its inode is shorter than its size",
-                    )
-                })?;
-                buf[..take].copy_from_slice(part);
-            }
-            Content::Mapped(map) => map.read(self.fs, self.at, &mut buf[..take])?,
-        }
+        self.content.read_at(self.fs, self.at, &mut buf[..take])?;
         self.at += take as u64;
         Ok(take)
     }
@@ -178,7 +189,7 @@ mod tests {
             run(0, 10, 2, false),
             run(3, 20, 1, true),
         ]);
-        let mut file = MappedFile::new(&Numbered, Content::Mapped(map), 26);
+        let mut file = MappedFile::new(&Numbered, Arc::new(Content::Mapped(map)), 26);
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).unwrap();
         let mut want = vec![10u8; 4];

@@ -6,7 +6,8 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, TryLockError};
 
 /// Random access to a disk's virtual bytes.
 pub trait Device {
@@ -63,21 +64,31 @@ impl Device for Memory {
 }
 
 /// One volume of a disk (`start..start + len`), read by a filesystem
-/// reader from several threads at once.
+/// reader from several threads at once. It can hold several handles on
+/// the same bytes: a read takes whichever is free, so threads reading a
+/// compressed image inflate its clusters in parallel.
 pub struct SharedVolume {
-    disk: Mutex<BoxedDevice>,
+    disks: Vec<Mutex<BoxedDevice>>,
     start: u64,
     len: u64,
+    /// Which handle a read waits for when all are busy.
+    next: AtomicUsize,
 }
 
 impl SharedVolume {
     /// The volume `start..start + len` of `disk`.
     pub fn new(disk: BoxedDevice, start: u64, len: u64) -> Self {
         SharedVolume {
-            disk: Mutex::new(disk),
+            disks: vec![Mutex::new(disk)],
             start,
             len,
+            next: AtomicUsize::new(0),
         }
+    }
+
+    /// Adds another handle on the same bytes.
+    pub fn add_handle(&mut self, disk: BoxedDevice) {
+        self.disks.push(Mutex::new(disk));
     }
 
     /// The volume's size in bytes.
@@ -88,7 +99,18 @@ impl SharedVolume {
     /// Fills `buf` from byte `at` of the volume; past its end is an error.
     pub fn read(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
         check_range(at, buf.len(), self.len)?;
-        let mut disk = self.disk.lock().unwrap_or_else(PoisonError::into_inner);
+        for disk in &self.disks {
+            let mut free = match disk.try_lock() {
+                Ok(free) => free,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            return free.read_at(self.start + at, buf);
+        }
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.disks.len();
+        let mut disk = self.disks[turn]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         disk.read_at(self.start + at, buf)
     }
 }

@@ -3,12 +3,15 @@
 //!
 //! The walk lists directories depth first in name order on the calling
 //! thread; reader threads fetch the files' bytes and the links' targets
-//! ahead of it, and the entries join the layer in walk order. What is
-//! fetched ahead is bounded in entries and bytes; a file larger than that
-//! is streamed in its turn. A directory reached twice is not listed again,
+//! ahead of it (a large file in pieces, by all of them at once, so that
+//! inflating a compressed image's clusters is spread over every core),
+//! and the entries join the layer in walk order. What is fetched ahead is
+//! bounded in entries and bytes; a file larger than that is streamed in
+//! its turn. A directory reached twice is not listed again,
 //! and the directory bytes read over a whole volume are bounded, so a
 //! hostile tree of looping or shared blocks ends.
 
+use super::block_map::{Blocks, Content, MappedFile};
 use super::error::DiskError;
 use super::partitions::Contents;
 use crate::layer::walked::add_walked;
@@ -17,7 +20,7 @@ use imgscan_sbom::FileKind;
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Deepest directory listed.
 const MAX_DEPTH: usize = 1024;
@@ -27,6 +30,8 @@ pub const MAX_DIR_ENTRIES: usize = 1 << 20;
 const MAX_AHEAD: usize = 256;
 /// Most bytes fetched ahead of the walk (one larger file goes alone).
 const MAX_AHEAD_BYTES: u64 = 64 << 20;
+/// Bytes of one piece of a large file fetched by one reader.
+const PIECE_BYTES: u64 = 1 << 20;
 /// Symbolic links followed by one lookup, as the kernel allows.
 const MAX_LINKS_FOLLOWED: usize = 40;
 
@@ -45,7 +50,7 @@ pub struct Stat {
 }
 
 /// A filesystem whose files are found by inode number.
-pub trait InodeTree: Sync {
+pub trait InodeTree: Blocks {
     /// A parsed inode.
     type Inode: Send;
     /// Which filesystem this is, for errors.
@@ -63,8 +68,22 @@ pub trait InodeTree: Sync {
     fn list(&self, dir: &Self::Inode, budget: &mut u64) -> io::Result<Vec<(Vec<u8>, u64)>>;
     /// A symbolic link's target.
     fn link_target(&self, link: &Self::Inode) -> io::Result<Vec<u8>>;
-    /// A regular file's first `limit` bytes (fewer if it is shorter).
-    fn open(&self, file: &Self::Inode, limit: u64) -> io::Result<Box<dyn Read + Send + '_>>;
+    /// Where a regular file's first `limit` bytes are.
+    fn content(&self, file: &Self::Inode, limit: u64) -> io::Result<Content>;
+}
+
+/// A regular file's first `limit` bytes (fewer if it is shorter).
+pub fn open<'f, T: InodeTree>(
+    fs: &'f T,
+    file: &T::Inode,
+    limit: u64,
+) -> io::Result<MappedFile<'f>> {
+    let size = fs.stat(file).size.min(limit);
+    Ok(MappedFile::new(
+        fs,
+        Arc::new(fs.content(file, limit)?),
+        size,
+    ))
 }
 
 /// The inode `path` names, symbolic links followed inside the volume.
@@ -146,8 +165,13 @@ pub fn read_small<T: InodeTree>(fs: &T, path: &str, limit: u64) -> Option<Vec<u8
         return None;
     }
     let mut bytes = Vec::new();
-    fs.open(&inode, limit).ok()?.read_to_end(&mut bytes).ok()?;
+    open(fs, &inode, limit).ok()?.read_to_end(&mut bytes).ok()?;
     Some(bytes)
+}
+
+/// How many threads fetch files ahead of a walk.
+pub fn reader_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Adds every entry below the root of `fs` to `builder`, each name
@@ -159,8 +183,8 @@ pub fn walk<T: InodeTree>(
     mount: &[u8],
     builder: &mut LayerBuilder<'_>,
 ) -> Result<(), DiskError> {
-    let readers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (jobs, queue) = sync_channel::<Fetch<T::Inode>>(MAX_AHEAD);
+    let readers = reader_threads();
+    let (jobs, queue) = sync_channel::<Job<T::Inode>>(MAX_AHEAD);
     let queue = Mutex::new(queue);
     std::thread::scope(|scope| {
         for _ in 0..readers {
@@ -242,30 +266,45 @@ fn list_all<T: InodeTree>(
     Ok(())
 }
 
-/// What a reader thread is asked to fetch: a file's first `bytes` bytes,
-/// or a link's target.
-struct Fetch<I> {
-    inode: I,
-    link: bool,
-    bytes: u64,
-    reply: SyncSender<io::Result<Vec<u8>>>,
+/// What a reader thread is asked to fetch.
+enum Fetch<I> {
+    /// A link's target.
+    Link(I),
+    /// A file's first `bytes` bytes.
+    File(I, u64),
+    /// `len` bytes from `offset` of a file whose blocks are known.
+    Piece {
+        content: Arc<Content>,
+        offset: u64,
+        len: u64,
+    },
 }
 
+/// A fetch and where its bytes go.
+type Job<I> = (Fetch<I>, SyncSender<io::Result<Vec<u8>>>);
+
 /// A reader thread: fetches until the walk is over.
-fn serve<T: InodeTree>(fs: &T, queue: &Mutex<Receiver<Fetch<T::Inode>>>) {
+fn serve<T: InodeTree>(fs: &T, queue: &Mutex<Receiver<Job<T::Inode>>>) {
     loop {
         let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = job else { return };
-        let fetched = if job.link {
-            fs.link_target(&job.inode)
-        } else {
-            fs.open(&job.inode, job.bytes).and_then(|file| {
-                let mut bytes = Vec::with_capacity(job.bytes as usize);
-                file.take(job.bytes).read_to_end(&mut bytes)?;
-                Ok(bytes)
-            })
+        let Ok((fetch, reply)) = job else { return };
+        let fetched = match fetch {
+            Fetch::Link(inode) => fs.link_target(&inode),
+            Fetch::File(inode, bytes) => open(fs, &inode, bytes).and_then(|mut file| {
+                let mut read = Vec::with_capacity(bytes as usize);
+                file.read_to_end(&mut read)?;
+                Ok(read)
+            }),
+            Fetch::Piece {
+                content,
+                offset,
+                len,
+            } => {
+                let mut piece = vec![0u8; len as usize];
+                content.read_at(fs, offset, &mut piece).map(|()| piece)
+            }
         };
-        let _ = job.reply.send(fetched);
+        let _ = reply.send(fetched);
     }
 }
 
@@ -273,17 +312,19 @@ fn serve<T: InodeTree>(fs: &T, queue: &Mutex<Receiver<Fetch<T::Inode>>>) {
 struct Queued<I> {
     name: Vec<u8>,
     stat: Stat,
-    content: Content<I>,
+    content: Pending<I>,
     /// How many bytes the builder reads of it (held ahead while fetched).
     bytes: u64,
 }
 
 /// Where a queued entry's bytes come from.
-enum Content<I> {
+enum Pending<I> {
     /// It has none (a directory, a special file).
     None,
-    /// A reader thread is fetching them.
-    Fetched(Receiver<io::Result<Vec<u8>>>),
+    /// Reader threads are fetching them, in one piece or several.
+    Fetched(Vec<Receiver<io::Result<Vec<u8>>>>),
+    /// They cannot be read: why.
+    Failed(io::Error),
     /// A file too large to hold ahead: streamed when its turn comes.
     Streamed(I),
 }
@@ -293,7 +334,7 @@ struct Ahead<'f, T: InodeTree> {
     fs: &'f T,
     pending: VecDeque<Queued<T::Inode>>,
     bytes: u64,
-    jobs: SyncSender<Fetch<T::Inode>>,
+    jobs: SyncSender<Job<T::Inode>>,
 }
 
 impl<T: InodeTree> Ahead<'_, T> {
@@ -309,12 +350,12 @@ impl<T: InodeTree> Ahead<'_, T> {
         let mut entry = Queued {
             name,
             stat,
-            content: Content::None,
+            content: Pending::None,
             bytes,
         };
         let reads = matches!(entry.stat.kind, FileKind::File | FileKind::Symlink);
         if reads && bytes > MAX_AHEAD_BYTES {
-            entry.content = Content::Streamed(inode);
+            entry.content = Pending::Streamed(inode);
             self.pending.push_back(entry);
             return;
         }
@@ -324,20 +365,44 @@ impl<T: InodeTree> Ahead<'_, T> {
             self.settle_first(builder);
         }
         if reads {
-            let (reply, fetched) = sync_channel(1);
-            let job = Fetch {
-                inode,
-                link: entry.stat.kind == FileKind::Symlink,
-                bytes,
-                reply,
+            let fetches = match entry.stat.kind {
+                FileKind::Symlink => Ok(vec![Fetch::Link(inode)]),
+                _ if bytes > 2 * PIECE_BYTES => self.pieces(&inode, bytes),
+                _ => Ok(vec![Fetch::File(inode, bytes)]),
             };
-            // The readers outlive the walk; a send fails only if they
-            // all died, and then the entry reads as unreadable.
-            let _ = self.jobs.send(job);
-            entry.content = Content::Fetched(fetched);
+            entry.content = match fetches {
+                Ok(fetches) => Pending::Fetched(self.send(fetches)),
+                Err(e) => Pending::Failed(e),
+            };
             self.bytes += bytes;
         }
         self.pending.push_back(entry);
+    }
+
+    /// A large file's first `bytes` bytes as pieces for several readers.
+    fn pieces(&self, inode: &T::Inode, bytes: u64) -> io::Result<Vec<Fetch<T::Inode>>> {
+        let content = Arc::new(self.fs.content(inode, bytes)?);
+        Ok((0..bytes.div_ceil(PIECE_BYTES))
+            .map(|i| Fetch::Piece {
+                content: Arc::clone(&content),
+                offset: i * PIECE_BYTES,
+                len: PIECE_BYTES.min(bytes - i * PIECE_BYTES),
+            })
+            .collect())
+    }
+
+    /// Hands `fetches` to the readers; their replies, in order.
+    fn send(&self, fetches: Vec<Fetch<T::Inode>>) -> Vec<Receiver<io::Result<Vec<u8>>>> {
+        fetches
+            .into_iter()
+            .map(|fetch| {
+                let (reply, fetched) = sync_channel(1);
+                // The readers outlive the walk; a send fails only if they
+                // all died, and then the entry reads as unreadable.
+                let _ = self.jobs.send((fetch, reply));
+                fetched
+            })
+            .collect()
     }
 
     /// Adds the oldest entry, waiting for its bytes; `false` when none.
@@ -356,19 +421,16 @@ impl<T: InodeTree> Ahead<'_, T> {
             link: None,
         };
         match entry.content {
-            Content::None => {
+            Pending::None => {
                 let _ = builder.add(raw, None);
             }
-            Content::Streamed(inode) => {
+            Pending::Streamed(inode) => {
                 let no_link = || Err(io::Error::other("not a link"));
-                add_walked(builder, raw, no_link, || self.fs.open(&inode, entry.bytes));
+                add_walked(builder, raw, no_link, || open(self.fs, &inode, entry.bytes));
             }
-            Content::Fetched(fetched) => {
+            Pending::Fetched(_) | Pending::Failed(_) => {
                 self.bytes -= entry.bytes;
-                let bytes = fetched
-                    .recv()
-                    .unwrap_or_else(|_| Err(io::Error::other("the reader thread stopped")));
-                let bytes = std::cell::Cell::new(Some(bytes));
+                let bytes = std::cell::Cell::new(Some(gather(entry.content)));
                 let take = || {
                     bytes
                         .take()
@@ -379,4 +441,25 @@ impl<T: InodeTree> Ahead<'_, T> {
         }
         true
     }
+}
+
+/// A fetched entry's bytes: its pieces joined, or the first error.
+fn gather<I>(content: Pending<I>) -> io::Result<Vec<u8>> {
+    let replies = match content {
+        Pending::Fetched(replies) => replies,
+        Pending::Failed(e) => return Err(e),
+        Pending::None | Pending::Streamed(_) => return Ok(Vec::new()),
+    };
+    let mut pieces = Vec::with_capacity(replies.len());
+    for reply in replies {
+        let piece = reply
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader thread stopped")))?;
+        pieces.push(piece);
+    }
+    Ok(if pieces.len() == 1 {
+        pieces.remove(0)
+    } else {
+        pieces.concat()
+    })
 }

@@ -27,12 +27,18 @@ pub mod xfs;
 pub use error::DiskError;
 
 use crate::layer::LayerBuilder;
-use device::{BoxedDevice, Device};
+use device::{BoxedDevice, Device, SharedVolume};
 use ext::ExtFs;
 use lvm::{LogicalVolume, PhysicalVolume, PlacedVolume};
 use partitions::{Contents, LVM_PV, Partition, contents, partitions};
 use std::path::Path;
 use xfs::XfsFs;
+
+/// Handles opened on a filesystem's volume: one for the thread listing
+/// it and one for each reader thread.
+fn handles() -> usize {
+    1 + inode_tree::reader_threads()
+}
 
 /// Most ext volumes opened on one disk (each holds its own reader).
 const MAX_EXT_VOLUMES: usize = 16;
@@ -156,15 +162,16 @@ struct Survey {
 
 impl Survey {
     /// Files `device` (the bytes of `volume`, from `start`) by what it
-    /// holds; `reopen` gives another handle on the same bytes. Returns
-    /// the volume back when it is an LVM physical volume.
+    /// holds; `reopen` gives another handle on the same bytes (a
+    /// filesystem gets one for each thread that reads it). Returns the
+    /// volume back when it is an LVM physical volume.
     fn sort(
         &mut self,
         builder: &mut LayerBuilder<'_>,
         volume: Volume,
         device: &mut dyn Device,
         start: u64,
-        reopen: impl FnOnce() -> Result<BoxedDevice, DiskError>,
+        mut reopen: impl FnMut() -> Result<BoxedDevice, DiskError>,
     ) -> Result<Option<Volume>, DiskError> {
         let held = contents(device, start).map_err(|e| DiskError::Volume {
             volume: volume.name.clone(),
@@ -175,10 +182,14 @@ impl Survey {
                 format!("filesystem past the first {MAX_EXT_VOLUMES}, not read")
             }
             Contents::Ext | Contents::Xfs => {
+                let mut shared = SharedVolume::new(reopen()?, start, volume.len);
+                for _ in 1..handles() {
+                    shared.add_handle(reopen()?);
+                }
                 let loaded = if held == Contents::Ext {
-                    ExtFs::load(reopen()?, start, volume.len).map(Filesystem::Ext)
+                    ExtFs::load(shared).map(Filesystem::Ext)
                 } else {
-                    XfsFs::load(reopen()?, start, volume.len).map(Filesystem::Xfs)
+                    XfsFs::load(shared).map(Filesystem::Xfs)
                 };
                 match loaded {
                     Ok(fs) => {

@@ -7,14 +7,14 @@
 //! block number, count and depth is checked against the volume before it
 //! is used. Walking is [`super::inode_tree`]'s.
 
-use super::block_map::{BlockMap, Blocks, Content, MappedFile, Run};
-use super::device::{BoxedDevice, SharedVolume};
+use super::block_map::{BlockMap, Blocks, Content, Run};
+use super::device::SharedVolume;
 use super::error::DiskError;
 use super::inode_tree::{self, InodeTree, MAX_DIR_ENTRIES, Stat};
 use super::partitions::Contents;
 use crate::layer::LayerBuilder;
 use imgscan_sbom::FileKind;
-use std::io::{self, Read};
+use std::io;
 
 /// Directory data lives below this logical offset; leaf and free-index
 /// blocks above it.
@@ -106,10 +106,10 @@ pub struct XfsFs {
 }
 
 impl XfsFs {
-    /// Loads the XFS volume `start..start + len` of `disk`. A filesystem
-    /// larger than its volume (a truncated image) is refused.
-    pub fn load(disk: BoxedDevice, start: u64, len: u64) -> Result<Self, DiskError> {
-        let volume = SharedVolume::new(disk, start, len);
+    /// Loads the XFS filesystem of `volume`. A filesystem larger than its
+    /// volume (a truncated image) is refused.
+    pub fn load(volume: SharedVolume) -> Result<Self, DiskError> {
+        let len = volume.size();
         let mut sb = [0u8; 512];
         volume
             .read(0, &mut sb)
@@ -487,17 +487,12 @@ impl InodeTree for XfsFs {
         Ok(raw[from..(from + size).min(raw.len())].to_vec())
     }
 
-    fn open(&self, file: &Inode, limit: u64) -> io::Result<Box<dyn Read + Send + '_>> {
-        let content = if file.format == FORMAT_LOCAL {
+    fn content(&self, file: &Inode, _limit: u64) -> io::Result<Content> {
+        Ok(if file.format == FORMAT_LOCAL {
             Content::Inline(file.fork.clone())
         } else {
             Content::Mapped(self.extents(file)?)
-        };
-        Ok(Box::new(MappedFile::new(
-            self,
-            content,
-            file.size.min(limit),
-        )))
+        })
     }
 }
 

@@ -13,8 +13,8 @@ mod journal;
 mod mapping;
 mod superblock;
 
-use super::block_map::{Blocks, Content, MappedFile};
-use super::device::{BoxedDevice, SharedVolume};
+use super::block_map::{Blocks, Content};
+use super::device::SharedVolume;
 use super::error::DiskError;
 use super::inode_tree::{self, InodeTree, MAX_DIR_ENTRIES, Stat};
 use super::partitions::Contents;
@@ -45,10 +45,10 @@ pub struct ExtFs {
 }
 
 impl ExtFs {
-    /// Loads the filesystem of the volume `start..start + len` of `disk`.
-    /// A filesystem larger than its volume (a truncated image) is refused.
-    pub fn load(disk: BoxedDevice, start: u64, len: u64) -> Result<Self, DiskError> {
-        let volume = SharedVolume::new(disk, start, len);
+    /// Loads the filesystem of `volume`. A filesystem larger than its
+    /// volume (a truncated image) is refused.
+    pub fn load(volume: SharedVolume) -> Result<Self, DiskError> {
+        let len = volume.size();
         let error = |e: io::Error| Contents::Ext.error(e.to_string());
         let mut raw = [0u8; 1024];
         volume.read(1024, &mut raw).map_err(error)?;
@@ -135,8 +135,8 @@ impl ExtFs {
         inode_tree::walk(self, mount, builder)
     }
 
-    /// The map of a file's first `bytes` bytes.
-    fn content(&self, inode: &Inode, bytes: u64) -> io::Result<Content> {
+    /// Where a file's first `bytes` bytes are.
+    fn blocks_of(&self, inode: &Inode, bytes: u64) -> io::Result<Content> {
         if inode.has(INLINE_DATA_FL) {
             return Ok(Content::Inline(inode.inline_bytes()));
         }
@@ -263,7 +263,7 @@ impl InodeTree for ExtFs {
         }
         *budget -= dir.size;
         let blocks = dir.size.div_ceil(size);
-        let Content::Mapped(map) = self.content(dir, dir.size)? else {
+        let Content::Mapped(map) = self.blocks_of(dir, dir.size)? else {
             unreachable!("only inline directories are kept in the inode");
         };
         let mut raw = vec![0u8; size as usize];
@@ -284,15 +284,13 @@ impl InodeTree for ExtFs {
         }
         Self::readable(link)?;
         let mut target = Vec::with_capacity(size);
-        self.open(link, size as u64)?.read_to_end(&mut target)?;
+        inode_tree::open(self, link, size as u64)?.read_to_end(&mut target)?;
         Ok(target)
     }
 
-    fn open(&self, file: &Inode, limit: u64) -> io::Result<Box<dyn Read + Send + '_>> {
+    fn content(&self, file: &Inode, limit: u64) -> io::Result<Content> {
         Self::readable(file)?;
-        let bytes = file.size.min(limit);
-        let content = self.content(file, bytes)?;
-        Ok(Box::new(MappedFile::new(self, content, bytes)))
+        self.blocks_of(file, file.size.min(limit))
     }
 }
 
@@ -304,6 +302,6 @@ mod tests {
     #[test]
     fn a_blank_volume_is_not_an_ext_filesystem() {
         let disk = Box::new(Memory(vec![0u8; 8192]));
-        assert!(ExtFs::load(disk, 0, 8192).is_err());
+        assert!(ExtFs::load(SharedVolume::new(disk, 0, 8192)).is_err());
     }
 }
