@@ -174,8 +174,10 @@ ln "$root/etc/fstab" "$root/srv/hard"
 for i in $(seq 1 40); do : >"$root/usr/bin/tool-$i"; done
 mke2fs -q -F -t ext4 -b 1024 -N 64 -O ^has_journal -d "$root" "$work/ext4.img" 256K
 mke2fs -q -F -t ext2 -b 1024 -N 64 -L data -d "$root" "$work/ext2.img" 256K
+mke2fs -q -F -t ext4 -b 1024 -N 64 -O ^has_journal,inline_data -d "$root" "$work/inline.img" 256K
 seed ext "$work/ext4.img"
 seed ext "$work/ext2.img"
+seed ext "$work/inline.img"
 seed partitions "$work/ext4.img" bare-ext4.img
 if have sfdisk; then
   for label in gpt dos; do

@@ -4,8 +4,9 @@
 //! is still being read. A worker also looks inside the compressed files and
 //! archives it is handed ([`crate::nested`]), and hashes the files the
 //! pass asks digests of (package integrity), so hashing does not hold up
-//! the pass thread either. The queue is bounded, so at most a few files
-//! are in memory at once.
+//! the pass thread either. The queue is bounded in files and in bytes:
+//! deep enough that the workers keep busy while the pass waits on a slow
+//! read, shallow enough that little is in memory at once.
 
 use crate::malware::{RuleHit, RuleScanError, RuleScanner};
 use crate::nested::{InnerPath, NestedError, NestedLimits, scan_file};
@@ -15,6 +16,39 @@ use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
+
+/// Most files queued or being scanned, per worker.
+const QUEUED_PER_WORKER: usize = 32;
+/// Most bytes queued or being scanned (one larger file goes alone).
+const MAX_QUEUED_BYTES: u64 = 64 << 20;
+
+/// Bytes handed to the workers and not yet scanned.
+#[derive(Default)]
+struct Queued {
+    bytes: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl Queued {
+    /// Waits until `len` more bytes fit, and counts them.
+    fn take(&self, len: u64) {
+        let mut bytes = self.bytes.lock().unwrap_or_else(PoisonError::into_inner);
+        while *bytes > 0 && *bytes + len > MAX_QUEUED_BYTES {
+            bytes = self
+                .freed
+                .wait(bytes)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *bytes += len;
+    }
+
+    /// Counts `len` bytes as scanned.
+    fn give(&self, len: u64) {
+        let mut bytes = self.bytes.lock().unwrap_or_else(PoisonError::into_inner);
+        *bytes -= len;
+        self.freed.notify_all();
+    }
+}
 
 /// One file to scan: its path and bytes, and the digests to compute of
 /// them, if any.
@@ -82,6 +116,7 @@ impl FileVerdict {
 pub struct ScanPool {
     jobs: SyncSender<Job>,
     hashed: Arc<(Mutex<Hashed>, Condvar)>,
+    queued: Arc<Queued>,
 }
 
 impl ScanPool {
@@ -117,6 +152,7 @@ impl ScanPool {
     }
 
     fn send(&self, job: Job) {
+        self.queued.take(job.data.len() as u64);
         // The workers outlive every submit inside `with_scan_pool`.
         let _ = self.jobs.send(job);
     }
@@ -157,7 +193,8 @@ pub fn with_scan_pool<T>(
     work: impl FnOnce(&ScanPool) -> T,
 ) -> (T, Vec<FileVerdict>) {
     let workers = workers.max(1);
-    let (jobs, queue) = sync_channel::<Job>(workers * 2);
+    let (jobs, queue) = sync_channel::<Job>(workers * QUEUED_PER_WORKER);
+    let queued = Arc::new(Queued::default());
     let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
     let hashed = Arc::new((Mutex::new(Hashed::default()), Condvar::new()));
     let verdicts = Mutex::new(Vec::new());
@@ -165,6 +202,7 @@ pub fn with_scan_pool<T>(
         for _ in 0..workers {
             let queue = Arc::clone(&queue);
             let hashed = Arc::clone(&hashed);
+            let queued = Arc::clone(&queued);
             let verdicts = &verdicts;
             scope.spawn(move || {
                 let mut scanner = RuleScanner::new(rules, settings.timeout);
@@ -174,6 +212,7 @@ pub fn with_scan_pool<T>(
                     // Digests first: the pass may be waiting for them.
                     hash(&job, &hashed);
                     let found = scan_file(&mut scanner, settings.nested, &job.path, &job.data);
+                    queued.give(job.data.len() as u64);
                     if !found.is_empty()
                         && let Ok(mut all) = verdicts.lock()
                     {
@@ -182,7 +221,11 @@ pub fn with_scan_pool<T>(
                 }
             });
         }
-        let pool = ScanPool { jobs, hashed };
+        let pool = ScanPool {
+            jobs,
+            hashed,
+            queued,
+        };
         let result = work(&pool);
         drop(pool);
         result
