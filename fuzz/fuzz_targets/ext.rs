@@ -6,6 +6,7 @@
 
 use imgscan_fuzz::{disk, layer};
 use imgscan_scanner::source::disk::device::SharedVolume;
+use imgscan_scanner::source::disk::inode_tree;
 use imgscan_scanner::source::disk::ext::ExtFs;
 use libfuzzer_sys::fuzz_target;
 
@@ -14,10 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(fs) = ExtFs::load(volume) else {
         return;
     };
-    let _ = (fs.uuid(), fs.label(), fs.has("/etc/os-release"));
-    let _ = fs.read_small("/etc/fstab", 1 << 20);
+    let _ = (fs.uuid(), fs.label(), inode_tree::has(&fs, "/etc/os-release"));
+    let _ = inode_tree::read_small(&fs, "/etc/fstab", 1 << 20);
     layer::pass(|builder| {
         builder.walk_volume();
-        let _ = fs.walk(b"", builder);
+        let _ = inode_tree::walk(&fs, b"", builder);
     });
 });

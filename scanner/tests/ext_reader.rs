@@ -5,6 +5,7 @@
 use imgscan_fixtures::{ext, requires};
 use imgscan_scanner::source::disk::device::{Raw, SharedVolume};
 use imgscan_scanner::source::disk::ext::ExtFs;
+use imgscan_scanner::source::disk::inode_tree;
 use std::path::{Path, PathBuf};
 
 fn tools() -> bool {
@@ -70,33 +71,26 @@ fn every_layout_reads_back_byte_for_byte() {
     let root = tree(scratch.path());
     let mut paths = Vec::new();
     regular_files(&root, &root, &mut paths);
-    let layouts: [(&str, &str, &[&str]); 8] = [
-        ("ext2", "16M", &["-b", "1024"]),
-        ("ext3", "16M", &[]),
-        ("ext4", "16M", &[]),
-        ("ext4", "16M", &["-O", "inline_data"]),
-        ("ext4", "16M", &["-O", "meta_bg,^resize_inode"]),
-        ("ext4", "64M", &["-b", "65536"]),
-        ("ext4", "32M", &["-O", "bigalloc", "-C", "16384"]),
-        ("ext4", "16M", &["-O", "^64bit,^metadata_csum", "-I", "128"]),
-    ];
-    for (i, (kind, size, extra)) in layouts.into_iter().enumerate() {
+    for (i, (kind, size, extra)) in ext::LAYOUTS.into_iter().enumerate() {
         let image = scratch.path().join(format!("layout-{i}.img"));
         ext::make(&root, &image, size, kind, extra);
         let fs = load(&image);
         for path in &paths {
             let name = format!("/{}", path.display());
             let want = std::fs::read(root.join(path)).unwrap();
-            let got = fs.read_small(&name, 64 << 20);
+            let got = inode_tree::read_small(&fs, &name, 64 << 20);
             assert!(got.as_ref() == Some(&want), "{kind} {extra:?}: {name}");
         }
         // Links are followed inside the volume.
         assert_eq!(
-            fs.read_small("/srv/motd-link", 1 << 20).as_deref(),
+            inode_tree::read_small(&fs, "/srv/motd-link", 1 << 20).as_deref(),
             Some("welcome ".repeat(700).as_bytes()),
             "{kind} {extra:?}"
         );
-        assert!(fs.has("/srv/many/entry-0599") && !fs.has("/srv/many/entry-0600"));
+        assert!(
+            inode_tree::has(&fs, "/srv/many/entry-0599")
+                && !inode_tree::has(&fs, "/srv/many/entry-0600")
+        );
     }
 }
 
@@ -127,9 +121,9 @@ fn a_journal_left_unapplied_reads_as_e2fsck_replays_it() {
     let replayed = ext::replayed_by_e2fsck(&image, &scratch.path().join("replayed.img"));
     let fs = load(&image);
     for path in ["/etc/motd", "/etc/cron.d/job", "/srv/big.bin"] {
-        let got = fs.read_small(path, 64 << 20).unwrap();
+        let got = inode_tree::read_small(&fs, path, 64 << 20).unwrap();
         assert_eq!(got, ext::cat(&replayed, path), "{path}");
     }
-    let motd = fs.read_small("/etc/motd", 1 << 20).unwrap();
+    let motd = inode_tree::read_small(&fs, "/etc/motd", 1 << 20).unwrap();
     assert_eq!(&motd[..5], b"\xC0\x3B\x39\x98z", "the replay is seen");
 }

@@ -795,12 +795,9 @@ fn a_huge_unindexed_directory_is_read_whole() {
     );
 }
 
-/// Every ext layout mke2fs makes reads like the tree it was made from:
-/// ext2 and ext3 block pointers (a file reaching double indirection on
-/// 1 KiB blocks), inline data, meta block groups, 64 KiB blocks (whose
-/// record lengths are encoded), clusters, 128-byte inodes and 32-bit
-/// group descriptors; a file large enough to be fetched in pieces is
-/// scanned whole.
+/// Every ext layout mke2fs makes (`imgscan_fixtures::ext::LAYOUTS`)
+/// reads like the tree it was made from; a file large enough to be
+/// fetched in pieces is scanned whole.
 #[test]
 fn every_ext_layout_reads_like_the_directory() {
     if !disk_tools() {
@@ -821,16 +818,7 @@ fn every_ext_layout_reads_like_the_directory() {
     let (dir_report, _) = scan_json(&tree);
     let found = dir_report["malware"].to_string();
     assert!(found.contains("/srv/indirect.bin"), "{found}");
-    let layouts: [(&str, &str, &[&str]); 7] = [
-        ("ext2", "16M", &["-b", "1024"]),
-        ("ext3", "16M", &[]),
-        ("ext4", "16M", &["-O", "inline_data"]),
-        ("ext4", "16M", &["-O", "meta_bg,^resize_inode"]),
-        ("ext4", "64M", &["-b", "65536"]),
-        ("ext4", "32M", &["-O", "bigalloc", "-C", "16384"]),
-        ("ext4", "16M", &["-O", "^64bit,^metadata_csum", "-I", "128"]),
-    ];
-    for (i, (kind, size, extra)) in layouts.into_iter().enumerate() {
+    for (i, (kind, size, extra)) in imgscan_fixtures::ext::LAYOUTS.into_iter().enumerate() {
         let image = ext_image(&tree, &format!("layout-{i}.img"), size, kind, extra);
         assert_eq!(files(&image), expected, "{kind} {extra:?}");
         let (report, _) = scan_json(&image);

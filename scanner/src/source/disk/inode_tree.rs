@@ -133,6 +133,19 @@ pub fn lookup<T: InodeTree>(fs: &T, path: &[u8]) -> io::Result<T::Inode> {
     Ok(inode)
 }
 
+/// The file type the type bits of a POSIX mode give.
+pub fn kind_of_mode(mode: u16) -> FileKind {
+    match mode & 0o170000 {
+        0o040000 => FileKind::Dir,
+        0o120000 => FileKind::Symlink,
+        0o010000 => FileKind::Fifo,
+        0o140000 => FileKind::Socket,
+        0o020000 => FileKind::CharDevice,
+        0o060000 => FileKind::BlockDevice,
+        _ => FileKind::File,
+    }
+}
+
 /// A filesystem UUID as `blkid` prints it.
 pub fn uuid_text(uuid: &[u8; 16]) -> String {
     let h = hex::encode(uuid);

@@ -1,7 +1,7 @@
 //! VM disk images (raw, qcow2, VHD, VHDX, VMDK, or the disks of an OVA)
 //! read as one layer: the partitions of every disk are found (GPT, MBR, or
-//! a bare filesystem), the ext2/3/4 volume that holds the OS
-//! (`/etc/os-release`) is walked as the root, and the other ext volumes
+//! a bare filesystem), the ext2/3/4 or XFS volume that holds the OS
+//! (`/etc/os-release`) is walked as the root, and the other such volumes
 //! are walked where the root's `/etc/fstab` mounts them (by `UUID=`,
 //! `LABEL=`, `PARTUUID=` or their `/dev/disk/by-*` links). A volume that is
 //! not read (another filesystem, LVM, encryption, contents not recognised,
@@ -122,23 +122,23 @@ impl Filesystem {
 
     fn has(&self, path: &str) -> bool {
         match self {
-            Filesystem::Ext(fs) => fs.has(path),
-            Filesystem::Xfs(fs) => fs.has(path),
+            Filesystem::Ext(fs) => inode_tree::has(fs, path),
+            Filesystem::Xfs(fs) => inode_tree::has(fs, path),
         }
     }
 
     fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
         match self {
-            Filesystem::Ext(fs) => fs.read_small(path, limit),
-            Filesystem::Xfs(fs) => fs.read_small(path, limit),
+            Filesystem::Ext(fs) => inode_tree::read_small(fs, path, limit),
+            Filesystem::Xfs(fs) => inode_tree::read_small(fs, path, limit),
         }
     }
 
     /// Walks the filesystem into `builder` below `mount`.
     fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
         match self {
-            Filesystem::Ext(fs) => fs.walk(mount, builder),
-            Filesystem::Xfs(fs) => fs.walk(mount, builder),
+            Filesystem::Ext(fs) => inode_tree::walk(fs, mount, builder),
+            Filesystem::Xfs(fs) => inode_tree::walk(fs, mount, builder),
         }
     }
 }

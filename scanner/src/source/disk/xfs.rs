@@ -12,7 +12,6 @@ use super::device::SharedVolume;
 use super::error::DiskError;
 use super::inode_tree::{self, InodeTree, MAX_DIR_ENTRIES, Stat};
 use super::partitions::Contents;
-use crate::layer::LayerBuilder;
 use imgscan_sbom::FileKind;
 use std::io;
 
@@ -76,15 +75,7 @@ pub struct Inode {
 
 impl Inode {
     fn kind(&self) -> FileKind {
-        match self.mode & 0o170000 {
-            0o040000 => FileKind::Dir,
-            0o120000 => FileKind::Symlink,
-            0o010000 => FileKind::Fifo,
-            0o140000 => FileKind::Socket,
-            0o020000 => FileKind::CharDevice,
-            0o060000 => FileKind::BlockDevice,
-            _ => FileKind::File,
-        }
+        inode_tree::kind_of_mode(self.mode)
     }
 }
 
@@ -395,22 +386,6 @@ impl XfsFs {
             at += size.div_ceil(8) * 8;
         }
         Ok(())
-    }
-
-    /// Whether `path` names something (links followed inside the volume).
-    pub fn has(&self, path: &str) -> bool {
-        inode_tree::has(self, path)
-    }
-
-    /// A small regular file's bytes, if it is there and readable.
-    pub fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
-        inode_tree::read_small(self, path, limit)
-    }
-
-    /// Adds every entry below the filesystem's root to `builder` (see
-    /// [`inode_tree::walk`]).
-    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
-        inode_tree::walk(self, mount, builder)
     }
 }
 

@@ -3,6 +3,7 @@
 //! or inline data) and, for inline data, the rest kept in the inode's
 //! `system.data` extended attribute.
 
+use crate::source::disk::inode_tree::kind_of_mode;
 use imgscan_sbom::FileKind;
 use std::io;
 
@@ -79,15 +80,7 @@ impl Inode {
 
     /// The file type its mode gives.
     pub fn kind(&self) -> FileKind {
-        match self.mode & 0o170000 {
-            0o040000 => FileKind::Dir,
-            0o120000 => FileKind::Symlink,
-            0o010000 => FileKind::Fifo,
-            0o140000 => FileKind::Socket,
-            0o020000 => FileKind::CharDevice,
-            0o060000 => FileKind::BlockDevice,
-            _ => FileKind::File,
-        }
+        kind_of_mode(self.mode)
     }
 
     pub fn has(&self, flag: u32) -> bool {

@@ -18,7 +18,6 @@ use super::device::SharedVolume;
 use super::error::DiskError;
 use super::inode_tree::{self, InodeTree, MAX_DIR_ENTRIES, Stat};
 use super::partitions::Contents;
-use crate::layer::LayerBuilder;
 use imgscan_sbom::FileKind;
 use inode::{ENCRYPT_FL, INLINE_DATA_FL, Inode};
 use journal::Overlay;
@@ -117,22 +116,6 @@ impl ExtFs {
     /// The volume label.
     pub fn label(&self) -> String {
         self.sb.label.clone()
-    }
-
-    /// Whether `path` names something (links followed inside the volume).
-    pub fn has(&self, path: &str) -> bool {
-        inode_tree::has(self, path)
-    }
-
-    /// A small file's bytes, if it is there and readable.
-    pub fn read_small(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
-        inode_tree::read_small(self, path, limit)
-    }
-
-    /// Adds every entry below the filesystem's root to `builder` (see
-    /// [`inode_tree::walk`]).
-    pub fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
-        inode_tree::walk(self, mount, builder)
     }
 
     /// Where a file's first `bytes` bytes are.
