@@ -148,6 +148,20 @@ pub fn read_in_blocks(
     Ok(())
 }
 
+/// Inflates the deflate stream `raw` (zlib-wrapped when `zlib`) into at
+/// most `most` bytes, written straight into the result: a compressed
+/// cluster or grain is held whole in memory, so it needs no reader's
+/// buffering. A stream that ends early gives fewer bytes; one that would
+/// give more is cut at `most`.
+pub fn inflate(raw: &[u8], zlib: bool, most: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(most);
+    flate2::Decompress::new(zlib)
+        .decompress_vec(raw, &mut out, flate2::FlushDecompress::Finish)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    out.truncate(most);
+    Ok(out)
+}
+
 /// An error about the disk format's own structures.
 pub fn bad_data(format: &str, what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{format}: {what}"))
@@ -175,6 +189,25 @@ pub enum Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn streams_inflate_to_at_most_what_is_asked() {
+        let bytes: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), Default::default());
+        deflate.write_all(&bytes).unwrap();
+        let raw = deflate.finish().unwrap();
+        assert_eq!(inflate(&raw, false, 70_000).unwrap(), bytes);
+        assert_eq!(inflate(&raw, false, 65_536).unwrap(), bytes[..65_536]);
+        assert!(inflate(&raw[..raw.len() / 2], false, 70_000).unwrap().len() < 70_000);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), Default::default());
+        zlib.write_all(&bytes).unwrap();
+        assert_eq!(
+            inflate(&zlib.finish().unwrap(), true, 70_000).unwrap(),
+            bytes
+        );
+        assert!(inflate(&[0xff; 64], false, 1024).is_err());
+    }
 
     #[test]
     fn ranges_past_the_end_are_errors() {

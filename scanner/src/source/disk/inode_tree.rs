@@ -57,8 +57,9 @@ pub trait InodeTree: Blocks {
     const CONTENTS: Contents;
     /// The root directory's inode number.
     fn root(&self) -> u64;
-    /// Directory bytes a walk of the whole volume may read.
-    fn listing_budget(&self) -> u64;
+    /// The volume's size in bytes: a filesystem's directories fit in it,
+    /// so it bounds the directory bytes a walk or lookup reads.
+    fn volume_size(&self) -> u64;
     /// Reads inode `ino`.
     fn inode(&self, ino: u64) -> io::Result<Self::Inode>;
     /// Its type, size and owner.
@@ -88,7 +89,7 @@ pub fn open<'f, T: InodeTree>(
 
 /// The inode `path` names, symbolic links followed inside the volume.
 pub fn lookup<T: InodeTree>(fs: &T, path: &[u8]) -> io::Result<T::Inode> {
-    let mut budget = fs.listing_budget();
+    let mut budget = fs.volume_size();
     let mut parents = vec![fs.root()];
     let mut todo: Vec<Vec<u8>> = components(path).rev().collect();
     let mut followed = 0;
@@ -223,7 +224,7 @@ fn list_all<T: InodeTree>(
     builder: &mut LayerBuilder<'_>,
     ahead: &mut Ahead<'_, T>,
 ) -> Result<(), DiskError> {
-    let mut budget = fs.listing_budget();
+    let mut budget = fs.volume_size();
     let mut pending = vec![(
         fs.root(),
         mount.strip_suffix(b"/").unwrap_or(mount).to_vec(),

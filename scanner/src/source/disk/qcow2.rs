@@ -9,9 +9,8 @@
 //! checked before it is used; a compressed cluster inflates to at most one
 //! cluster.
 
-use super::device::{Device, Format, check_range};
+use super::device::{Device, Format, check_range, inflate};
 use super::error::DiskError;
-use flate2::read::DeflateDecoder;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -223,19 +222,20 @@ impl Qcow2 {
             let mut raw = vec![0u8; (end - offset) as usize];
             self.file.read_exact_at(&mut raw, offset)?;
             let cluster = self.cluster_size();
-            let mut data = Vec::with_capacity(cluster as usize);
-            let read = if self.zstd {
-                let mut decoder = zstd::stream::read::Decoder::new(&raw[..])?;
-                // QEMU's frames fit in a cluster's window; a crafted frame
-                // may not ask for more.
-                decoder.window_log_max(self.cluster_bits.max(10))?;
-                decoder.take(cluster).read_to_end(&mut data)
+            let data = if self.zstd {
+                let mut data = Vec::with_capacity(cluster as usize);
+                zstd::stream::read::Decoder::new(&raw[..]).and_then(|mut decoder| {
+                    // QEMU's frames fit in a cluster's window; a crafted
+                    // frame may not ask for more.
+                    decoder.window_log_max(self.cluster_bits.max(10))?;
+                    decoder.take(cluster).read_to_end(&mut data)?;
+                    Ok(data)
+                })
             } else {
-                DeflateDecoder::new(&raw[..])
-                    .take(cluster)
-                    .read_to_end(&mut data)
+                inflate(&raw, false, cluster as usize)
             };
-            read.map_err(|e| self.bad(format!("compressed cluster at {offset}: {e}")))?;
+            let data =
+                data.map_err(|e| self.bad(format!("compressed cluster at {offset}: {e}")))?;
             if data.len() as u64 != cluster {
                 return Err(self.bad(format!(
                     "compressed cluster at {offset} inflates to {} bytes, not {cluster}",

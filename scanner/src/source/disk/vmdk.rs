@@ -7,9 +7,10 @@
 //! directory: a name with a `/` is refused, so nothing outside is opened.
 //! Differencing disks (a parent) are refused, like qcow2 backing files.
 
-use super::device::{BoxedDevice, Device, Format, Raw, bad_data, check_range, read_in_blocks};
+use super::device::{
+    BoxedDevice, Device, Format, Raw, bad_data, check_range, inflate, read_in_blocks,
+};
 use super::error::DiskError;
-use flate2::read::ZlibDecoder;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -219,10 +220,7 @@ impl Sparse {
                 .map_err(|_| bad_data("VMDK", format!("grain at {at} lies past the end")))?;
             let mut raw = vec![0u8; stored as usize];
             self.image.read_at(at + 12, &mut raw)?;
-            let mut grain = Vec::with_capacity(self.grain as usize);
-            ZlibDecoder::new(&raw[..])
-                .take(self.grain)
-                .read_to_end(&mut grain)
+            let mut grain = inflate(&raw, true, self.grain as usize)
                 .map_err(|e| bad_data("VMDK", format!("grain at {at}: {e}")))?;
             // The last grain of a disk may stop short; the rest is zeros.
             grain.resize(self.grain as usize, 0);

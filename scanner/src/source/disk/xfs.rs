@@ -415,8 +415,8 @@ impl InodeTree for XfsFs {
         self.root
     }
 
-    fn listing_budget(&self) -> u64 {
-        self.volume.size().saturating_add(64 << 20)
+    fn volume_size(&self) -> u64 {
+        self.volume.size()
     }
 
     fn inode(&self, ino: u64) -> io::Result<Inode> {
