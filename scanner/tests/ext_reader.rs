@@ -59,6 +59,8 @@ fn tree(scratch: &Path) -> PathBuf {
     std::fs::write(root.join("srv/empty"), "").unwrap();
     std::os::unix::fs::symlink("../etc/motd", root.join("srv/motd-link")).unwrap();
     std::os::unix::fs::symlink("x".repeat(200), root.join("srv/long-link")).unwrap();
+    std::os::unix::fs::symlink("/etc/cron.d/../motd", root.join("srv/absolute-link")).unwrap();
+    std::os::unix::fs::symlink("loop", root.join("srv/loop")).unwrap();
     root
 }
 
@@ -81,12 +83,20 @@ fn every_layout_reads_back_byte_for_byte() {
             let got = inode_tree::read_small(&fs, &name, 64 << 20);
             assert!(got.as_ref() == Some(&want), "{kind} {extra:?}: {name}");
         }
-        // Links are followed inside the volume.
-        assert_eq!(
-            inode_tree::read_small(&fs, "/srv/motd-link", 1 << 20).as_deref(),
-            Some("welcome ".repeat(700).as_bytes()),
-            "{kind} {extra:?}"
-        );
+        // Links are followed inside the volume, relative or absolute; a
+        // link to itself ends.
+        for link in [
+            "/srv/motd-link",
+            "/srv/absolute-link",
+            "/srv/../srv/./motd-link",
+        ] {
+            assert_eq!(
+                inode_tree::read_small(&fs, link, 1 << 20).as_deref(),
+                Some("welcome ".repeat(700).as_bytes()),
+                "{kind} {extra:?} {link}"
+            );
+        }
+        assert!(!inode_tree::has(&fs, "/srv/loop"));
         assert!(
             inode_tree::has(&fs, "/srv/many/entry-0599")
                 && !inode_tree::has(&fs, "/srv/many/entry-0600")
