@@ -444,36 +444,87 @@ impl<T: InodeTree> Ahead<'_, T> {
             }
             Pending::Fetched(_) | Pending::Failed(_) => {
                 self.bytes -= entry.bytes;
-                let bytes = std::cell::Cell::new(Some(gather(entry.content)));
+                let pieces = std::cell::Cell::new(Some(gather(entry.content)));
                 let take = || {
-                    bytes
+                    pieces
                         .take()
                         .unwrap_or_else(|| Err(io::Error::other("read twice")))
                 };
-                add_walked(builder, raw, take, || take().map(io::Cursor::new));
+                // A link's target is fetched in one piece.
+                let link = || take().map(|pieces| pieces.concat());
+                add_walked(builder, raw, link, || take().map(Pieces::new));
             }
         }
         true
     }
 }
 
-/// A fetched entry's bytes: its pieces joined, or the first error.
-fn gather<I>(content: Pending<I>) -> io::Result<Vec<u8>> {
+/// A fetched entry's pieces, in order, or the first error.
+fn gather<I>(content: Pending<I>) -> io::Result<Vec<Vec<u8>>> {
     let replies = match content {
         Pending::Fetched(replies) => replies,
         Pending::Failed(e) => return Err(e),
         Pending::None | Pending::Streamed(_) => return Ok(Vec::new()),
     };
-    let mut pieces = Vec::with_capacity(replies.len());
-    for reply in replies {
-        let piece = reply
-            .recv()
-            .unwrap_or_else(|_| Err(io::Error::other("the reader thread stopped")))?;
-        pieces.push(piece);
+    replies
+        .into_iter()
+        .map(|reply| {
+            reply
+                .recv()
+                .unwrap_or_else(|_| Err(io::Error::other("the reader thread stopped")))
+        })
+        .collect()
+}
+
+/// A file's fetched pieces read one after the other, never joined.
+struct Pieces {
+    rest: std::vec::IntoIter<Vec<u8>>,
+    current: io::Cursor<Vec<u8>>,
+}
+
+impl Pieces {
+    fn new(pieces: Vec<Vec<u8>>) -> Self {
+        Pieces {
+            rest: pieces.into_iter(),
+            current: io::Cursor::new(Vec::new()),
+        }
     }
-    Ok(if pieces.len() == 1 {
-        pieces.remove(0)
-    } else {
-        pieces.concat()
-    })
+}
+
+impl Read for Pieces {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            match self.rest.next() {
+                Some(piece) => self.current = io::Cursor::new(piece),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_read_in_order_across_their_seams() {
+        let pieces = vec![b"ab".to_vec(), Vec::new(), b"cde".to_vec(), b"f".to_vec()];
+        let mut reader = Pieces::new(pieces);
+        let mut small = [0u8; 2];
+        let mut read = Vec::new();
+        loop {
+            let n = reader.read(&mut small).unwrap();
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&small[..n]);
+        }
+        assert_eq!(read, b"abcdef");
+        assert_eq!(kind_of_mode(0o120777), FileKind::Symlink);
+        assert_eq!(uuid_text(&[0xab; 16]).len(), 36);
+    }
 }
