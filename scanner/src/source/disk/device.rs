@@ -15,6 +15,11 @@ pub trait Device {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// The virtual size in bytes.
     fn size(&self) -> u64;
+    /// Another handle on the same bytes, sharing what this one caches,
+    /// where the format can give one (none: open the image again).
+    fn another_handle(&self) -> Option<io::Result<BoxedDevice>> {
+        None
+    }
 }
 
 /// A disk device that can move between threads.
@@ -43,6 +48,16 @@ impl Device for Raw {
 
     fn size(&self) -> u64 {
         self.size
+    }
+
+    fn another_handle(&self) -> Option<io::Result<BoxedDevice>> {
+        Some(self.file.try_clone().map(|file| {
+            Box::new(Raw {
+                file,
+                start: self.start,
+                size: self.size,
+            }) as BoxedDevice
+        }))
     }
 }
 

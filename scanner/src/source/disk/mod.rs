@@ -14,6 +14,7 @@ pub mod device;
 mod error;
 pub mod ext;
 pub mod image;
+mod inflated;
 pub mod inode_tree;
 pub mod lvm;
 pub mod ova;
@@ -182,9 +183,18 @@ impl Survey {
                 format!("filesystem past the first {MAX_EXT_VOLUMES}, not read")
             }
             Contents::Ext | Contents::Xfs => {
-                let mut shared = SharedVolume::new(reopen()?, start, volume.len);
+                // The handles share the image's caches where it can.
+                let first = reopen()?;
+                let mut more = Vec::new();
                 for _ in 1..handles() {
-                    shared.add_handle(reopen()?);
+                    more.push(match first.another_handle() {
+                        Some(handle) => handle?,
+                        None => reopen()?,
+                    });
+                }
+                let mut shared = SharedVolume::new(first, start, volume.len);
+                for handle in more {
+                    shared.add_handle(handle);
                 }
                 let loaded = if held == Contents::Ext {
                     ExtFs::load(shared).map(Filesystem::Ext)

@@ -9,12 +9,14 @@
 //! checked before it is used; a compressed cluster inflates to at most one
 //! cluster.
 
-use super::device::{Device, Format, check_range, inflate};
+use super::device::{BoxedDevice, Device, Format, check_range, inflate};
 use super::error::DiskError;
+use super::inflated::InflatedCache;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"QFI\xfb";
 /// Most bytes of L1 table read (enough for disks of many TiB).
@@ -22,9 +24,9 @@ const MAX_L1_BYTES: u64 = 32 << 20;
 /// L2 tables kept in memory at once.
 const L2_CACHE: usize = 64;
 /// Bytes of inflated compressed clusters kept in memory (at least one
-/// cluster): enough for the ext reader threads, which read in several
-/// places at once, not to inflate the same cluster over and over.
-const INFLATED_CACHE_BYTES: u64 = 8 << 20;
+/// cluster): enough for a filesystem's reader threads, which read in
+/// several places at once, not to inflate the same cluster over and over.
+const INFLATED_CACHE_BYTES: u64 = 16 << 20;
 const OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;
 const COMPRESSED: u64 = 1 << 62;
 const ZERO: u64 = 1;
@@ -38,9 +40,9 @@ pub struct Qcow2 {
     l1: Vec<u64>,
     zstd: bool,
     l2_cache: HashMap<u64, Vec<u64>>,
-    /// Compressed clusters inflated lately, (descriptor, bytes), the most
-    /// recent last: a filesystem reads metadata and data blocks by turns.
-    inflated: Vec<(u64, Vec<u8>)>,
+    /// Compressed clusters inflated lately, shared by every handle: a
+    /// filesystem reads metadata and data blocks by turns.
+    inflated: Arc<InflatedCache>,
 }
 
 fn be_u32(b: &[u8], at: usize) -> u32 {
@@ -145,7 +147,7 @@ impl Qcow2 {
             l1,
             zstd,
             l2_cache: HashMap::new(),
-            inflated: Vec::new(),
+            inflated: InflatedCache::new(INFLATED_CACHE_BYTES, cluster),
         })
     }
 
@@ -206,49 +208,42 @@ impl Qcow2 {
     }
 
     /// The bytes of a compressed cluster, inflated to exactly one cluster.
-    fn inflate(&mut self, entry: u64) -> io::Result<&[u8]> {
-        if let Some(at) = self.inflated.iter().position(|(e, _)| *e == entry) {
-            let hit = self.inflated.remove(at);
-            self.inflated.push(hit);
-        } else {
-            let x = 62 - (self.cluster_bits - 8);
-            let offset = entry & ((1u64 << x) - 1);
-            let sectors = ((entry & !COMPRESSED & !(1 << 63)) >> x) + 1;
-            let stored = (sectors * 512).saturating_sub(offset % 512);
-            let end = offset.saturating_add(stored).min(self.file_size);
-            if offset >= end {
-                return Err(self.bad(format!("compressed cluster at {offset} lies past the end")));
-            }
-            let mut raw = vec![0u8; (end - offset) as usize];
-            self.file.read_exact_at(&mut raw, offset)?;
-            let cluster = self.cluster_size();
-            let data = if self.zstd {
-                let mut data = Vec::with_capacity(cluster as usize);
-                zstd::stream::read::Decoder::new(&raw[..]).and_then(|mut decoder| {
-                    // QEMU's frames fit in a cluster's window; a crafted
-                    // frame may not ask for more.
-                    decoder.window_log_max(self.cluster_bits.max(10))?;
-                    decoder.take(cluster).read_to_end(&mut data)?;
-                    Ok(data)
-                })
-            } else {
-                inflate(&raw, false, cluster as usize)
-            };
-            let data =
-                data.map_err(|e| self.bad(format!("compressed cluster at {offset}: {e}")))?;
-            if data.len() as u64 != cluster {
-                return Err(self.bad(format!(
-                    "compressed cluster at {offset} inflates to {} bytes, not {cluster}",
-                    data.len()
-                )));
-            }
-            let room = (INFLATED_CACHE_BYTES >> self.cluster_bits).max(1);
-            if self.inflated.len() as u64 >= room {
-                self.inflated.remove(0);
-            }
-            self.inflated.push((entry, data));
+    fn inflate(&self, entry: u64) -> io::Result<Arc<[u8]>> {
+        self.inflated.get(entry, || self.inflate_uncached(entry))
+    }
+
+    fn inflate_uncached(&self, entry: u64) -> io::Result<Vec<u8>> {
+        let x = 62 - (self.cluster_bits - 8);
+        let offset = entry & ((1u64 << x) - 1);
+        let sectors = ((entry & !COMPRESSED & !(1 << 63)) >> x) + 1;
+        let stored = (sectors * 512).saturating_sub(offset % 512);
+        let end = offset.saturating_add(stored).min(self.file_size);
+        if offset >= end {
+            return Err(self.bad(format!("compressed cluster at {offset} lies past the end")));
         }
-        Ok(&self.inflated.last().expect("just filled").1)
+        let mut raw = vec![0u8; (end - offset) as usize];
+        self.file.read_exact_at(&mut raw, offset)?;
+        let cluster = self.cluster_size();
+        let data = if self.zstd {
+            let mut data = Vec::with_capacity(cluster as usize);
+            zstd::stream::read::Decoder::new(&raw[..]).and_then(|mut decoder| {
+                // QEMU's frames fit in a cluster's window; a crafted
+                // frame may not ask for more.
+                decoder.window_log_max(self.cluster_bits.max(10))?;
+                decoder.take(cluster).read_to_end(&mut data)?;
+                Ok(data)
+            })
+        } else {
+            inflate(&raw, false, cluster as usize)
+        };
+        let data = data.map_err(|e| self.bad(format!("compressed cluster at {offset}: {e}")))?;
+        if data.len() as u64 != cluster {
+            return Err(self.bad(format!(
+                "compressed cluster at {offset} inflates to {} bytes, not {cluster}",
+                data.len()
+            )));
+        }
+        Ok(data)
     }
 }
 
@@ -269,6 +264,21 @@ impl Device for Qcow2 {
 
     fn size(&self) -> u64 {
         self.size
+    }
+
+    fn another_handle(&self) -> Option<io::Result<BoxedDevice>> {
+        Some(self.file.try_clone().map(|file| {
+            Box::new(Qcow2 {
+                file,
+                file_size: self.file_size,
+                cluster_bits: self.cluster_bits,
+                size: self.size,
+                l1: self.l1.clone(),
+                zstd: self.zstd,
+                l2_cache: HashMap::new(),
+                inflated: Arc::clone(&self.inflated),
+            }) as BoxedDevice
+        }))
     }
 }
 

@@ -11,10 +11,12 @@ use super::device::{
     BoxedDevice, Device, Format, Raw, bad_data, check_range, inflate, read_in_blocks,
 };
 use super::error::DiskError;
+use super::inflated::InflatedCache;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 const SECTOR: u64 = 512;
 const GD_AT_END: u64 = u64::MAX;
@@ -28,9 +30,9 @@ const MAX_GTES_PER_GT: u32 = 1 << 16;
 /// Grain tables kept in memory at once.
 const TABLE_CACHE: usize = 64;
 /// Bytes of inflated grains kept in memory (at least one grain): enough
-/// for the ext reader threads, which read in several places at once, not
-/// to inflate the same grain over and over.
-const GRAIN_CACHE_BYTES: u64 = 8 << 20;
+/// for a filesystem's reader threads, which read in several places at
+/// once, not to inflate the same grain over and over.
+const GRAIN_CACHE_BYTES: u64 = 16 << 20;
 /// Largest descriptor file read, and most extents it may name.
 const MAX_DESCRIPTOR: u64 = 1 << 20;
 const MAX_EXTENTS: usize = 1024;
@@ -52,7 +54,8 @@ struct Sparse {
     directory: Vec<u32>,
     compressed: bool,
     tables: HashMap<u32, Vec<u32>>,
-    grains: Vec<(u64, Vec<u8>)>,
+    /// Grains inflated lately, shared by every handle.
+    grains: Arc<InflatedCache>,
 }
 
 /// Opens the sparse extent whose bytes are `image`.
@@ -148,7 +151,7 @@ impl Sparse {
             directory: raw.chunks_exact(4).map(|c| le_u32(c, 0)).collect(),
             compressed,
             tables: HashMap::new(),
-            grains: Vec::new(),
+            grains: InflatedCache::new(GRAIN_CACHE_BYTES, grain * SECTOR),
         })
     }
 
@@ -199,37 +202,33 @@ impl Sparse {
 
     /// A compressed grain at `at` (a 12-byte marker: LBA and length, then
     /// a zlib stream), inflated to exactly one grain.
-    fn inflate(&mut self, at: u64) -> io::Result<&[u8]> {
-        if let Some(hit) = self.grains.iter().position(|(a, _)| *a == at) {
-            let grain = self.grains.remove(hit);
-            self.grains.push(grain);
-        } else {
-            let mut marker = [0u8; 12];
-            check_range(at, marker.len(), self.image.size())
-                .map_err(|_| bad_data("VMDK", format!("grain at {at} lies past the end")))?;
-            self.image.read_at(at, &mut marker)?;
-            let stored = u64::from(le_u32(&marker, 8));
-            // zlib never needs much more room than the data it holds.
-            if stored > self.grain * 2 + 1024 {
-                return Err(bad_data(
-                    "VMDK",
-                    format!("grain at {at} claims {stored} bytes"),
-                ));
-            }
-            check_range(at + 12, stored as usize, self.image.size())
-                .map_err(|_| bad_data("VMDK", format!("grain at {at} lies past the end")))?;
-            let mut raw = vec![0u8; stored as usize];
-            self.image.read_at(at + 12, &mut raw)?;
-            let mut grain = inflate(&raw, true, self.grain as usize)
-                .map_err(|e| bad_data("VMDK", format!("grain at {at}: {e}")))?;
-            // The last grain of a disk may stop short; the rest is zeros.
-            grain.resize(self.grain as usize, 0);
-            if self.grains.len() as u64 >= (GRAIN_CACHE_BYTES / self.grain).max(1) {
-                self.grains.remove(0);
-            }
-            self.grains.push((at, grain));
+    fn inflate(&mut self, at: u64) -> io::Result<Arc<[u8]>> {
+        let grains = Arc::clone(&self.grains);
+        grains.get(at, || self.inflate_uncached(at))
+    }
+
+    fn inflate_uncached(&mut self, at: u64) -> io::Result<Vec<u8>> {
+        let mut marker = [0u8; 12];
+        check_range(at, marker.len(), self.image.size())
+            .map_err(|_| bad_data("VMDK", format!("grain at {at} lies past the end")))?;
+        self.image.read_at(at, &mut marker)?;
+        let stored = u64::from(le_u32(&marker, 8));
+        // zlib never needs much more room than the data it holds.
+        if stored > self.grain * 2 + 1024 {
+            return Err(bad_data(
+                "VMDK",
+                format!("grain at {at} claims {stored} bytes"),
+            ));
         }
-        Ok(&self.grains.last().expect("just filled").1)
+        check_range(at + 12, stored as usize, self.image.size())
+            .map_err(|_| bad_data("VMDK", format!("grain at {at} lies past the end")))?;
+        let mut raw = vec![0u8; stored as usize];
+        self.image.read_at(at + 12, &mut raw)?;
+        let mut grain = inflate(&raw, true, self.grain as usize)
+            .map_err(|e| bad_data("VMDK", format!("grain at {at}: {e}")))?;
+        // The last grain of a disk may stop short; the rest is zeros.
+        grain.resize(self.grain as usize, 0);
+        Ok(grain)
     }
 }
 
@@ -274,6 +273,22 @@ impl Device for Sparse {
 
     fn size(&self) -> u64 {
         self.size
+    }
+
+    fn another_handle(&self) -> Option<io::Result<BoxedDevice>> {
+        let image = self.image.another_handle()?;
+        Some(image.map(|image| {
+            Box::new(Sparse {
+                image,
+                size: self.size,
+                grain: self.grain,
+                per_table: self.per_table,
+                directory: self.directory.clone(),
+                compressed: self.compressed,
+                tables: HashMap::new(),
+                grains: Arc::clone(&self.grains),
+            }) as BoxedDevice
+        }))
     }
 }
 
