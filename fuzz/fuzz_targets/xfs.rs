@@ -1,4 +1,5 @@
-//! An XFS volume loaded (superblock, AG geometry) and walked into a layer
+//! An XFS volume loaded (superblock, AG geometry), its log checked, and
+//! walked into a layer
 //! (inodes, extent lists and B+trees, short-form, block and leaf
 //! directories), then the lookups the disk reader makes. The input is the
 //! head of a 512 MiB volume (mkfs.xfs makes nothing under 300 MB).
@@ -18,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(fs) = XfsFs::load(SharedVolume::new(disk::padded(data, len), 0, len)) else {
         return;
     };
-    let _ = (fs.uuid(), fs.label(), inode_tree::has(&fs, "/etc/os-release"));
+    let _ = (fs.uuid(), fs.label(), fs.log_warning());
+    let _ = inode_tree::has(&fs, "/etc/os-release");
     let _ = inode_tree::read_small(&fs, "/etc/fstab", 1 << 20);
     layer::pass(|builder| {
         builder.walk_volume();

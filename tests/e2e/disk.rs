@@ -257,6 +257,60 @@ fn xfs_volumes_read_like_the_directory_they_were_made_from() {
     }
 }
 
+/// XFS logs are not replayed: a volume whose log still holds changes (a
+/// copy of a running system) is read as its metadata stands, and the
+/// report says so. `xfs_repair -n` is the oracle of which log is dirty:
+/// one left by a shutdown that flushed the log but not the metadata, not
+/// one left by a clean unmount.
+#[test]
+fn an_xfs_log_left_dirty_is_named() {
+    if !disk_tools() || !have_tool("mkfs.xfs") || !have_tool("xfs_repair") {
+        return;
+    }
+    let tree = system_tree("xfs-log-tree");
+    let Some(clean) = xfs_image(&tree, "clean.xfs", "300M", &[]) else {
+        return;
+    };
+    let dirty = fresh("dirty.xfs");
+    std::fs::copy(&clean, &dirty).unwrap();
+    let mount = fresh("xfs-dirty-mount");
+    std::fs::create_dir_all(&mount).unwrap();
+    sh(Command::new("mount")
+        .args(["-o", "loop"])
+        .arg(&dirty)
+        .arg(&mount));
+    std::fs::write(mount.join("etc/late"), "written after the last sync").unwrap();
+    let shutdown = Command::new("xfs_io")
+        .args(["-x", "-c", "shutdown -f"])
+        .arg(&mount)
+        .status();
+    sh(Command::new("umount").arg(&mount));
+    assert!(shutdown.is_ok_and(|s| s.success()));
+    let says_dirty = |image: &Path| {
+        let out = Command::new("xfs_repair")
+            .arg("-n")
+            .arg(image)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).contains("valuable metadata changes in a log")
+    };
+    assert!(
+        says_dirty(&dirty) && !says_dirty(&clean),
+        "the oracle's premise"
+    );
+    let unknowns = |image: &Path| inspect(image, &[])["unknowns"].to_string();
+    assert!(
+        unknowns(&dirty).contains("XFS log holds changes"),
+        "{}",
+        unknowns(&dirty)
+    );
+    assert!(
+        !unknowns(&clean).contains("XFS log"),
+        "{}",
+        unknowns(&clean)
+    );
+}
+
 #[test]
 fn v4_xfs_volumes_are_read_too() {
     if !disk_tools() || !have_tool("mkfs.xfs") {

@@ -24,6 +24,7 @@ pub mod vhd;
 pub mod vhdx;
 pub mod vmdk;
 pub mod xfs;
+mod xfs_log;
 
 pub use error::DiskError;
 
@@ -139,7 +140,12 @@ impl Filesystem {
     fn walk(&self, mount: &[u8], builder: &mut LayerBuilder<'_>) -> Result<(), DiskError> {
         match self {
             Filesystem::Ext(fs) => inode_tree::walk(fs, mount, builder),
-            Filesystem::Xfs(fs) => inode_tree::walk(fs, mount, builder),
+            Filesystem::Xfs(fs) => {
+                if let Some(warning) = fs.log_warning() {
+                    builder.unread(0, mount, warning);
+                }
+                inode_tree::walk(fs, mount, builder)
+            }
         }
     }
 }

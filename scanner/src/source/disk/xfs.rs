@@ -12,6 +12,7 @@ use super::device::SharedVolume;
 use super::error::DiskError;
 use super::inode_tree::{self, InodeTree, MAX_DIR_ENTRIES, Stat};
 use super::partitions::Contents;
+use super::xfs_log;
 use imgscan_sbom::FileKind;
 use std::io;
 
@@ -94,6 +95,9 @@ pub struct XfsFs {
     root: u64,
     uuid: [u8; 16],
     label: String,
+    /// The internal log: its first block and its length in blocks (no
+    /// block when the log is on another device).
+    log: Option<(u64, u64)>,
 }
 
 impl XfsFs {
@@ -157,7 +161,40 @@ impl XfsFs {
             root: be64(&sb, 56),
             uuid,
             label: String::from_utf8_lossy(&label_bytes[..label_end]).into_owned(),
+            log: match be64(&sb, 48) {
+                0 => None,
+                start => Some((start, u64::from(be32(&sb, 96)))),
+            },
         })
+    }
+
+    /// Why what the walk reads may be older than the filesystem as its
+    /// system last saw it: the log holds changes never written back (XFS
+    /// logs are not replayed here), or cannot be checked.
+    pub fn log_warning(&self) -> Option<String> {
+        let Some((start, blocks)) = self.log else {
+            return Some(
+                "the XFS log is on another device: changes it holds are not seen".to_string(),
+            );
+        };
+        let dirty = self.block_at(start).and_then(|at| {
+            let basic = blocks.saturating_mul(self.block) / xfs_log::BASIC_BLOCK;
+            xfs_log::is_dirty(basic, |b, buf| {
+                self.read(at + b * xfs_log::BASIC_BLOCK, buf)
+            })
+        });
+        match dirty {
+            Ok(false) => None,
+            Ok(true) => Some(
+                "the XFS log holds changes never written to the filesystem (copied from a \
+                 running system, or it crashed): files changed last may read as they were; \
+                 mount it once, or run xfs_repair, to apply them"
+                    .to_string(),
+            ),
+            Err(e) => Some(format!(
+                "the XFS log cannot be checked ({e}): changes it holds are not seen"
+            )),
+        }
     }
 
     /// The filesystem UUID, as `blkid` prints it.
