@@ -43,15 +43,8 @@ fn tree(scratch: &Path) -> PathBuf {
     std::fs::write(root.join("etc/os-release"), "ID=debian\n").unwrap();
     std::fs::write(root.join("etc/cron.d/job"), "0 4 * * * root true\n").unwrap();
     std::fs::write(root.join("etc/motd"), "welcome ".repeat(700)).unwrap();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let big: Vec<u8> = (0..(3 << 20) + 17)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    let mut next = imgscan_fixtures::xorshift(0x9e37_79b9_7f4a_7c15);
+    let big: Vec<u8> = (0..(3 << 20) + 17).map(|_| next() as u8).collect();
     std::fs::write(root.join("srv/big.bin"), big).unwrap();
     for i in 0..600 {
         std::fs::write(root.join(format!("srv/many/entry-{i:04}")), i.to_string()).unwrap();

@@ -37,7 +37,8 @@ pub struct Qcow2 {
     file_size: u64,
     cluster_bits: u32,
     size: u64,
-    l1: Vec<u64>,
+    /// The L1 table, shared by every handle (it is only read).
+    l1: Arc<[u64]>,
     zstd: bool,
     l2_cache: HashMap<u64, Vec<u64>>,
     /// Compressed clusters inflated lately, shared by every handle: a
@@ -273,7 +274,7 @@ impl Device for Qcow2 {
                 file_size: self.file_size,
                 cluster_bits: self.cluster_bits,
                 size: self.size,
-                l1: self.l1.clone(),
+                l1: Arc::clone(&self.l1),
                 zstd: self.zstd,
                 l2_cache: HashMap::new(),
                 inflated: Arc::clone(&self.inflated),

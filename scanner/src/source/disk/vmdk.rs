@@ -51,7 +51,8 @@ struct Sparse {
     size: u64,
     grain: u64,
     per_table: u64,
-    directory: Vec<u32>,
+    /// The grain directory, shared by every handle (it is only read).
+    directory: Arc<[u32]>,
     compressed: bool,
     tables: HashMap<u32, Vec<u32>>,
     /// Grains inflated lately, shared by every handle.
@@ -283,7 +284,7 @@ impl Device for Sparse {
                 size: self.size,
                 grain: self.grain,
                 per_table: self.per_table,
-                directory: self.directory.clone(),
+                directory: Arc::clone(&self.directory),
                 compressed: self.compressed,
                 tables: HashMap::new(),
                 grains: Arc::clone(&self.grains),

@@ -3,6 +3,7 @@
 //! or inline data) and, for inline data, the rest kept in the inode's
 //! `system.data` extended attribute.
 
+use super::{le16, le32};
 use crate::source::disk::inode_tree::kind_of_mode;
 use imgscan_sbom::FileKind;
 use std::io;
@@ -19,14 +20,6 @@ pub const I_BLOCK_BYTES: usize = 60;
 const XATTR_MAGIC: u32 = 0xEA02_0000;
 /// The `system.` attribute name prefix's index.
 const XATTR_SYSTEM: u8 = 7;
-
-fn le16(b: &[u8], at: usize) -> u32 {
-    u32::from(u16::from_le_bytes([b[at], b[at + 1]]))
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
 
 /// A parsed inode.
 #[derive(Debug, Clone)]
@@ -48,10 +41,10 @@ impl Inode {
     /// Parses inode `ino` from its on-disk bytes (at least 128).
     pub fn parse(ino: u64, raw: &[u8], block_size: u64) -> io::Result<Self> {
         let mode = le16(raw, 0) as u16;
-        let flags = le32(raw, 0x20);
-        let size = u64::from(le32(raw, 0x4)) | u64::from(le32(raw, 0x6C)) << 32;
-        let sectors = u64::from(le32(raw, 0x1C)) | u64::from(le16(raw, 0x74)) << 32;
-        let acl_block = u64::from(le32(raw, 0x68)) | u64::from(le16(raw, 0x76)) << 32;
+        let flags = le32(raw, 0x20) as u32;
+        let size = le32(raw, 0x4) | le32(raw, 0x6C) << 32;
+        let sectors = le32(raw, 0x1C) | le16(raw, 0x74) << 32;
+        let acl_block = le32(raw, 0x68) | le16(raw, 0x76) << 32;
         let acl_sectors = if acl_block != 0 { block_size / 512 } else { 0 };
         let mut i_block = [0u8; I_BLOCK_BYTES];
         i_block.copy_from_slice(&raw[0x28..0x28 + I_BLOCK_BYTES]);
@@ -68,8 +61,8 @@ impl Inode {
         Ok(Inode {
             ino,
             mode,
-            uid: le16(raw, 0x2) | le16(raw, 0x78) << 16,
-            gid: le16(raw, 0x18) | le16(raw, 0x7A) << 16,
+            uid: (le16(raw, 0x2) | le16(raw, 0x78) << 16) as u32,
+            gid: (le16(raw, 0x18) | le16(raw, 0x7A) << 16) as u32,
             size,
             flags,
             data_sectors: sectors.saturating_sub(acl_sectors),
@@ -110,7 +103,7 @@ fn system_data(raw: &[u8]) -> Option<Vec<u8>> {
     }
     let extra = le16(raw, 0x80) as usize;
     let start = 128 + extra;
-    if start + 4 > raw.len() || le32(raw, start) != XATTR_MAGIC {
+    if start + 4 > raw.len() || le32(raw, start) != u64::from(XATTR_MAGIC) {
         return Some(Vec::new());
     }
     let table = start + 4;

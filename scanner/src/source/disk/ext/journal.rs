@@ -37,7 +37,7 @@ const TAG_LAST: u32 = 8;
 const DEFAULT_FAST_COMMIT_BLOCKS: u64 = 256;
 /// Most journal blocks walked (mke2fs makes journals of at most
 /// 10,240,000 blocks), and most block copies held while replaying.
-const MAX_JOURNAL_BLOCKS: u64 = 1 << 24;
+pub const MAX_JOURNAL_BLOCKS: u64 = 1 << 24;
 const MAX_COPIES: usize = 1 << 22;
 
 fn be32(b: &[u8], at: usize) -> u32 {
@@ -365,13 +365,7 @@ mod tests {
     #[test]
     fn mutated_journals_end_in_a_result() {
         let clean = three_transactions();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = imgscan_fixtures::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..3000 {
             let mut v = clean.clone();
             for _ in 0..1 + next() % 8 {

@@ -5,6 +5,7 @@
 //! at the same block.
 
 use super::inode::{EXTENTS_FL, I_BLOCK_BYTES, Inode};
+use super::{le16, le32};
 use crate::source::disk::block_map::{BlockMap, Blocks, Run};
 use std::io;
 
@@ -18,14 +19,6 @@ const MAX_TREE_BLOCKS: usize = 1 << 16;
 const MAX_RUNS: usize = 1 << 20;
 /// An extent longer than this is unwritten (preallocated).
 const INIT_MAX_LEN: u64 = 32768;
-
-fn le16(b: &[u8], at: usize) -> u64 {
-    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
-}
-
-fn le32(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
-}
 
 fn bad(ino: u64, what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("inode {ino}: {what}"))

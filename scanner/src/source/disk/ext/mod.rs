@@ -29,6 +29,17 @@ const MAX_LINK: u64 = 4096;
 /// The root directory's inode number.
 const ROOT: u64 = 2;
 
+/// The little-endian 16-bit field at `at` (ext's fields are all
+/// little-endian; callers check `at` against the structure's size).
+fn le16(b: &[u8], at: usize) -> u64 {
+    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+/// The little-endian 32-bit field at `at`.
+fn le32(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+}
+
 fn bad(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("ext: {what}"))
 }
@@ -85,12 +96,8 @@ impl ExtFs {
             }
             let at = (group % per_block) as usize * desc_size;
             let d = &raw[at..at + desc_size];
-            let low = u64::from(u32::from_le_bytes(d[8..12].try_into().unwrap()));
-            let high = if desc_size >= 64 {
-                u64::from(u32::from_le_bytes(d[0x28..0x2C].try_into().unwrap()))
-            } else {
-                0
-            };
+            let low = le32(d, 8);
+            let high = if desc_size >= 64 { le32(d, 0x28) } else { 0 };
             tables.push(high << 32 | low);
         }
         Ok(tables)
@@ -103,7 +110,8 @@ impl ExtFs {
             .journal_inode
             .ok_or_else(|| bad("the journal is on another device"))?;
         let inode = self.inode(ino)?;
-        let length = inode.size / self.sb.block_size;
+        // Map no more of it than a replay walks.
+        let length = (inode.size / self.sb.block_size).min(journal::MAX_JOURNAL_BLOCKS);
         let map = mapping::map(self, &inode, length)?;
         journal::replay(self, &map, length)
     }

@@ -2,6 +2,7 @@
 //! the features that change how the rest is read, and the checks that a
 //! hostile one cannot make the reader allocate or seek without bound.
 
+use super::{le16, le32};
 use std::io;
 
 /// Most block groups a filesystem may have (a 4 TiB volume of 4 KiB
@@ -45,14 +46,6 @@ pub mod incompat {
 const HAS_JOURNAL: u32 = 0x4;
 /// The read-only feature that makes group descriptors sparse.
 const SPARSE_SUPER: u32 = 0x1;
-
-fn le16(b: &[u8], at: usize) -> u64 {
-    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
-}
-
-fn le32(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
-}
 
 /// What the reader takes from the superblock.
 #[derive(Debug, Clone)]
