@@ -5,7 +5,6 @@
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Why a string is not a [`Digest`].
@@ -84,50 +83,36 @@ pub type TapResult = Arc<OnceLock<Tapped>>;
 /// abandoned early never passes for a verified one.
 pub struct HashTap<R> {
     inner: R,
-    hasher: Sha256,
+    /// None for a tap that only counts.
+    hasher: Option<Sha256>,
     bytes: u64,
     result: TapResult,
-    off: HashSwitch,
-}
-
-/// Turns a [`HashTap`] off from outside it (after it was handed on): it
-/// then passes bytes through unhashed and never publishes a result.
-#[derive(Debug, Clone, Default)]
-pub struct HashSwitch(Arc<AtomicBool>);
-
-impl HashSwitch {
-    /// Stops the tap hashing: another digest will stand for its bytes.
-    pub fn turn_off(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    fn is_off(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
 }
 
 impl<R: Read> HashTap<R> {
     /// Wraps `inner`; the result appears in the returned slot at EOF.
     pub fn new(inner: R) -> (Self, TapResult) {
-        let (tap, result, _) = Self::switchable(inner);
-        (tap, result)
-    }
-
-    /// Like [`HashTap::new`], with a switch that can turn the tap off.
-    pub fn switchable(inner: R) -> (Self, TapResult, HashSwitch) {
         let result = TapResult::default();
-        let off = HashSwitch::default();
         (
             HashTap {
                 inner,
-                hasher: Sha256::new(),
+                hasher: Some(Sha256::new()),
                 bytes: 0,
                 result: result.clone(),
-                off: off.clone(),
             },
             result,
-            off,
         )
+    }
+
+    /// Wraps `inner`, only counting its bytes: for a stream another tap
+    /// already hashes.
+    pub fn counting(inner: R) -> Self {
+        HashTap {
+            inner,
+            hasher: None,
+            bytes: 0,
+            result: TapResult::default(),
+        }
     }
 
     /// Bytes read so far.
@@ -139,22 +124,20 @@ impl<R: Read> HashTap<R> {
 impl<R: Read> Read for HashTap<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if self.off.is_off() {
+        let Some(hasher) = &mut self.hasher else {
+            self.bytes += n as u64;
             return Ok(n);
-        }
+        };
         if n == 0 {
             if !buf.is_empty() && self.result.get().is_none() {
-                let digest = Digest(format!(
-                    "sha256:{}",
-                    hex::encode(self.hasher.clone().finalize())
-                ));
+                let digest = Digest(format!("sha256:{}", hex::encode(hasher.clone().finalize())));
                 let _ = self.result.set(Tapped {
                     digest,
                     bytes: self.bytes,
                 });
             }
         } else {
-            self.hasher.update(&buf[..n]);
+            hasher.update(&buf[..n]);
             self.bytes += n as u64;
         }
         Ok(n)
@@ -166,16 +149,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tap_turned_off_publishes_nothing() {
+    fn a_counting_tap_counts_and_publishes_nothing() {
         let data = b"some bytes".to_vec();
-        let (mut tap, result, switch) = HashTap::switchable(&data[..]);
-        let mut first = [0u8; 4];
-        tap.read_exact(&mut first).unwrap();
-        switch.turn_off();
-        let mut rest = Vec::new();
-        tap.read_to_end(&mut rest).unwrap();
-        assert_eq!([&first[..], &rest[..]].concat(), data, "bytes pass through");
-        assert!(result.get().is_none());
+        let mut tap = HashTap::counting(&data[..]);
+        let mut read = Vec::new();
+        tap.read_to_end(&mut read).unwrap();
+        assert_eq!((&read[..], tap.bytes_read()), (&data[..], 10));
+        assert!(tap.result.get().is_none());
     }
 
     #[test]

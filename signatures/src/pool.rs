@@ -50,6 +50,19 @@ impl Queued {
     }
 }
 
+/// Gives a job's bytes back when dropped: after its scan, or when the
+/// worker panics mid-scan, so a submit never waits for bytes no one holds.
+struct Taken<'q> {
+    queued: &'q Queued,
+    len: u64,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.queued.give(self.len);
+    }
+}
+
 /// One file to scan: its path and bytes, and the digests to compute of
 /// them, if any.
 struct Job {
@@ -152,9 +165,13 @@ impl ScanPool {
     }
 
     fn send(&self, job: Job) {
-        self.queued.take(job.data.len() as u64);
-        // The workers outlive every submit inside `with_scan_pool`.
-        let _ = self.jobs.send(job);
+        let len = job.data.len() as u64;
+        self.queued.take(len);
+        // The workers outlive every submit inside `with_scan_pool`; if they
+        // all died, the job is dropped and its bytes given back.
+        if self.jobs.send(job).is_err() {
+            self.queued.give(len);
+        }
     }
 
     /// Waits until every digest asked for so far is computed, and takes
@@ -209,10 +226,13 @@ pub fn with_scan_pool<T>(
                 loop {
                     let job = queue.lock().map(|q| q.recv());
                     let Ok(Ok(job)) = job else { break };
+                    let _taken = Taken {
+                        queued: &queued,
+                        len: job.data.len() as u64,
+                    };
                     // Digests first: the pass may be waiting for them.
                     hash(&job, &hashed);
                     let found = scan_file(&mut scanner, settings.nested, &job.path, &job.data);
-                    queued.give(job.data.len() as u64);
                     if !found.is_empty()
                         && let Ok(mut all) = verdicts.lock()
                     {

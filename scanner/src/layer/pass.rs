@@ -88,19 +88,20 @@ pub fn read_layer<R: Read>(
     stored_size: u64,
     options: &PassOptions,
 ) -> Result<LayerOutcome, LayerStreamError> {
-    let (stored_tap, stored, stored_hashing) = HashTap::switchable(blob);
+    let (stored_tap, stored) = HashTap::new(blob);
     let (compression, decoded) = decoder(BufReader::with_capacity(READ_BUFFER, stored_tap))
         .map_err(LayerStreamError::Start)?;
-    // A plain tar is stored as it is: the tar's digest is the blob's, and
-    // hashing the same bytes twice would be wasted.
+    // A plain tar is stored as it is: the blob's digest is the tar's. The
+    // tar side, the busier thread, then only counts.
     let plain = compression == Compression::None;
-    if plain {
-        stored_hashing.turn_off();
-    }
     let limit = options.limits.layer_budget(stored_size);
     let (writer, reader) = pipe();
     let (budget, exceeded) = BudgetedReader::new(reader, "layer", limit, &options.image);
-    let (mut tar_tap, uncompressed) = HashTap::new(budget);
+    let (mut tar_tap, uncompressed) = if plain {
+        (HashTap::counting(budget), stored.clone())
+    } else {
+        HashTap::new(budget)
+    };
     // Owns the pipe's reading end, so the pump stops when indexing does.
     let indexing = {
         let exceeded = exceeded.clone();
@@ -139,7 +140,6 @@ pub fn read_layer<R: Read>(
         }
         Err(err) => return Err(describe(err, compression)),
     }
-    let stored = if plain { &uncompressed } else { &stored };
     let (Some(stored), Some(uncompressed)) = (stored.get().cloned(), uncompressed.get().cloned())
     else {
         return Err(LayerStreamError::Unfinished);

@@ -5,8 +5,11 @@
 //! [`DEPTH`] chunks are in flight; chunk buffers are handed back for reuse.
 //!
 //! A read error of the source reaches the reading side as the same
-//! `io::Error`, at the same place in the stream. When the reading side
-//! stops early (an error, a budget spent), the pump stops at its next chunk.
+//! `io::Error`, at the same place in the stream, and every later read
+//! fails too. The end of the stream is an explicit empty chunk: a pump
+//! that stopped without sending it (it panicked) is an error, never a
+//! clean end. When the reading side stops early (an error, a budget
+//! spent), the pump stops at its next chunk.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -16,7 +19,8 @@ const CHUNK: usize = 256 << 10;
 /// Chunks in flight.
 const DEPTH: usize = 4;
 
-/// What the pump sends: the next bytes, or the source's error.
+/// What the pump sends: the next bytes (none at the end), or the
+/// source's error.
 type Piece = io::Result<Vec<u8>>;
 
 /// The reading end.
@@ -25,7 +29,8 @@ pub struct PipeReader {
     spare: Sender<Vec<u8>>,
     current: Vec<u8>,
     at: usize,
-    done: bool,
+    /// How the stream ended, once it has: cleanly, or with this error.
+    ended: Option<Result<(), (io::ErrorKind, String)>>,
 }
 
 /// The writing end, for [`pump`].
@@ -48,7 +53,7 @@ pub fn pipe() -> (PipeWriter, PipeReader) {
             spare: spare_tx,
             current: Vec::new(),
             at: 0,
-            done: false,
+            ended: None,
         },
     )
 }
@@ -72,7 +77,10 @@ pub fn pump(mut source: impl Read, writer: PipeWriter) {
                 let _ = writer.pieces.send(Err(e));
                 return;
             }
-            None if filled == 0 => return,
+            None if filled == 0 => {
+                let _ = writer.pieces.send(Ok(Vec::new()));
+                return;
+            }
             None => {}
         }
     }
@@ -96,23 +104,26 @@ fn fill(source: &mut impl Read, chunk: &mut [u8]) -> (usize, Option<io::Error>) 
 impl Read for PipeReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.at == self.current.len() {
-            if self.done || buf.is_empty() {
-                return Ok(0);
+            match &self.ended {
+                Some(Ok(())) => return Ok(0),
+                Some(Err((kind, why))) => return Err(io::Error::new(*kind, why.clone())),
+                None if buf.is_empty() => return Ok(0),
+                None => {}
             }
             match self.pieces.recv() {
+                Ok(Ok(next)) if next.is_empty() => self.ended = Some(Ok(())),
                 Ok(Ok(next)) => {
                     let used = std::mem::replace(&mut self.current, next);
                     let _ = self.spare.send(used);
                     self.at = 0;
                 }
                 Ok(Err(e)) => {
-                    self.done = true;
+                    self.ended = Some(Err((e.kind(), e.to_string())));
                     return Err(e);
                 }
-                // The pump finished: the end of the stream.
                 Err(_) => {
-                    self.done = true;
-                    return Ok(0);
+                    let why = "the stream's reader stopped before its end";
+                    self.ended = Some(Err((io::ErrorKind::Other, why.to_string())));
                 }
             }
         }
@@ -162,6 +173,8 @@ mod tests {
                 let mut got = vec![0; 10];
                 reader.read_exact(&mut got).unwrap();
                 let error = reader.read_to_end(&mut Vec::new()).unwrap_err();
+                // Never a clean end after the error.
+                assert!(reader.read(&mut [0u8; 1]).is_err());
                 (got, error)
             });
             pump(FailsAfter(io::Cursor::new(b"0123456789".to_vec())), writer);
@@ -170,6 +183,20 @@ mod tests {
         assert_eq!(got, b"0123456789");
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(error.to_string(), "cut short");
+    }
+
+    #[test]
+    fn a_pump_gone_without_the_end_is_an_error() {
+        let (writer, mut reader) = pipe();
+        writer.pieces.send(Ok(b"part".to_vec())).unwrap();
+        drop(writer);
+        let mut got = Vec::new();
+        let error = reader.read_to_end(&mut got).unwrap_err();
+        assert_eq!(got, b"part");
+        assert!(
+            error.to_string().contains("stopped before its end"),
+            "{error}"
+        );
     }
 
     #[test]
