@@ -26,8 +26,9 @@ pub fn unfilter(id: u8, cto8: u8, code: &mut [u8]) -> bool {
         id if CALLS.contains(&id) => false,
         _ => return false,
     };
+    // As UPX's filter does, no opcode in the last five bytes is looked at.
     let mut i = 0;
-    while i + 5 <= code.len() {
+    while i + 5 < code.len() {
         let operand = i + 1;
         if is_branch(code, i, jumps) && code[operand] == cto8 {
             let stored = u32::from_be_bytes([
@@ -64,7 +65,7 @@ mod tests {
     /// whose target stays inside the block, marked.
     fn filter(jumps: bool, cto8: u8, code: &mut [u8]) {
         let mut i = 0;
-        while i + 5 <= code.len() {
+        while i + 5 < code.len() {
             let branch = is_branch(code, i, jumps);
             let operand = i + 1;
             let displacement = i32::from_le_bytes(code[operand..operand + 4].try_into().unwrap());
