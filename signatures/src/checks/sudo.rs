@@ -172,19 +172,48 @@ fn nopasswd_all(rule: &str) -> Option<String> {
     {
         return None;
     }
-    let (users, rest) = rule.split_once(char::is_whitespace)?;
-    let users: Vec<&str> = users.split(',').map(str::trim).collect();
+    // `users host = (runas) TAGS: cmnd, cmnd : host = ...`: the user list
+    // (which may hold spaces after its commas) ends at the host word
+    // before the first `=`.
+    let (before, _) = rule.split_once('=')?;
+    let host_at = before.trim_end().rfind(char::is_whitespace)?;
+    let users: Vec<&str> = rule[..host_at]
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
     if users.iter().all(|u| *u == "root") {
         return None;
     }
-    // `host = (runas) TAGS: cmnd, cmnd : host = ...`
+    // A runas spec `(ALL : ALL)` holds the grant separator: drop its spaces.
+    let mut depth = 0usize;
+    let rest: String = rule[host_at..]
+        .chars()
+        .filter(|&c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 || !c.is_whitespace()
+        })
+        .collect();
     let grants = rest.split(" : ").any(|grant| {
         let Some((_, commands)) = grant.split_once('=') else {
             return false;
         };
         let mut commands = commands.trim();
-        if commands.starts_with('(') {
-            commands = commands.find(')').map_or("", |end| &commands[end + 1..]);
+        if let Some(spec) = commands.strip_prefix('(') {
+            let end = spec.find(')').unwrap_or(spec.len());
+            // Only running as root (or anyone) is root: `(www-data)` is not.
+            let runas_users = spec[..end].split(':').next().unwrap_or_default();
+            if !runas_users
+                .split(',')
+                .any(|u| matches!(u, "ALL" | "root" | "#0"))
+            {
+                return false;
+            }
+            commands = spec.get(end + 1..).unwrap_or_default();
         }
         let mut nopasswd = false;
         commands.split(',').any(|command| {
@@ -278,6 +307,28 @@ mod tests {
             found(&[("etc/sudoers", &old), ("etc/sudoers.d/x", dropped)]).len(),
             1
         );
+    }
+
+    #[test]
+    fn runas_specs_and_user_lists_as_sudo_reads_them() {
+        let sudoers = format!(
+            "{DEBIAN}deploy ALL=(ALL : ALL) NOPASSWD: ALL
+alice, bob ALL=(root) NOPASSWD: ALL
+             web ALL=(www-data) NOPASSWD: ALL
+"
+        );
+        let found = Sudo.run(&CheckContext::new(
+            &MapTree::new(&[("etc/sudoers", &sudoers)]),
+            &[],
+        ));
+        let lines: Vec<Option<u32>> = found.iter().map(|f| f.line).collect();
+        assert_eq!(
+            lines,
+            [Some(8), Some(9)],
+            "not the rule running as www-data"
+        );
+        let text = format!("{:?}", found[1]);
+        assert!(text.contains("`alice`") && text.contains("`bob`"), "{text}");
     }
 
     #[test]
